@@ -1,0 +1,96 @@
+// The payload codec: zlib streams (RFC 1950), the format MessageCorps writes
+// with `zlib.compress` and reads with `zlib.decompress`.
+//
+// Both directions keep their zlib state between records (deflateReset and
+// inflateReset instead of a fresh 256 KiB deflate state per message), and
+// decompression is bounded: a stream that would inflate past the cap stops
+// there with Errc::too_large, having used at most the cap in memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "corps/result.hpp"
+
+namespace corps {
+
+/// A malloc-owned byte buffer. Its storage can be handed to C code that frees
+/// it with free() (librdkafka's RD_KAFKA_MSG_F_FREE), saving a copy.
+class Payload {
+ public:
+  Payload() = default;
+  /// A buffer of `capacity` bytes and size 0. Throws std::bad_alloc.
+  [[nodiscard]] static Payload with_capacity(std::size_t capacity);
+
+  [[nodiscard]] char* data() noexcept { return data_.get(); }
+  [[nodiscard]] const char* data() const noexcept { return data_.get(); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
+  /// Sets the size; `size` must not exceed capacity().
+  void set_size(std::size_t size) noexcept { size_ = size; }
+  /// Gives up ownership; the caller must free() the result.
+  [[nodiscard]] char* release() noexcept {
+    size_ = capacity_ = 0;
+    return data_.release();
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<char, Free> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+/// zlib's default level (6), the level of Python's zlib.compress(data, -1).
+inline constexpr int default_zlib_level = -1;
+
+/// Compresses into zlib streams, reusing one deflate state.
+/// Not thread-safe: one compressor per thread.
+class ZlibCompressor {
+ public:
+  /// `level` is -1 (default, 6) or 0..9; throws corps::Exception otherwise.
+  explicit ZlibCompressor(int level = default_zlib_level);
+  ~ZlibCompressor();
+  ZlibCompressor(ZlibCompressor&&) noexcept;
+  ZlibCompressor& operator=(ZlibCompressor&&) noexcept;
+
+  /// `input` as one complete zlib stream, in a buffer sized to fit.
+  [[nodiscard]] Result<Payload> compress(std::string_view input);
+
+  /// The level in use.
+  [[nodiscard]] int level() const noexcept { return level_; }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  int level_;
+};
+
+/// Inflates zlib streams with a cap on output size, reusing one inflate state.
+/// Not thread-safe: one decompressor per thread.
+class ZlibDecompressor {
+ public:
+  ZlibDecompressor();
+  ~ZlibDecompressor();
+  ZlibDecompressor(ZlibDecompressor&&) noexcept;
+  ZlibDecompressor& operator=(ZlibDecompressor&&) noexcept;
+
+  /// Replaces `output` with the inflated `input`. Accepts exactly one complete
+  /// zlib stream with nothing after it and at most `max_output` bytes of
+  /// output; otherwise returns Stage::decompress with corrupt_data,
+  /// truncated_data, trailing_data or too_large (no location: the caller
+  /// knows the record).
+  Status decompress(std::string_view input, std::string& output, std::size_t max_output);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace corps

@@ -1,0 +1,158 @@
+// Consumer: receives typed messages from one or several channels.
+//
+// Each record is decoded into its channel's type (MessageLoader) with the
+// offset and partition written into its metadata. A record that does not
+// decode comes back as a Record holding a typed Error, and the records after
+// it keep flowing.
+//
+// Offsets are committed after the record was handled, by default: a record
+// counts as handled when the application asks for the next one (poll() again,
+// or the next step of a range-for), or calls commit(). Records not yet handled
+// when the process dies are delivered again (at-least-once).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "corps/message_loader.hpp"
+#include "corps/record.hpp"
+#include "corps/registry.hpp"
+#include "corps/result.hpp"
+
+namespace corps {
+
+/// Where a group with no committed offset starts reading.
+enum class StartFrom {
+  earliest,  ///< the oldest record still kept (corps's default: lose nothing)
+  latest,    ///< only records sent after joining (MessageCorps's default)
+};
+
+/// When consumed offsets are committed.
+enum class CommitMode {
+  after_handled,  ///< committed (every auto_commit_interval) once handled
+  automatic,      ///< committed once fetched, handled or not (at-most-once)
+  manual,         ///< only by commit(); nothing is committed otherwise
+};
+
+/// Whether the consumer stops on SIGINT and SIGTERM (see shutdown.hpp).
+enum class SignalHandling {
+  stop,    ///< install corps's handlers; iteration ends on a signal
+  ignore,  ///< leave signals to the application
+};
+
+/// Consumer settings.
+struct ConsumerOptions {
+  /// Bootstrap brokers, "host:port[,host:port...]". Required.
+  std::string brokers;
+  /// The consumer group. Members of one group share the partitions.
+  std::string group_id = "corps";
+  /// The Kafka client id, seen in broker logs.
+  std::string client_id = "corps-consumer";
+  /// The channels to subscribe to; each must be bound in the registry.
+  std::vector<std::string> channels;
+  StartFrom start_from = StartFrom::earliest;
+  CommitMode commit_mode = CommitMode::after_handled;
+  /// How often handled offsets are committed in the background.
+  std::chrono::milliseconds auto_commit_interval{1'000};
+  /// How long the constructor waits for a broker to answer, retrying with
+  /// exponential backoff; zero skips the check.
+  std::chrono::milliseconds connect_timeout{15'000};
+  SignalHandling signals = SignalHandling::stop;
+  /// Decoding limits.
+  LoaderOptions loader;
+  /// Raw librdkafka properties, applied last (they override the above).
+  std::map<std::string, std::string> properties;
+};
+
+/// One partition of a topic.
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = -1;
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+};
+
+/// Receives typed records. Not thread-safe, except stop(), which any thread
+/// or signal handler may call. Neither copyable nor movable.
+class Consumer {
+ public:
+  class iterator;
+  /// Marks the end of iteration.
+  struct sentinel {};
+
+  /// Connects and subscribes. Throws corps::Exception for bad options
+  /// (Stage::config), an unbound channel (Stage::subscribe), or no broker
+  /// answering within connect_timeout (Stage::connect).
+  Consumer(ChannelRegistry registry, ConsumerOptions options);
+  /// close(), logging rather than throwing any failure. While an exception
+  /// propagates, the last returned record is left unhandled (delivered again).
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// The next record, or nullopt if none arrived within `timeout` or the
+  /// consumer was stopped. Marks the previously returned record handled.
+  [[nodiscard]] std::optional<Record> poll(std::chrono::milliseconds timeout);
+
+  /// Iterates records until stop(), a shutdown signal, or close().
+  [[nodiscard]] iterator begin();
+  [[nodiscard]] sentinel end() const noexcept { return {}; }
+
+  /// Marks every record returned so far handled and commits synchronously.
+  Status commit();
+  /// Marks `record` (and the records before it in its partition) handled and
+  /// commits synchronously.
+  Status commit(const Record& record);
+
+  /// Ends iteration at the next poll. Async-signal-safe.
+  void stop() noexcept;
+  /// True once stop() or a shutdown signal was seen.
+  [[nodiscard]] bool stopped() const noexcept;
+
+  /// Marks the last returned record handled, commits handled records (unless
+  /// CommitMode::manual) and leaves the group. Idempotent. Returns the
+  /// commit's failure, if any.
+  Status close();
+
+  /// The partitions currently assigned to this member.
+  [[nodiscard]] std::vector<TopicPartition> assignment() const;
+
+  /// The committed offset (the next record to read) of `partition`, or -1.
+  [[nodiscard]] Result<std::int64_t> committed(const TopicPartition& partition,
+                                               std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Input iterator over a consumer's records; advancing it marks the current
+/// record handled.
+class Consumer::iterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Record;
+  using difference_type = std::ptrdiff_t;
+  using pointer = Record*;
+  using reference = Record&;
+
+  iterator() = default;
+  explicit iterator(Consumer* consumer);
+  reference operator*() const { return *current_; }
+  pointer operator->() const { return current_.get(); }
+  iterator& operator++();
+  void operator++(int) { ++*this; }
+  friend bool operator==(const iterator& it, sentinel) noexcept { return !it.current_; }
+
+ private:
+  void advance();
+  Consumer* consumer_ = nullptr;
+  std::shared_ptr<Record> current_;
+};
+
+}  // namespace corps

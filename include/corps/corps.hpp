@@ -1,0 +1,23 @@
+// corps: typed protobuf messaging over Apache Kafka.
+//
+// Include this header for the whole public API, or the per-concept headers
+// for less.
+#pragma once
+
+#include "corps/broker.hpp"
+#include "corps/codec.hpp"
+#include "corps/config.hpp"
+#include "corps/consumer.hpp"
+#include "corps/error.hpp"
+#include "corps/headers.hpp"
+#include "corps/image.pb.h"
+#include "corps/logging.hpp"
+#include "corps/message_handler.hpp"
+#include "corps/message_loader.hpp"
+#include "corps/metadata.hpp"
+#include "corps/prediction.pb.h"
+#include "corps/producer.hpp"
+#include "corps/record.hpp"
+#include "corps/registry.hpp"
+#include "corps/result.hpp"
+#include "corps/shutdown.hpp"

@@ -1,0 +1,57 @@
+// MessageHandler: the produce side of the codec pipeline.
+//
+//   typed message ──stamp metadata──► serialize ──zlib──► Kafka record value
+//
+// The value is a standard zlib stream of the serialized message, exactly what
+// MessageCorps's `zlib.compress(msg.SerializeToString(), -1)` produces, so
+// MessageCorps reads it unchanged.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <string>
+#include <string_view>
+
+#include "corps/codec.hpp"
+#include "corps/metadata.hpp"
+#include "corps/registry.hpp"
+#include "corps/result.hpp"
+
+namespace corps {
+
+/// How records are stamped and compressed on produce.
+struct HandlerOptions {
+  /// What each record says about its sender; from ENVIRONMENT and
+  /// LOG_TAG_SERVICE by default.
+  MetadataDefaults metadata = MetadataDefaults::from_environment();
+  /// zlib level: -1 (zlib's default, 6, as MessageCorps) or 0..9.
+  int zlib_level = default_zlib_level;
+};
+
+/// Turns typed messages into record values for their channel.
+/// Keeps its compressor and scratch buffer between records.
+/// Not thread-safe: one handler per thread (corps::Producer serialises).
+class MessageHandler {
+ public:
+  /// Copies `registry` (copies share bindings). Throws corps::Exception
+  /// (Stage::config) for bad options.
+  explicit MessageHandler(ChannelRegistry registry, HandlerOptions options = {});
+
+  /// Stamps `message`'s metadata in place, then serializes and compresses it.
+  /// Throws corps::Exception if `channel` is unbound (unknown_channel) or bound
+  /// to another type (type_mismatch): those are mistakes in the calling code.
+  /// Returns an Error (Stage::encode) if the message cannot be serialized.
+  [[nodiscard]] Result<Payload> encode(std::string_view channel,
+                                       google::protobuf::Message& message);
+
+  /// The registry this handler checks channels against.
+  [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
+
+ private:
+  ChannelRegistry registry_;
+  MetadataStamper stamper_;
+  ZlibCompressor compressor_;
+  std::string serialized_;
+};
+
+}  // namespace corps

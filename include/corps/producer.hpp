@@ -1,0 +1,168 @@
+// Producer: sends typed messages to their channels.
+//
+// Each send stamps the message's metadata, serializes and compresses it
+// (MessageHandler), and hands the bytes to librdkafka without copying them.
+// Every record gets exactly one delivery report, through a callback or a
+// future. Defaults favour losing nothing: idempotence on, acks=all, no
+// reordering on retry, Kafka-level compression off (the value is already
+// zlib).
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "corps/error.hpp"
+#include "corps/headers.hpp"
+#include "corps/message_handler.hpp"
+#include "corps/registry.hpp"
+#include "corps/result.hpp"
+
+namespace corps {
+
+/// How many brokers must have a record before it counts as delivered.
+enum class Acks {
+  none,    ///< acks=0: fire and forget; the report says only that it was sent
+  leader,  ///< acks=1: the partition leader wrote it
+  all,     ///< acks=all: every in-sync replica wrote it
+};
+
+/// Whether the broker de-duplicates the producer's retries.
+enum class Idempotence { off, on };
+
+/// Whether each record carries a `corps-type` header naming its type.
+enum class TypeHeader { off, on };
+
+/// What send() does when librdkafka's local queue is full.
+enum class QueueFull {
+  wait,  ///< wait for room, up to ProducerOptions::delivery_timeout
+  fail,  ///< report Errc::queue_full at once
+};
+
+/// Producer settings. Defaults are safe for data that must not be lost.
+struct ProducerOptions {
+  /// Bootstrap brokers, "host:port[,host:port...]". Required (see
+  /// corps::Brokers::resolve for the flag/environment/embedded defaults).
+  std::string brokers;
+  /// The Kafka client id, seen in broker logs.
+  std::string client_id = "corps-producer";
+  /// The channel used by send(message) without a channel.
+  std::optional<std::string> channel;
+  Acks acks = Acks::all;
+  Idempotence idempotence = Idempotence::on;
+  TypeHeader type_header = TypeHeader::on;
+  QueueFull queue_full = QueueFull::wait;
+  /// How long a record may take to be delivered, retries included.
+  std::chrono::milliseconds delivery_timeout{30'000};
+  /// How long to wait for records to batch up before sending.
+  std::chrono::milliseconds linger{5};
+  /// How long the constructor waits for a broker to answer, retrying with
+  /// exponential backoff; zero skips the check.
+  std::chrono::milliseconds connect_timeout{15'000};
+  /// Stamping and compression.
+  HandlerOptions handler;
+  /// Raw librdkafka properties, applied last (they override the above).
+  std::map<std::string, std::string> properties;
+};
+
+/// How sure it is that a record reached the broker (librdkafka's
+/// rd_kafka_msg_status_t).
+enum class Persistence {
+  not_persisted,       ///< never reached the broker; safe to resend
+  possibly_persisted,  ///< sent, but no answer; resending may duplicate
+  persisted,           ///< the broker acknowledged it
+};
+
+/// The outcome of one send.
+struct DeliveryReport {
+  /// Topic, partition and offset (offset -1 if unknown, e.g. acks=0).
+  RecordLocation where;
+  /// Set if the record was not delivered.
+  std::optional<Error> error;
+  Persistence persistence = Persistence::not_persisted;
+
+  /// True if the record was delivered.
+  [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
+};
+
+/// Called once per record on the producer's delivery thread. Must not block
+/// for long; exceptions it throws are caught and re-thrown by flush().
+using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+/// Per-send options.
+struct SendOptions {
+  /// The record key (partitions by hash when set); MessageCorps sends none.
+  std::optional<std::string> key;
+  /// Extra headers, sent before corps's own.
+  Headers headers;
+  /// A fixed partition; by default the key (or librdkafka) chooses.
+  std::optional<std::int32_t> partition;
+};
+
+/// Sends typed messages. Thread-safe: any thread may send. Neither copyable
+/// nor movable (librdkafka holds a pointer to it); hold it by value or in a
+/// unique_ptr.
+class Producer {
+ public:
+  /// Connects to `options.brokers`. Throws corps::Exception for bad options
+  /// (Stage::config), an unbound default channel, or no broker answering
+  /// within connect_timeout (Stage::connect).
+  Producer(ChannelRegistry registry, ProducerOptions options);
+  /// Flushes for up to delivery_timeout; records still undelivered then get
+  /// a failed report.
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  /// Stamps `message`'s metadata in place and sends it on `channel`;
+  /// `on_delivery` gets the report. Throws corps::Exception if the channel is
+  /// unbound or carries another type; every other failure goes to the report.
+  void send(std::string_view channel, google::protobuf::Message& message, SendOptions options,
+            DeliveryCallback on_delivery);
+
+  /// As above, with a future for the report.
+  [[nodiscard]] std::future<DeliveryReport> send(std::string_view channel,
+                                                 google::protobuf::Message& message,
+                                                 SendOptions options = {});
+
+  /// Typed send: the type is checked at compile time.
+  template <class T>
+  [[nodiscard]] std::future<DeliveryReport> send(const Channel<T>& channel, T& message,
+                                                 SendOptions options = {}) {
+    return send(channel.name(), message, std::move(options));
+  }
+  template <class T>
+  void send(const Channel<T>& channel, T& message, SendOptions options,
+            DeliveryCallback on_delivery) {
+    send(channel.name(), message, std::move(options), std::move(on_delivery));
+  }
+
+  /// Sends on the channel of ProducerOptions::channel.
+  [[nodiscard]] std::future<DeliveryReport> send(google::protobuf::Message& message,
+                                                 SendOptions options = {});
+
+  /// Waits until every record sent so far has its report, or `timeout`.
+  /// Returns Errc::timed_out with the number still in flight. Re-throws the
+  /// first exception a delivery callback threw since the last flush.
+  Status flush(std::chrono::milliseconds timeout);
+
+  /// Records sent whose report has not arrived yet.
+  [[nodiscard]] std::size_t in_flight() const noexcept;
+
+  /// The registry channels are checked against.
+  [[nodiscard]] const ChannelRegistry& registry() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corps

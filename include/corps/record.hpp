@@ -1,0 +1,96 @@
+// Record: one consumed Kafka record with its decoded, typed message.
+//
+// A record is either decoded (ok(): the message of its channel's type, with
+// offset and partition written into the metadata) or failed (error(): a typed
+// Error naming the stage and the record's coordinates). Either way the raw
+// key, value and headers stay available, so a bad record can be logged,
+// inspected or routed elsewhere; nothing about it is lost.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "corps/error.hpp"
+#include "corps/headers.hpp"
+#include "corps/metadata.pb.h"
+#include "corps/result.hpp"
+
+namespace corps {
+
+/// One consumed record. Move-only; holds the client's buffer for the raw
+/// bytes, which stay valid as long as the record lives.
+class Record {
+ public:
+  /// Assembles a record. `storage` keeps `key` and `value` alive;
+  /// `metadata_field` is the bound type's metadata field (nullptr if the
+  /// channel is unknown). Used by Consumer and by test kits.
+  Record(RecordLocation where, std::optional<std::string_view> key,
+         std::optional<std::string_view> value, Headers headers, std::int64_t timestamp_ms,
+         std::shared_ptr<const void> storage,
+         Result<std::unique_ptr<google::protobuf::Message>> decoded,
+         const google::protobuf::FieldDescriptor* metadata_field);
+
+  Record(Record&&) noexcept = default;
+  Record& operator=(Record&&) noexcept = default;
+
+  /// The channel (topic) the record came from.
+  [[nodiscard]] const std::string& topic() const noexcept { return where_.topic; }
+  [[nodiscard]] std::int32_t partition() const noexcept { return where_.partition; }
+  [[nodiscard]] std::int64_t offset() const noexcept { return where_.offset; }
+  /// topic, partition and offset together.
+  [[nodiscard]] const RecordLocation& location() const noexcept { return where_; }
+  /// The key, if the record has one (MessageCorps records have none).
+  [[nodiscard]] std::optional<std::string_view> key() const noexcept { return key_; }
+  /// The raw value as on the wire (compressed), or nullopt for a null value.
+  [[nodiscard]] std::optional<std::string_view> value() const noexcept { return value_; }
+  /// The record's headers, in wire order.
+  [[nodiscard]] const Headers& headers() const noexcept { return headers_; }
+  /// The record's Kafka timestamp in Unix milliseconds, or -1.
+  [[nodiscard]] std::int64_t timestamp_ms() const noexcept { return timestamp_ms_; }
+
+  /// True if the value decoded into the channel's type.
+  [[nodiscard]] bool ok() const noexcept { return decoded_.ok(); }
+  /// Why the record did not decode; only valid when !ok().
+  [[nodiscard]] const Error& error() const { return decoded_.error(); }
+
+  /// The decoded message; throws corps::Exception carrying error() if !ok().
+  [[nodiscard]] const google::protobuf::Message& message() const { return **decoded_; }
+  /// The decoded message, for callers that pass it on.
+  [[nodiscard]] google::protobuf::Message& mutable_message() { return **decoded_; }
+
+  /// The message as a T, or nullptr if it did not decode or is not a T.
+  template <class T>
+  [[nodiscard]] const T* get_if() const noexcept {
+    return ok() ? dynamic_cast<const T*>(decoded_->get()) : nullptr;
+  }
+  /// The message as a T; throws corps::Exception (type_mismatch, or the
+  /// decode error) otherwise.
+  template <class T>
+  [[nodiscard]] const T& as() const {
+    if (const T* typed = get_if<T>()) return *typed;
+    throw_not(T::descriptor()->full_name());
+  }
+
+  /// The message's metadata (with this record's offset and partition);
+  /// throws corps::Exception carrying error() if !ok().
+  [[nodiscard]] proto::MessageData metadata() const;
+
+ private:
+  [[noreturn]] void throw_not(const std::string& wanted) const;
+
+  RecordLocation where_;
+  std::optional<std::string_view> key_;
+  std::optional<std::string_view> value_;
+  Headers headers_;
+  std::int64_t timestamp_ms_;
+  std::shared_ptr<const void> storage_;
+  Result<std::unique_ptr<google::protobuf::Message>> decoded_;
+  const google::protobuf::FieldDescriptor* metadata_field_;
+};
+
+}  // namespace corps

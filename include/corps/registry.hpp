@@ -1,0 +1,130 @@
+// The channel registry: which protobuf type each Kafka topic carries.
+//
+// Every corps channel (a Kafka topic) carries exactly one protobuf type, and
+// every such type holds a metadata sub-message (corps.proto.MessageData or any
+// message with the same field numbers and types, e.g. MessageCorps's
+// `messageData`). The registry enforces both at bind time, so producers and
+// consumers can refuse unknown channels and wrongly typed messages.
+//
+// Bind in code (typed, `bind<corps::proto::Image>("VideoStream")`) or by full
+// type name from a descriptor pool (dynamic, for tools that decode any topic).
+#pragma once
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corps/error.hpp"
+
+namespace corps {
+
+/// One channel's binding: its name, its type, and where that type keeps its
+/// metadata. Immutable and shared; safe to read from any thread.
+class ChannelBinding {
+ public:
+  ChannelBinding(std::string channel, const google::protobuf::Message* prototype,
+                 const google::protobuf::FieldDescriptor* metadata_field,
+                 std::shared_ptr<const void> keep_alive);
+
+  /// The channel (Kafka topic) name.
+  [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
+  /// The bound protobuf type.
+  [[nodiscard]] const google::protobuf::Descriptor* type() const noexcept {
+    return prototype_->GetDescriptor();
+  }
+  /// The field of type() that holds the metadata sub-message.
+  [[nodiscard]] const google::protobuf::FieldDescriptor* metadata_field() const noexcept {
+    return metadata_field_;
+  }
+  /// A default instance of the bound type; owned by the binding.
+  [[nodiscard]] const google::protobuf::Message& prototype() const noexcept { return *prototype_; }
+  /// A new, empty message of the bound type, owned by the caller.
+  [[nodiscard]] std::unique_ptr<google::protobuf::Message> new_message() const {
+    return std::unique_ptr<google::protobuf::Message>(prototype_->New());
+  }
+
+ private:
+  std::string channel_;
+  const google::protobuf::Message* prototype_;
+  const google::protobuf::FieldDescriptor* metadata_field_;
+  std::shared_ptr<const void> keep_alive_;  // the dynamic factory/pool, if any
+};
+
+/// A typed handle to a bound channel: sending a T through it is checked at
+/// compile time. Cheap to copy.
+template <class T>
+class Channel {
+ public:
+  explicit Channel(std::string name) : name_(std::move(name)) {}
+  /// The channel (Kafka topic) name.
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::string name_;
+};
+
+/// Maps channel names to their bindings. A value type: copies share the
+/// bindings, so producers and consumers take their own copy at construction.
+/// Not synchronised: bind before handing the registry to clients.
+class ChannelRegistry {
+ public:
+  /// Binds `channel` to the compiled-in type T.
+  /// Throws corps::Exception (Stage::bind) if T has no metadata field or the
+  /// channel is already bound to another type.
+  template <class T>
+  Channel<T> bind(std::string channel) {
+    bind(channel, T::default_instance());
+    return Channel<T>(std::move(channel));
+  }
+
+  /// Binds `channel` to the type of `prototype`, which must outlive the
+  /// registry and its copies (a generated default instance always does).
+  const ChannelBinding& bind(const std::string& channel,
+                             const google::protobuf::Message& prototype);
+
+  /// Binds `channel` to the type named `full_type_name` (e.g.
+  /// "corps.proto.Image") in protobuf's generated pool.
+  const ChannelBinding& bind(const std::string& channel, std::string_view full_type_name);
+
+  /// Binds `channel` to the type named `full_type_name` in `pool`; messages
+  /// are dynamic. The registry shares ownership of the pool.
+  const ChannelBinding& bind(const std::string& channel, std::string_view full_type_name,
+                             std::shared_ptr<const google::protobuf::DescriptorPool> pool);
+
+  /// The binding of `channel`, or nullptr.
+  [[nodiscard]] const ChannelBinding* find(std::string_view channel) const noexcept;
+
+  /// The binding of `channel`; throws corps::Exception (unknown_channel) if
+  /// it is not bound, naming the channels that are.
+  [[nodiscard]] const ChannelBinding& at(std::string_view channel, Stage stage) const;
+
+  /// Throws corps::Exception (type_mismatch) unless `channel` is bound to
+  /// `type`; the message names the channel and both types.
+  const ChannelBinding& check(std::string_view channel, const google::protobuf::Descriptor* type,
+                              Stage stage) const;
+
+  /// The bound channel names, sorted.
+  [[nodiscard]] std::vector<std::string> channels() const;
+
+  /// True if no channel is bound.
+  [[nodiscard]] bool empty() const noexcept { return bindings_.empty(); }
+
+ private:
+  const ChannelBinding& add(const std::string& channel, const google::protobuf::Message& prototype,
+                            std::shared_ptr<const void> keep_alive);
+
+  std::map<std::string, std::shared_ptr<const ChannelBinding>, std::less<>> bindings_;
+};
+
+/// The field of `type` holding the metadata sub-message, found by the shape of
+/// its type (MessageCorps's field numbers and types), not by its name; nullptr
+/// if there is none. Throws corps::Exception (Stage::bind) if there are two.
+[[nodiscard]] const google::protobuf::FieldDescriptor* find_metadata_field(
+    const google::protobuf::Descriptor* type);
+
+}  // namespace corps

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what corps needs to build, test and run on Debian bookworm (or a
+# close relative), using apt. Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  # the library's dependencies
+  libprotobuf-dev protobuf-compiler librdkafka-dev zlib1g-dev libspdlog-dev libyaml-cpp-dev
+  # the tool, examples and tests
+  libcli11-dev libgtest-dev kcat
+  # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
+  python3 python3-kafka python3-confluent-kafka python3-protobuf
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$package")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

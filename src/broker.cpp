@@ -1,0 +1,102 @@
+#include "corps/broker.hpp"
+
+#include "detail/kafka_client.hpp"
+
+namespace corps {
+
+struct EmbeddedBroker::Impl {
+  // Declared before the cluster so it is destroyed after it: the cluster's
+  // bookkeeping lives on this handle.
+  detail::KafkaPtr handle;
+  detail::MockClusterPtr cluster;
+  std::string bootstrap;
+  int broker_count = 0;
+
+  void check(rd_kafka_resp_err_t err, const std::string& what) const {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw Exception(detail::kafka_error(err, Stage::admin, what));
+  }
+};
+
+EmbeddedBroker::EmbeddedBroker(EmbeddedBrokerOptions options) : impl_(std::make_unique<Impl>()) {
+  if (options.broker_count < 1) {
+    throw Exception(Error(
+        Errc::invalid_argument, Stage::config,
+        "an embedded broker needs at least 1 broker, not " + std::to_string(options.broker_count)));
+  }
+  // The handle only hosts the cluster; it never connects anywhere, so its
+  // "no bootstrap.servers" warning is noise.
+  auto conf = detail::make_conf({{"client.id", "corps-embedded-broker"}, {"log_level", "3"}});
+  impl_->handle = detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  impl_->cluster.reset(rd_kafka_mock_cluster_new(impl_->handle.get(), options.broker_count));
+  if (!impl_->cluster) {
+    throw Exception(Error(Errc::kafka_error, Stage::config,
+                          "librdkafka could not start the embedded broker (mock cluster)"));
+  }
+  impl_->bootstrap = rd_kafka_mock_cluster_bootstraps(impl_->cluster.get());
+  impl_->broker_count = options.broker_count;
+  for (const auto& topic : options.topics) create_topic(topic);
+}
+
+EmbeddedBroker::~EmbeddedBroker() = default;
+EmbeddedBroker::EmbeddedBroker(EmbeddedBroker&&) noexcept = default;
+EmbeddedBroker& EmbeddedBroker::operator=(EmbeddedBroker&&) noexcept = default;
+
+const std::string& EmbeddedBroker::bootstrap_servers() const noexcept {
+  return impl_->bootstrap;
+}
+
+int EmbeddedBroker::broker_count() const noexcept {
+  return impl_->broker_count;
+}
+
+void EmbeddedBroker::create_topic(const TopicSpec& topic) {
+  if (topic.name.empty() || topic.partitions < 1 || topic.replication_factor < 1 ||
+      topic.replication_factor > impl_->broker_count) {
+    throw Exception(Error(Errc::invalid_argument, Stage::admin,
+                          "cannot create topic '" + topic.name + "' with " +
+                              std::to_string(topic.partitions) + " partitions and replication " +
+                              std::to_string(topic.replication_factor) + " on " +
+                              std::to_string(impl_->broker_count) +
+                              " embedded broker(s): expected a name, partitions >= 1 and "
+                              "1 <= replication <= brokers"));
+  }
+  impl_->check(rd_kafka_mock_topic_create(impl_->cluster.get(), topic.name.c_str(),
+                                          topic.partitions, topic.replication_factor),
+               "cannot create topic '" + topic.name + "'");
+}
+
+void EmbeddedBroker::set_broker_down(std::int32_t broker_id) {
+  impl_->check(rd_kafka_mock_broker_set_down(impl_->cluster.get(), broker_id),
+               "cannot take broker " + std::to_string(broker_id) + " down");
+}
+
+void EmbeddedBroker::set_broker_up(std::int32_t broker_id) {
+  impl_->check(rd_kafka_mock_broker_set_up(impl_->cluster.get(), broker_id),
+               "cannot bring broker " + std::to_string(broker_id) + " up");
+}
+
+void EmbeddedBroker::set_round_trip_time(std::int32_t broker_id, std::chrono::milliseconds rtt) {
+  impl_->check(
+      rd_kafka_mock_broker_set_rtt(impl_->cluster.get(), broker_id, static_cast<int>(rtt.count())),
+      "cannot set the round-trip time of broker " + std::to_string(broker_id));
+}
+
+void EmbeddedBroker::push_request_errors(std::int16_t api_key,
+                                         const std::vector<int>& kafka_errors) {
+  std::vector<rd_kafka_resp_err_t> errors;
+  errors.reserve(kafka_errors.size());
+  for (int code : kafka_errors) errors.push_back(static_cast<rd_kafka_resp_err_t>(code));
+  rd_kafka_mock_push_request_errors_array(impl_->cluster.get(), api_key, errors.size(),
+                                          errors.data());
+}
+
+void EmbeddedBroker::set_partition_leader(std::string_view topic, std::int32_t partition,
+                                          std::int32_t broker_id) {
+  const std::string name(topic);
+  impl_->check(
+      rd_kafka_mock_partition_set_leader(impl_->cluster.get(), name.c_str(), partition, broker_id),
+      "cannot move the leader of " + name + "[" + std::to_string(partition) + "]");
+}
+
+}  // namespace corps

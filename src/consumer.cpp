@@ -1,0 +1,403 @@
+#include "corps/consumer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+
+#include "corps/logging.hpp"
+#include "corps/shutdown.hpp"
+#include "detail/kafka_client.hpp"
+
+namespace corps {
+
+namespace {
+
+std::string describe(const rd_kafka_topic_partition_list_t* partitions) {
+  if (partitions == nullptr || partitions->cnt == 0) return "none";
+  std::string out;
+  for (int i = 0; i < partitions->cnt; ++i) {
+    if (i != 0) out += ", ";
+    out += partitions->elems[i].topic;
+    if (partitions->elems[i].partition == RD_KAFKA_PARTITION_UA) continue;
+    out += '[';
+    out += std::to_string(partitions->elems[i].partition);
+    out += ']';
+  }
+  return out;
+}
+
+Headers read_headers(const rd_kafka_message_t* message) {
+  Headers headers;
+  rd_kafka_headers_t* raw = nullptr;
+  if (rd_kafka_message_headers(message, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return headers;
+  headers.reserve(rd_kafka_header_cnt(raw));
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(raw, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    Header header{name, std::nullopt};
+    if (value != nullptr) header.value.emplace(static_cast<const char*>(value), size);
+    headers.push_back(std::move(header));
+  }
+  return headers;
+}
+
+// Errors the client recovers from by itself (reconnecting with backoff):
+// worth a log line, not worth interrupting the application.
+bool recovers_by_itself(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+         err == RD_KAFKA_RESP_ERR__PARTITION_EOF || err == RD_KAFKA_RESP_ERR__RESOLVE ||
+         err == RD_KAFKA_RESP_ERR__TIMED_OUT;
+}
+
+}  // namespace
+
+struct Consumer::Impl {
+  Impl(ChannelRegistry r, ConsumerOptions o)
+      : registry(std::move(r)), options(std::move(o)), loader(registry, options.loader) {}
+
+  struct Position {
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t next_offset;
+  };
+
+  ChannelRegistry registry;
+  ConsumerOptions options;
+  MessageLoader loader;
+  detail::KafkaPtr client;
+  std::atomic<bool> stop_requested{false};
+  std::optional<Position> pending;  // returned to the application, not yet handled
+  bool closed = false;
+
+  detail::Properties properties() const {
+    const bool after_handled = options.commit_mode == CommitMode::after_handled;
+    const bool automatic = options.commit_mode == CommitMode::automatic;
+    detail::Properties props{
+        {"bootstrap.servers", options.brokers},
+        {"group.id", options.group_id},
+        {"client.id", options.client_id},
+        {"enable.auto.commit", after_handled || automatic ? "true" : "false"},
+        // corps stores an offset only once its record was handled.
+        {"enable.auto.offset.store", automatic ? "true" : "false"},
+        {"auto.commit.interval.ms", std::to_string(options.auto_commit_interval.count())},
+        {"auto.offset.reset", options.start_from == StartFrom::earliest ? "earliest" : "latest"},
+        {"enable.partition.eof", "false"},
+        {"reconnect.backoff.ms", "100"},
+        {"reconnect.backoff.max.ms", "10000"},
+    };
+    for (const auto& [name, value] : options.properties) props[name] = value;
+    return props;
+  }
+
+  void validate() const {
+    detail::check_brokers(options.brokers, "consumer");
+    if (options.group_id.empty()) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "consumer options name no group_id; every corps consumer joins a "
+                            "group"));
+    }
+    if (options.channels.empty()) {
+      throw Exception(Error(Errc::invalid_argument, Stage::subscribe,
+                            "consumer options name no channels to subscribe to"));
+    }
+    for (const auto& channel : options.channels) (void)registry.at(channel, Stage::subscribe);
+  }
+
+  bool stopped() const noexcept {
+    return stop_requested.load(std::memory_order_acquire) ||
+           (options.signals == SignalHandling::stop && shutdown_requested());
+  }
+
+  Status store(const std::string& topic, std::int32_t partition, std::int64_t next_offset) {
+    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next_offset;
+    const auto err = rd_kafka_offsets_store(client.get(), list.get());
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return {};
+    }
+    const auto reason = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : list->elems[0].err;
+    return detail::kafka_error(
+        reason, Stage::commit,
+        "cannot mark the record before offset " + std::to_string(next_offset) + " handled",
+        RecordLocation{topic, partition, next_offset - 1});
+  }
+
+  void store_pending() {
+    if (!pending || options.commit_mode == CommitMode::automatic) {
+      pending.reset();
+      return;
+    }
+    const Status stored = store(pending->topic, pending->partition, pending->next_offset);
+    if (!stored.ok()) {
+      // The partition moved to another member: it will deliver the record
+      // again, which at-least-once allows.
+      logger()->warn("{}", stored.error().to_string());
+    }
+    pending.reset();
+  }
+
+  Status commit_stored() {
+    const auto err = rd_kafka_commit(client.get(), nullptr, 0);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return {};
+    return detail::kafka_error(err, Stage::commit,
+                               "commit of group '" + options.group_id + "' failed");
+  }
+
+  static void on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    try {
+      const bool cooperative =
+          std::string_view(rd_kafka_rebalance_protocol(client)) == "COOPERATIVE";
+      if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        logger()->info("consumer '{}' of group '{}' assigned: {}", self->options.client_id,
+                       self->options.group_id, describe(partitions));
+        if (cooperative) {
+          log_rebalance_error(rd_kafka_incremental_assign(client, partitions));
+        } else {
+          rd_kafka_assign(client, partitions);
+        }
+        return;
+      }
+      logger()->info("consumer '{}' of group '{}' revoked: {}{}", self->options.client_id,
+                     self->options.group_id, describe(partitions),
+                     err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
+                         ? ""
+                         : std::string(" (") + rd_kafka_err2str(err) + ")");
+      // Handled records of the partitions leaving us are committed now, so
+      // their next owner does not deliver them again.
+      if (self->options.commit_mode != CommitMode::manual) {
+        const Status committed = self->commit_stored();
+        if (!committed.ok()) logger()->warn("{}", committed.error().to_string());
+      }
+      if (cooperative) {
+        log_rebalance_error(rd_kafka_incremental_unassign(client, partitions));
+      } else {
+        rd_kafka_assign(client, nullptr);
+      }
+    } catch (const std::exception& e) {
+      logger()->error("rebalance handling failed: {}", e.what());
+    } catch (...) {
+      logger()->error("rebalance handling failed");
+    }
+  }
+
+  static void log_rebalance_error(rd_kafka_error_t* error) {
+    detail::ErrorPtr owned(error);
+    if (owned)
+      logger()->error("incremental rebalance failed: {}", rd_kafka_error_string(owned.get()));
+  }
+
+  static void on_error(rd_kafka_t* client, int err, const char* reason, void*) {
+    try {
+      const auto code = static_cast<rd_kafka_resp_err_t>(err);
+      if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char detail[512];
+        rd_kafka_fatal_error(client, detail, sizeof detail);
+        logger()->critical("consumer fatal error: {}", detail);
+      } else {
+        logger()->warn("consumer: {} ({}); reconnecting with backoff", reason,
+                       rd_kafka_err2name(code));
+      }
+    } catch (...) {
+    }
+  }
+
+  std::optional<Record> next(std::chrono::milliseconds timeout) {
+    if (closed) return std::nullopt;
+    store_pending();
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + timeout;
+    for (;;) {
+      if (stopped()) return std::nullopt;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      // Short slices, so stop() and signals are seen promptly.
+      const auto slice =
+          std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+      rd_kafka_message_t* raw =
+          rd_kafka_consumer_poll(client.get(), static_cast<int>(slice.count()));
+      if (raw == nullptr) {
+        if (clock::now() >= deadline) return std::nullopt;
+        continue;
+      }
+      std::shared_ptr<rd_kafka_message_t> message(raw, detail::MessageDeleter{});
+      RecordLocation where{message->rkt != nullptr ? rd_kafka_topic_name(message->rkt) : "",
+                           message->partition, message->offset};
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (recovers_by_itself(message->err)) {
+          logger()->warn("consumer: {}", rd_kafka_message_errstr(message.get()));
+          continue;
+        }
+        Error error = detail::kafka_error(message->err, Stage::consume,
+                                          rd_kafka_message_errstr(message.get()), where);
+        return Record(std::move(where), std::nullopt, std::nullopt, {}, -1, nullptr,
+                      std::move(error), nullptr);
+      }
+      return decode(std::move(message), std::move(where));
+    }
+  }
+
+  Record decode(std::shared_ptr<rd_kafka_message_t> message, RecordLocation where) {
+    Headers headers = read_headers(message.get());
+    const char* value = static_cast<const char*>(message->payload);
+    RawRecord raw{where.topic, where.partition, where.offset,
+                  value,       message->len,    headers.empty() ? nullptr : &headers};
+    auto decoded = loader.load(raw);
+    std::optional<std::string_view> key;
+    if (message->key != nullptr)
+      key.emplace(static_cast<const char*>(message->key), message->key_len);
+    std::optional<std::string_view> value_view;
+    if (value != nullptr) value_view.emplace(value, message->len);
+    rd_kafka_timestamp_type_t kind{};
+    const std::int64_t timestamp = rd_kafka_message_timestamp(message.get(), &kind);
+    const auto* binding = registry.find(where.topic);
+    pending = Position{where.topic, where.partition, where.offset + 1};
+    return Record(std::move(where), key, value_view, std::move(headers), timestamp,
+                  std::move(message), std::move(decoded),
+                  binding != nullptr ? binding->metadata_field() : nullptr);
+  }
+};
+
+Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(registry), std::move(options))) {
+  impl_->validate();
+  if (impl_->options.signals == SignalHandling::stop) install_shutdown_handlers();
+  auto conf = detail::make_conf(impl_->properties());
+  rd_kafka_conf_set_opaque(conf.get(), impl_.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
+  rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
+  impl_->client = detail::make_client(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_poll_set_consumer(impl_->client.get());
+  detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
+                           impl_->options.connect_timeout);
+  detail::PartitionListPtr topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(impl_->options.channels.size())));
+  for (const auto& channel : impl_->options.channels) {
+    rd_kafka_topic_partition_list_add(topics.get(), channel.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  const auto err = rd_kafka_subscribe(impl_->client.get(), topics.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw Exception(detail::kafka_error(err, Stage::subscribe,
+                                        "cannot subscribe to " + describe(topics.get())));
+  }
+  logger()->info("consumer '{}' of group '{}' subscribed to {}", impl_->options.client_id,
+                 impl_->options.group_id, describe(topics.get()));
+}
+
+Consumer::~Consumer() {
+  try {
+    // Unwinding means the last record's handler may have failed: leave it
+    // unhandled so it is delivered again.
+    if (std::uncaught_exceptions() > 0) impl_->pending.reset();
+    const Status closed = close();
+    if (!closed.ok()) logger()->error("{}", closed.error().to_string());
+  } catch (const std::exception& e) {
+    logger()->error("consumer close failed: {}", e.what());
+  }
+}
+
+std::optional<Record> Consumer::poll(std::chrono::milliseconds timeout) {
+  return impl_->next(timeout);
+}
+
+Consumer::iterator Consumer::begin() {
+  return iterator(this);
+}
+
+Status Consumer::commit() {
+  if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
+  impl_->store_pending();
+  return impl_->commit_stored();
+}
+
+Status Consumer::commit(const Record& record) {
+  if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
+  if (impl_->pending && impl_->pending->topic == record.topic() &&
+      impl_->pending->partition == record.partition() &&
+      impl_->pending->next_offset <= record.offset() + 1) {
+    impl_->pending.reset();
+  }
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), record.topic().c_str(), record.partition())
+      ->offset = record.offset() + 1;
+  const auto err = rd_kafka_commit(impl_->client.get(), list.get(), 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return detail::kafka_error(err, Stage::commit, "commit failed", record.location());
+  }
+  return {};
+}
+
+void Consumer::stop() noexcept {
+  impl_->stop_requested.store(true, std::memory_order_release);
+}
+
+bool Consumer::stopped() const noexcept {
+  return impl_->stopped();
+}
+
+Status Consumer::close() {
+  if (impl_->closed) return {};
+  impl_->closed = true;
+  Status committed;
+  if (impl_->options.commit_mode != CommitMode::manual) {
+    impl_->store_pending();
+    committed = impl_->commit_stored();
+  }
+  const auto err = rd_kafka_consumer_close(impl_->client.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed.ok()) {
+    committed = detail::kafka_error(err, Stage::commit,
+                                    "leaving group '" + impl_->options.group_id + "' failed");
+  }
+  logger()->info("consumer '{}' of group '{}' closed", impl_->options.client_id,
+                 impl_->options.group_id);
+  return committed;
+}
+
+std::vector<TopicPartition> Consumer::assignment() const {
+  std::vector<TopicPartition> out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->client.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  detail::PartitionListPtr list(raw);
+  for (int i = 0; i < list->cnt; ++i)
+    out.push_back({list->elems[i].topic, list->elems[i].partition});
+  return out;
+}
+
+Result<std::int64_t> Consumer::committed(const TopicPartition& partition,
+                                         std::chrono::milliseconds timeout) const {
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.partition);
+  auto err = rd_kafka_committed(impl_->client.get(), list.get(), static_cast<int>(timeout.count()));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return detail::kafka_error(err, Stage::commit, "cannot read the committed offset",
+                               RecordLocation{partition.topic, partition.partition, -1});
+  }
+  const auto offset = list->elems[0].offset;
+  return offset < 0 ? std::int64_t{-1} : offset;
+}
+
+Consumer::iterator::iterator(Consumer* consumer) : consumer_(consumer) {
+  advance();
+}
+
+Consumer::iterator& Consumer::iterator::operator++() {
+  advance();
+  return *this;
+}
+
+void Consumer::iterator::advance() {
+  current_.reset();
+  while (!consumer_->stopped() && !consumer_->impl_->closed) {
+    if (auto record = consumer_->poll(std::chrono::milliseconds(500))) {
+      current_ = std::make_shared<Record>(std::move(*record));
+      return;
+    }
+  }
+}
+
+}  // namespace corps

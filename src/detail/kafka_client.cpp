@@ -1,0 +1,128 @@
+#include "detail/kafka_client.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "corps/logging.hpp"
+
+namespace corps::detail {
+
+namespace {
+
+// librdkafka logs with syslog levels (0 emerg .. 7 debug).
+spdlog::level::level_enum to_spdlog(int syslog_level) {
+  if (syslog_level <= 2) return spdlog::level::critical;
+  if (syslog_level == 3) return spdlog::level::err;
+  if (syslog_level == 4) return spdlog::level::warn;
+  if (syslog_level <= 6) return spdlog::level::info;
+  return spdlog::level::debug;
+}
+
+void route_log(const rd_kafka_t* client, int level, const char* facility, const char* text) {
+  // Called on librdkafka's threads: nothing may escape into C.
+  try {
+    corps::logger()->log(to_spdlog(level), "librdkafka {} [{}]: {}",
+                         client != nullptr ? rd_kafka_name(client) : "-", facility, text);
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
+ConfPtr make_conf(const Properties& properties) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char errstr[512];
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      throw Exception(
+          Error(Errc::invalid_argument, Stage::config,
+                "librdkafka property '" + name + "' = '" + value + "' refused: " + errstr));
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), route_log);
+  return conf;
+}
+
+KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf) {
+  char errstr[512];
+  rd_kafka_t* client = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (client == nullptr) {
+    // rd_kafka_new frees the configuration only on success.
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          std::string("cannot create the Kafka ") +
+                              (type == RD_KAFKA_PRODUCER ? "producer" : "consumer") + ": " +
+                              errstr));
+  }
+  (void)conf.release();
+  return KafkaPtr(client);
+}
+
+void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
+                      std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) return;
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(100);
+  int attempts = 0;
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (;;) {
+    ++attempts;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    const auto wait =
+        std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(2'000));
+    const rd_kafka_metadata_t* raw = nullptr;
+    last = rd_kafka_metadata(client, 0, nullptr, &raw, static_cast<int>(wait.count()));
+    if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      MetadataPtr metadata(raw);
+      if (metadata->broker_cnt > 0) return;
+    }
+    if (clock::now() + backoff >= deadline) break;
+    logger()->warn("no answer from brokers {} (attempt {}: {}); retrying in {} ms", brokers,
+                   attempts, rd_kafka_err2str(last), backoff.count());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
+  }
+  throw Exception(Error(Errc::broker_unreachable, Stage::connect,
+                        "no broker answered at '" + std::string(brokers) + "' within " +
+                            std::to_string(timeout.count()) + " ms (" + std::to_string(attempts) +
+                            " attempts; last: " + rd_kafka_err2str(last) + ")",
+                        std::nullopt, last));
+}
+
+Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
+                  std::optional<RecordLocation> where) {
+  Errc code = Errc::kafka_error;
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT: code = Errc::timed_out; break;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL: code = Errc::queue_full; break;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE: code = Errc::too_large; break;
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TRANSPORT: code = Errc::broker_unreachable; break;
+    case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT: code = Errc::closed; break;
+    default:
+      // librdkafka has hundreds of codes; the rest keep their number in
+      // Error::kafka_code() and their text in the message.
+      break;
+  }
+  context += ": ";
+  context += rd_kafka_err2str(err);
+  return Error(code, stage, std::move(context), std::move(where), err);
+}
+
+void check_brokers(std::string_view brokers, std::string_view client_kind) {
+  if (brokers.empty()) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          std::string(client_kind) +
+                              " options name no brokers; set brokers (e.g. from "
+                              "corps::Brokers::resolve, --brokers or CORPS_BROKERS)"));
+  }
+}
+
+}  // namespace corps::detail

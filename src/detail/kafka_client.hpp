@@ -1,0 +1,40 @@
+// Building librdkafka clients: configuration, creation, reachability, and
+// translating librdkafka errors into corps::Error.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "corps/error.hpp"
+#include "detail/rdkafka_handles.hpp"
+
+namespace corps::detail {
+
+using Properties = std::map<std::string, std::string>;
+
+/// A configuration holding `properties`, with corps's log callback.
+/// Throws corps::Exception (Stage::config) naming the property librdkafka
+/// refused and why.
+ConfPtr make_conf(const Properties& properties);
+
+/// A client built from `conf`, which it consumes only on success.
+/// Throws corps::Exception (Stage::config).
+KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
+
+/// Waits until a broker answers a metadata request, retrying with
+/// exponential backoff (100 ms doubling to 2 s) for up to `timeout`.
+/// Throws corps::Exception (Stage::connect, broker_unreachable).
+void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
+                      std::chrono::milliseconds timeout);
+
+/// A corps error for a librdkafka error code.
+Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
+                  std::optional<RecordLocation> where = std::nullopt);
+
+/// A non-empty, validated bootstrap list; throws corps::Exception otherwise.
+void check_brokers(std::string_view brokers, std::string_view client_kind);
+
+}  // namespace corps::detail

@@ -1,0 +1,113 @@
+#include "corps/error.hpp"
+
+#include <utility>
+
+namespace corps {
+
+std::string RecordLocation::to_string() const {
+  std::string out = topic;
+  out += '[';
+  out += std::to_string(partition);
+  out += "]@";
+  out += std::to_string(offset);
+  return out;
+}
+
+Error::Error(Errc code, Stage stage, std::string message, std::optional<RecordLocation> where,
+             int kafka_code)
+    : code_(code),
+      stage_(stage),
+      message_(std::move(message)),
+      where_(std::move(where)),
+      kafka_code_(kafka_code) {}
+
+bool Error::retriable() const noexcept {
+  switch (code_) {
+    case Errc::broker_unreachable:
+    case Errc::timed_out:
+    case Errc::queue_full: return true;
+    case Errc::kafka_error:
+      // The producer and consumer classify Kafka codes when they build the
+      // error; a bare kafka_error is treated as permanent.
+      return false;
+    case Errc::invalid_argument:
+    case Errc::unknown_channel:
+    case Errc::type_mismatch:
+    case Errc::no_metadata_field:
+    case Errc::missing_metadata:
+    case Errc::empty_value:
+    case Errc::corrupt_data:
+    case Errc::truncated_data:
+    case Errc::trailing_data:
+    case Errc::too_large:
+    case Errc::parse_failed:
+    case Errc::handler_failed:
+    case Errc::closed:
+    case Errc::unsupported: return false;
+  }
+  return false;
+}
+
+std::string Error::to_string() const {
+  std::string out(corps::to_string(stage_));
+  out += " error (";
+  out += corps::to_string(code_);
+  out += ')';
+  if (where_) {
+    out += " at ";
+    out += where_->to_string();
+  }
+  out += ": ";
+  out += message_;
+  return out;
+}
+
+Exception::Exception(Error error)
+    : std::runtime_error(error.to_string()), error_(std::move(error)) {}
+
+std::string_view to_string(Stage stage) noexcept {
+  switch (stage) {
+    case Stage::config: return "config";
+    case Stage::bind: return "bind";
+    case Stage::encode: return "encode";
+    case Stage::produce: return "produce";
+    case Stage::delivery: return "delivery";
+    case Stage::connect: return "connect";
+    case Stage::subscribe: return "subscribe";
+    case Stage::consume: return "consume";
+    case Stage::decompress: return "decompress";
+    case Stage::parse: return "parse";
+    case Stage::type: return "type";
+    case Stage::metadata: return "metadata";
+    case Stage::handler: return "handler";
+    case Stage::commit: return "commit";
+    case Stage::admin: return "admin";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Errc code) noexcept {
+  switch (code) {
+    case Errc::invalid_argument: return "invalid_argument";
+    case Errc::unknown_channel: return "unknown_channel";
+    case Errc::type_mismatch: return "type_mismatch";
+    case Errc::no_metadata_field: return "no_metadata_field";
+    case Errc::missing_metadata: return "missing_metadata";
+    case Errc::empty_value: return "empty_value";
+    case Errc::corrupt_data: return "corrupt_data";
+    case Errc::truncated_data: return "truncated_data";
+    case Errc::trailing_data: return "trailing_data";
+    case Errc::too_large: return "too_large";
+    case Errc::parse_failed: return "parse_failed";
+    case Errc::broker_unreachable: return "broker_unreachable";
+    case Errc::kafka_error: return "kafka_error";
+    case Errc::timed_out: return "timed_out";
+    case Errc::queue_full: return "queue_full";
+    case Errc::handler_failed: return "handler_failed";
+    case Errc::closed: return "closed";
+    case Errc::unsupported: return "unsupported";
+  }
+  return "unknown";
+}
+
+}  // namespace corps

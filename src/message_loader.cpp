@@ -1,0 +1,67 @@
+#include "corps/message_loader.hpp"
+
+#include <utility>
+
+#include "corps/metadata.hpp"
+
+namespace corps {
+
+MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
+    : registry_(std::move(registry)), options_(options) {
+  if (options_.max_decompressed_bytes == 0) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "LoaderOptions::max_decompressed_bytes must be above 0"));
+  }
+}
+
+Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const RawRecord& record) {
+  auto where = [&] {
+    return RecordLocation{std::string(record.topic), record.partition, record.offset};
+  };
+  const auto* binding = registry_.find(record.topic);
+  if (binding == nullptr) {
+    return Error(Errc::unknown_channel, Stage::type,
+                 "channel '" + std::string(record.topic) + "' is not bound to a type", where());
+  }
+  if (record.headers != nullptr) {
+    const auto* declared = find_header(*record.headers, type_header);
+    if (declared != nullptr && declared->value &&
+        *declared->value != binding->type()->full_name()) {
+      return Error(Errc::type_mismatch, Stage::type,
+                   "channel '" + binding->channel() + "' carries " + binding->type()->full_name() +
+                       ", but the record's " + std::string(type_header) + " header says " +
+                       *declared->value,
+                   where());
+    }
+  }
+  if (record.value == nullptr || record.value_size == 0) {
+    return Error(Errc::empty_value, Stage::decompress,
+                 std::string(record.value == nullptr ? "null" : "empty") +
+                     " record value; expected a zlib stream of " + binding->type()->full_name(),
+                 where());
+  }
+  const Status inflated = decompressor_.decompress({record.value, record.value_size}, inflated_,
+                                                   options_.max_decompressed_bytes);
+  if (!inflated.ok()) {
+    return Error(inflated.error().code(), Stage::decompress, inflated.error().message(), where());
+  }
+  auto message = binding->new_message();
+  if (!message->ParseFromArray(inflated_.data(), static_cast<int>(inflated_.size()))) {
+    return Error(Errc::parse_failed, Stage::parse,
+                 "the " + std::to_string(inflated_.size()) + " inflated bytes are not a valid " +
+                     binding->type()->full_name(),
+                 where());
+  }
+  const auto* metadata_field = binding->metadata_field();
+  if (!message->GetReflection()->HasField(*message, metadata_field)) {
+    return Error(Errc::missing_metadata, Stage::metadata,
+                 "the " + binding->type()->full_name() + " has no '" + metadata_field->name() +
+                     "' metadata (field " + std::to_string(metadata_field->number()) +
+                     "); the record is of another type or was not sent through a handler",
+                 where());
+  }
+  record_position(*message, metadata_field, record.partition, record.offset);
+  return message;
+}
+
+}  // namespace corps

@@ -1,0 +1,31 @@
+#include "corps/record.hpp"
+
+#include "corps/metadata.hpp"
+
+namespace corps {
+
+Record::Record(RecordLocation where, std::optional<std::string_view> key,
+               std::optional<std::string_view> value, Headers headers, std::int64_t timestamp_ms,
+               std::shared_ptr<const void> storage,
+               Result<std::unique_ptr<google::protobuf::Message>> decoded,
+               const google::protobuf::FieldDescriptor* metadata_field)
+    : where_(std::move(where)),
+      key_(key),
+      value_(value),
+      headers_(std::move(headers)),
+      timestamp_ms_(timestamp_ms),
+      storage_(std::move(storage)),
+      decoded_(std::move(decoded)),
+      metadata_field_(metadata_field) {}
+
+proto::MessageData Record::metadata() const {
+  return read_metadata(message(), metadata_field_);
+}
+
+void Record::throw_not(const std::string& wanted) const {
+  if (!ok()) throw Exception(error());
+  throw Exception(Error(Errc::type_mismatch, Stage::type,
+                        "record holds a " + message().GetTypeName() + ", not a " + wanted, where_));
+}
+
+}  // namespace corps

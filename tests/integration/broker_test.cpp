@@ -1,0 +1,116 @@
+#include "corps/testing/broker_test.hpp"
+
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "corps/corps.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using corps::testing::consume;
+
+// The partition count of `topic` as a plain librdkafka client sees it.
+int partitions_seen_by_librdkafka(const std::string& brokers, const std::string& topic) {
+  char errstr[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr);
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> client(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr), rd_kafka_destroy);
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
+      rd_kafka_topic_new(client.get(), topic.c_str(), nullptr), rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(client.get(), 0, handle.get(), &metadata, 5000) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return -1;
+  }
+  const int count = metadata->topic_cnt == 1 ? metadata->topics[0].partition_cnt : -1;
+  rd_kafka_metadata_destroy(metadata);
+  return count;
+}
+
+// What a shell command prints.
+std::string run(const std::string& command) {
+  std::string out;
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), pclose);
+  char buffer[4096];
+  while (pipe && fgets(buffer, sizeof buffer, pipe.get()) != nullptr) out += buffer;
+  return out;
+}
+
+class EmbeddedBrokerTest : public corps::testing::BrokerTest {};
+
+TEST_F(EmbeddedBrokerTest, ListensOnLoopbackAndCreatesTopicsWithTheirPartitions) {
+  EXPECT_EQ(brokers().rfind("127.0.0.1:", 0), 0u) << brokers();
+  create_topic("PageViews", 3);
+  EXPECT_EQ(partitions_seen_by_librdkafka(brokers(), "PageViews"), 3);
+}
+
+TEST_F(EmbeddedBrokerTest, RefusesAReplicationFactorAboveItsBrokerCount) {
+  try {
+    broker().create_topic({"Replicated", 1, 3});
+    FAIL();
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().stage(), corps::Stage::admin);
+    EXPECT_NE(std::string(e.what()).find("'Replicated'"), std::string::npos);
+  }
+}
+
+TEST_F(EmbeddedBrokerTest, AThreeBrokerClusterReplicatesAndMovesLeaders) {
+  corps::EmbeddedBroker cluster({.broker_count = 3, .topics = {{"Replicated", 2, 3}}});
+  EXPECT_EQ(cluster.broker_count(), 3);
+  EXPECT_EQ(partitions_seen_by_librdkafka(cluster.bootstrap_servers(), "Replicated"), 2);
+  EXPECT_NO_THROW(cluster.set_partition_leader("Replicated", 0, 2));
+}
+
+TEST_F(EmbeddedBrokerTest, KcatListsItsTopics) {
+  create_topic("VideoStream", 2);
+  const auto listing = run("kcat -b " + brokers() + " -L -t VideoStream 2>&1");
+  EXPECT_NE(listing.find("topic \"VideoStream\" with 2 partitions"), std::string::npos) << listing;
+}
+
+TEST_F(EmbeddedBrokerTest, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItReturns) {
+  registry_.bind<corps::proto::Image>("VideoStream");
+  create_topic("VideoStream", 1);
+  corps::Producer producer(registry_, producer_options());
+  broker().set_broker_down(1);
+  std::vector<std::future<corps::DeliveryReport>> reports;
+  for (int n = 0; n < 10; ++n) {
+    corps::proto::Image image;
+    image.set_frame(n);
+    reports.push_back(producer.send("VideoStream", image));
+  }
+  std::this_thread::sleep_for(1s);
+  broker().set_broker_up(1);
+  for (auto& report : reports) {
+    const auto delivered = report.get();
+    EXPECT_TRUE(delivered.ok()) << delivered.error->to_string();
+  }
+  corps::Consumer consumer(registry_, consumer_options("after-outage", {"VideoStream"}));
+  const auto records = consume(consumer, 10);
+  ASSERT_EQ(records.size(), 10u);
+  for (int n = 0; n < 10; ++n) EXPECT_EQ(records[n].as<corps::proto::Image>().frame(), n);
+}
+
+TEST_F(EmbeddedBrokerTest, AConsumerReconnectsAfterTheBrokerComesBack) {
+  registry_.bind<corps::proto::Image>("VideoStream");
+  create_topic("VideoStream", 1);
+  corps::Producer producer(registry_, producer_options());
+  corps::Consumer consumer(registry_, consumer_options("reconnect", {"VideoStream"}));
+  corps::proto::Image image;
+  ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
+  ASSERT_EQ(consume(consumer, 1).size(), 1u);
+  broker().set_broker_down(1);
+  EXPECT_FALSE(consumer.poll(2s).has_value());
+  broker().set_broker_up(1);
+  image.set_frame(2);
+  ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].as<corps::proto::Image>().frame(), 2);
+}
+
+}  // namespace

@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "corps/corps.hpp"
+#include "corps/testing/broker_test.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class ConsumerGroup : public corps::testing::BrokerTest {
+ protected:
+  ConsumerGroup() {
+    registry_.bind<corps::proto::Prediction>("Predictions");
+    create_topic("Predictions", 4);
+  }
+};
+
+TEST_F(ConsumerGroup, TwoMembersSplitThePartitionsAndTogetherReadEverything) {
+  auto first_options = consumer_options("workers", {"Predictions"});
+  first_options.client_id = "worker-1";
+  auto second_options = consumer_options("workers", {"Predictions"});
+  second_options.client_id = "worker-2";
+  corps::Consumer first(registry_, first_options);
+  corps::Consumer second(registry_, second_options);
+
+  // Both members poll, so both take part in the group's rebalances, until
+  // the group settles with two partitions each.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while ((first.assignment().size() != 2 || second.assignment().size() != 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    for (auto* consumer : {&first, &second}) ASSERT_FALSE(consumer->poll(100ms).has_value());
+  }
+  std::set<std::int32_t> all;
+  for (const auto& tp : first.assignment()) all.insert(tp.partition);
+  for (const auto& tp : second.assignment()) all.insert(tp.partition);
+  ASSERT_EQ(all, (std::set<std::int32_t>{0, 1, 2, 3}));
+
+  corps::Producer producer(registry_, producer_options());
+  for (int n = 0; n < 40; ++n) {
+    corps::proto::Prediction prediction;
+    prediction.set_frame(n);
+    corps::SendOptions options;
+    options.partition = n % 4;
+    ASSERT_TRUE(producer.send("Predictions", prediction, options).get().ok());
+  }
+
+  std::map<const corps::Consumer*, std::set<std::int32_t>> partitions_of;
+  std::set<std::int64_t> frames;
+  while (frames.size() < 40 && std::chrono::steady_clock::now() < deadline) {
+    for (auto* consumer : {&first, &second}) {
+      if (auto record = consumer->poll(100ms)) {
+        ASSERT_TRUE(record->ok());
+        const bool fresh = frames.insert(record->as<corps::proto::Prediction>().frame()).second;
+        EXPECT_TRUE(fresh) << "frame delivered twice";
+        partitions_of[consumer].insert(record->partition());
+      }
+    }
+  }
+  EXPECT_EQ(frames.size(), 40u);
+  EXPECT_EQ(partitions_of[&first].size(), 2u);
+  EXPECT_EQ(partitions_of[&second].size(), 2u);
+  for (auto p : partitions_of[&first]) EXPECT_EQ(partitions_of[&second].count(p), 0u);
+}
+
+}  // namespace

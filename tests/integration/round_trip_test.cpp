@@ -1,0 +1,167 @@
+#include <gtest/gtest.h>
+
+#include "corps/corps.hpp"
+#include "corps/testing/broker_test.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using corps::testing::consume;
+
+class RoundTrip : public corps::testing::BrokerTest {
+ protected:
+  RoundTrip() {
+    video_ = registry_.bind<corps::proto::Image>("VideoStream");
+    predictions_ = registry_.bind<corps::proto::Prediction>("Predictions");
+    create_topic("VideoStream", 1);
+    create_topic("Predictions", 1);
+  }
+
+  static corps::proto::Image frame(int n) {
+    corps::proto::Image image;
+    image.set_image_data(std::string(300, static_cast<char>(n)));
+    image.set_width(10);
+    image.set_height(10);
+    image.set_frame(n);
+    return image;
+  }
+
+  corps::Channel<corps::proto::Image> video_{""};
+  corps::Channel<corps::proto::Prediction> predictions_{""};
+};
+
+TEST_F(RoundTrip, TypedImagesArriveInOrderWithTheirMetadata) {
+  corps::Producer producer(registry_, producer_options());
+  std::vector<corps::proto::Image> sent;
+  std::vector<std::future<corps::DeliveryReport>> reports;
+  for (int n = 0; n < 20; ++n) {
+    sent.push_back(frame(n));
+    reports.push_back(producer.send(video_, sent.back()));
+  }
+  for (int n = 0; n < 20; ++n) {
+    const auto report = reports[n].get();
+    ASSERT_TRUE(report.ok()) << report.error->to_string();
+    EXPECT_EQ(report.where, (corps::RecordLocation{"VideoStream", 0, n}));
+    EXPECT_EQ(report.persistence, corps::Persistence::persisted);
+  }
+
+  corps::Consumer consumer(registry_, consumer_options("round-trip", {"VideoStream"}));
+  const auto records = consume(consumer, 20);
+  ASSERT_EQ(records.size(), 20u);
+  for (int n = 0; n < 20; ++n) {
+    const auto& record = records[n];
+    ASSERT_TRUE(record.ok()) << record.error().to_string();
+    const auto& image = record.as<corps::proto::Image>();
+    EXPECT_EQ(image.frame(), n);
+    EXPECT_EQ(image.image_data(), sent[n].image_data());
+    EXPECT_EQ(image.message_data().uuid(), sent[n].message_data().uuid());
+    EXPECT_EQ(image.message_data().trace_id(), sent[n].message_data().trace_id());
+    EXPECT_EQ(image.message_data().offset(), n);
+    EXPECT_EQ(image.message_data().partition(), 0);
+    EXPECT_EQ(record.metadata().uuid(), sent[n].message_data().uuid());
+    EXPECT_EQ(record.offset(), n);
+    EXPECT_FALSE(record.key().has_value());
+    const auto* type = corps::find_header(record.headers(), corps::type_header);
+    ASSERT_NE(type, nullptr);
+    EXPECT_EQ(type->value, "corps.proto.Image");
+    EXPECT_GT(record.timestamp_ms(), 0);
+  }
+}
+
+TEST_F(RoundTrip, KeysAndHeadersArriveAsSent) {
+  corps::Producer producer(registry_, producer_options());
+  auto image = frame(1);
+  corps::SendOptions options;
+  options.key = "camera-7";
+  options.headers = {{"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+                     {"empty", std::nullopt}};
+  ASSERT_TRUE(producer.send(video_, image, options).get().ok());
+
+  corps::Consumer consumer(registry_, consumer_options("keys", {"VideoStream"}));
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].key(), "camera-7");
+  const auto& headers = records[0].headers();
+  ASSERT_EQ(headers.size(), 3u);
+  EXPECT_EQ(headers[0], options.headers[0]);
+  EXPECT_EQ(headers[1], options.headers[1]);
+  EXPECT_EQ(headers[2].name, "corps-type");
+}
+
+TEST_F(RoundTrip, ACallbackGetsOneReportPerRecord) {
+  std::atomic<int> delivered{0};
+  {
+    corps::Producer producer(registry_, producer_options());
+    for (int n = 0; n < 50; ++n) {
+      auto image = frame(n);
+      producer.send(video_, image, {}, [&](const corps::DeliveryReport& report) {
+        if (report.ok()) ++delivered;
+      });
+    }
+    ASSERT_TRUE(producer.flush(20s).ok());
+    EXPECT_EQ(producer.in_flight(), 0u);
+  }
+  EXPECT_EQ(delivered.load(), 50);
+}
+
+TEST_F(RoundTrip, OneConsumerReadsSeveralChannelsEachAsItsType) {
+  corps::Producer producer(registry_, producer_options());
+  auto image = frame(3);
+  corps::proto::Prediction prediction;
+  prediction.set_frame(3);
+  prediction.add_object("person");
+  *prediction.mutable_message_data() = image.message_data();
+  ASSERT_TRUE(producer.send(video_, image).get().ok());
+  ASSERT_TRUE(producer.send(predictions_, prediction).get().ok());
+
+  corps::Consumer consumer(registry_, consumer_options("both", {"VideoStream", "Predictions"}));
+  const auto records = consume(consumer, 2);
+  ASSERT_EQ(records.size(), 2u);
+  int images = 0;
+  int predictions = 0;
+  for (const auto& record : records) {
+    ASSERT_TRUE(record.ok());
+    if (record.topic() == "VideoStream") {
+      images += record.get_if<corps::proto::Image>() != nullptr;
+      EXPECT_EQ(record.get_if<corps::proto::Prediction>(), nullptr);
+    } else {
+      predictions += record.get_if<corps::proto::Prediction>() != nullptr;
+      EXPECT_EQ(record.as<corps::proto::Prediction>().object(0), "person");
+    }
+  }
+  EXPECT_EQ(images, 1);
+  EXPECT_EQ(predictions, 1);
+}
+
+TEST_F(RoundTrip, AsTheWrongTypeThrowsATypeError) {
+  corps::Producer producer(registry_, producer_options());
+  auto image = frame(0);
+  ASSERT_TRUE(producer.send(video_, image).get().ok());
+  corps::Consumer consumer(registry_, consumer_options("as-wrong", {"VideoStream"}));
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  try {
+    (void)records[0].as<corps::proto::Prediction>();
+    FAIL();
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().code(), corps::Errc::type_mismatch);
+    EXPECT_EQ(e.error().where(), records[0].location());
+  }
+}
+
+TEST_F(RoundTrip, RangeForIteratesUntilStopped) {
+  corps::Producer producer(registry_, producer_options());
+  for (int n = 0; n < 5; ++n) {
+    auto image = frame(n);
+    ASSERT_TRUE(producer.send(video_, image).get().ok());
+  }
+  corps::Consumer consumer(registry_, consumer_options("range-for", {"VideoStream"}));
+  std::vector<std::int64_t> frames;
+  for (auto& record : consumer) {
+    frames.push_back(record.as<corps::proto::Image>().frame());
+    if (frames.size() == 5) consumer.stop();
+  }
+  EXPECT_EQ(frames, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+}
+
+}  // namespace

@@ -1,0 +1,155 @@
+#include "corps/codec.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <random>
+
+#include "support/expect.hpp"
+
+namespace {
+
+using corps::Errc;
+using corps::Stage;
+using corps::ZlibCompressor;
+using corps::ZlibDecompressor;
+
+std::string sample(std::size_t size) {
+  std::string text;
+  std::mt19937 random(42);
+  while (text.size() < size) text += "frame " + std::to_string(random() % 1000) + "; ";
+  text.resize(size);
+  return text;
+}
+
+using corps_tests::python_zlib_compress;
+
+// A zlib stream of `zeros` zero bytes, built in chunks (never all in memory).
+std::string zeros_stream(std::size_t zeros) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit(&zs, 9), Z_OK);
+  const std::string chunk(1 << 20, '\0');
+  std::string out;
+  char buffer[1 << 16];
+  std::size_t left = zeros;
+  do {
+    const std::size_t now = std::min(left, chunk.size());
+    left -= now;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+    zs.avail_in = static_cast<uInt>(now);
+    const int flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buffer);
+      zs.avail_out = sizeof buffer;
+      deflate(&zs, flush);
+      out.append(buffer, sizeof buffer - zs.avail_out);
+    } while (zs.avail_out == 0);
+  } while (left > 0);
+  deflateEnd(&zs);
+  return out;
+}
+
+corps::Error decompress_error(const std::string& input, std::size_t cap = 1 << 20) {
+  ZlibDecompressor decompressor;
+  std::string out;
+  const auto status = decompressor.decompress(input, out, cap);
+  EXPECT_FALSE(status.ok());
+  return status.ok() ? corps::Error(Errc::invalid_argument, Stage::config, "none") : status.error();
+}
+
+TEST(Codec, WritesTheSameBytesAsPythonsZlibCompress) {
+  ZlibCompressor compressor;
+  for (std::size_t size : {0u, 1u, 100u, 5000u, 300000u}) {
+    const auto input = sample(size);
+    auto compressed = compressor.compress(input);
+    ASSERT_TRUE(compressed.ok());
+    EXPECT_EQ(std::string(compressed->view()), python_zlib_compress(input)) << "size " << size;
+  }
+}
+
+TEST(Codec, RoundTripsThroughOneReusedStateEachWay) {
+  ZlibCompressor compressor(1);
+  ZlibDecompressor decompressor;
+  std::string out;
+  for (int i = 0; i < 200; ++i) {
+    const auto input = sample(static_cast<std::size_t>(i) * 97);
+    auto compressed = compressor.compress(input);
+    ASSERT_TRUE(compressed.ok());
+    ASSERT_TRUE(decompressor.decompress(compressed->view(), out, 1 << 20).ok());
+    ASSERT_EQ(out, input);
+  }
+}
+
+TEST(Codec, RefusesALevelOutOfRange) {
+  EXPECT_THROW(ZlibCompressor(10), corps::Exception);
+  EXPECT_THROW(ZlibCompressor(-2), corps::Exception);
+}
+
+TEST(Codec, RefusesEmptyInputAsTruncated) {
+  const auto error = decompress_error("");
+  EXPECT_EQ(error.code(), Errc::truncated_data);
+  EXPECT_EQ(error.stage(), Stage::decompress);
+}
+
+TEST(Codec, RefusesATruncatedStreamAtEveryLength) {
+  const auto stream = python_zlib_compress(sample(4000));
+  for (std::size_t keep = 1; keep < stream.size(); keep += 7) {
+    const auto error = decompress_error(stream.substr(0, keep));
+    EXPECT_TRUE(error.code() == Errc::truncated_data || error.code() == Errc::corrupt_data)
+        << "kept " << keep << ": " << error.to_string();
+  }
+  EXPECT_EQ(decompress_error(stream.substr(0, stream.size() - 1)).code(), Errc::truncated_data);
+}
+
+TEST(Codec, RefusesBytesAfterTheStream) {
+  const auto error = decompress_error(python_zlib_compress(sample(1000)) + "garbage");
+  EXPECT_EQ(error.code(), Errc::trailing_data);
+  EXPECT_NE(error.message().find("7 bytes follow"), std::string::npos) << error.message();
+}
+
+TEST(Codec, RefusesABadHeaderAndABadChecksumAsCorrupt) {
+  auto stream = python_zlib_compress(sample(1000));
+  auto bad_header = stream;
+  bad_header[0] = 0x12;
+  EXPECT_EQ(decompress_error(bad_header).code(), Errc::corrupt_data);
+  auto bad_checksum = stream;
+  bad_checksum.back() ^= 0x01;
+  const auto error = decompress_error(bad_checksum);
+  EXPECT_EQ(error.code(), Errc::corrupt_data);
+  EXPECT_NE(error.message().find("incorrect data check"), std::string::npos) << error.message();
+}
+
+TEST(Codec, RefusesRandomBytes) {
+  std::mt19937 random(7);
+  std::string noise(256, '\0');
+  for (auto& c : noise) c = static_cast<char>(random());
+  const auto error = decompress_error(noise);
+  EXPECT_TRUE(error.code() == Errc::corrupt_data || error.code() == Errc::truncated_data);
+}
+
+TEST(Codec, AcceptsOutputOfExactlyTheCapAndRefusesOneByteMore) {
+  const auto input = sample(10000);
+  const auto stream = python_zlib_compress(input);
+  ZlibDecompressor decompressor;
+  std::string out;
+  EXPECT_TRUE(decompressor.decompress(stream, out, input.size()).ok());
+  EXPECT_EQ(out, input);
+  const auto status = decompressor.decompress(stream, out, input.size() - 1);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), Errc::too_large);
+}
+
+TEST(Codec, StopsAGibibyteBombAtTheCapWithBoundedMemory) {
+  const auto bomb = zeros_stream(std::size_t{1} << 30);
+  ASSERT_LT(bomb.size(), 2u << 20);  // about 1 MiB of input
+  ZlibDecompressor decompressor;
+  std::string out;
+  const std::size_t cap = 4 << 20;
+  const auto status = decompressor.decompress(bomb, out, cap);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), Errc::too_large);
+  EXPECT_NE(status.error().message().find("4194304-byte limit"), std::string::npos);
+  EXPECT_LE(out.capacity(), 2 * cap + 64);
+}
+
+}  // namespace

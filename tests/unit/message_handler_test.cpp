@@ -1,0 +1,121 @@
+#include "corps/message_handler.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
+#include "corps_test/test_types.pb.h"
+#include "messagecorps/image.pb.h"
+
+namespace {
+
+using corps::ChannelRegistry;
+using corps::MessageHandler;
+
+// Decodes a value the way MessageCorps does: zlib.decompress, then parse.
+template <class T>
+T as_messagecorps_reads_it(std::string_view value) {
+  std::string inflated(1 << 20, '\0');
+  uLongf size = inflated.size();
+  EXPECT_EQ(uncompress(reinterpret_cast<Bytef*>(inflated.data()), &size,
+                       reinterpret_cast<const Bytef*>(value.data()), value.size()),
+            Z_OK);
+  inflated.resize(size);
+  T message;
+  EXPECT_TRUE(message.ParseFromString(inflated));
+  return message;
+}
+
+ChannelRegistry video_registry() {
+  ChannelRegistry registry;
+  registry.bind<corps::proto::Image>("VideoStream");
+  registry.bind<corps::proto::Prediction>("Predictions");
+  return registry;
+}
+
+TEST(MessageHandler, StampsSerializesAndCompressesAsMessageCorpsReadsIt) {
+  MessageHandler handler(video_registry(), {.metadata = {corps::proto::STAGING, "camera"}});
+  corps::proto::Image image;
+  image.set_image_data("pixels");
+  image.set_width(2);
+  image.set_height(1);
+  image.set_frame(42);
+  auto value = handler.encode("VideoStream", image);
+  ASSERT_TRUE(value.ok());
+  // The caller's message carries the stamp it was sent with.
+  EXPECT_EQ(image.message_data().sending_service(), "camera");
+  EXPECT_FALSE(image.message_data().uuid().empty());
+
+  const auto read = as_messagecorps_reads_it<protobuf::image::Image>(value->view());
+  EXPECT_EQ(read.image_data(), "pixels");
+  EXPECT_EQ(read.frame(), 42);
+  EXPECT_EQ(read._message_data().environment(), protobuf::common::messageData::STAGING);
+  EXPECT_EQ(read._message_data().uuid(), image.message_data().uuid());
+  EXPECT_EQ(read._message_data().trace_id(), image.message_data().trace_id());
+  EXPECT_DOUBLE_EQ(read._message_data().timestamp(), image.message_data().timestamp());
+}
+
+TEST(MessageHandler, KeepsTheTraceIdAcrossAPipeline) {
+  MessageHandler handler(video_registry(), {});
+  corps::proto::Image image;
+  ASSERT_TRUE(handler.encode("VideoStream", image).ok());
+  corps::proto::Prediction prediction;
+  *prediction.mutable_message_data() = image.message_data();
+  ASSERT_TRUE(handler.encode("Predictions", prediction).ok());
+  EXPECT_EQ(prediction.message_data().trace_id(), image.message_data().trace_id());
+  EXPECT_NE(prediction.message_data().uuid(), image.message_data().uuid());
+}
+
+TEST(MessageHandler, UsesTheConfiguredZlibLevel) {
+  MessageHandler stored(video_registry(), {.zlib_level = 0});
+  MessageHandler best(video_registry(), {.zlib_level = 9});
+  corps::proto::Image image;
+  image.set_image_data(std::string(100000, 'x'));
+  const auto plain = stored.encode("VideoStream", image);
+  const auto small = best.encode("VideoStream", image);
+  ASSERT_TRUE(plain.ok() && small.ok());
+  EXPECT_GT(plain->size(), 100000u);
+  EXPECT_LT(small->size(), 1000u);
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Image>(plain->view()).image_data().size(),
+            100000u);
+}
+
+TEST(MessageHandler, RefusesAnUnboundChannel) {
+  MessageHandler handler(video_registry(), {});
+  corps::proto::Image image;
+  try {
+    (void)handler.encode("Videos", image);
+    FAIL();
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().code(), corps::Errc::unknown_channel);
+    EXPECT_EQ(e.error().stage(), corps::Stage::encode);
+  }
+}
+
+TEST(MessageHandler, RefusesTheWrongTypeNamingChannelAndBothTypes) {
+  MessageHandler handler(video_registry(), {});
+  corps::proto::Prediction prediction;
+  try {
+    (void)handler.encode("VideoStream", prediction);
+    FAIL();
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().code(), corps::Errc::type_mismatch);
+    EXPECT_NE(e.error().message().find("'VideoStream' carries corps.proto.Image, not "
+                                       "corps.proto.Prediction"),
+              std::string::npos);
+  }
+  EXPECT_FALSE(prediction.has_message_data()) << "a refused message must not be stamped";
+}
+
+TEST(MessageHandler, StampsMetadataFoundUnderAnyName) {
+  ChannelRegistry registry;
+  registry.bind<corps_test::Reading>("Readings");
+  MessageHandler handler(registry, {});
+  corps_test::Reading reading;
+  reading.set_value(21.5);
+  ASSERT_TRUE(handler.encode("Readings", reading).ok());
+  EXPECT_FALSE(reading.stamp().uuid().empty());
+}
+
+}  // namespace

@@ -1,0 +1,204 @@
+#include "corps/message_loader.hpp"
+
+#include <google/protobuf/descriptor.pb.h>
+#include <gtest/gtest.h>
+
+#include "corps/image.pb.h"
+#include "corps/message_handler.hpp"
+#include "corps/prediction.pb.h"
+#include "messagecorps/image.pb.h"
+#include "support/expect.hpp"
+
+namespace {
+
+using corps::ChannelRegistry;
+using corps::Errc;
+using corps::MessageLoader;
+using corps::RawRecord;
+using corps::Stage;
+
+ChannelRegistry registry() {
+  ChannelRegistry r;
+  r.bind<corps::proto::Image>("VideoStream");
+  r.bind<corps::proto::Prediction>("Predictions");
+  return r;
+}
+
+// A record as MessageCorps writes it: no key, no headers.
+std::string messagecorps_image_value(int frame) {
+  protobuf::image::Image image;
+  image.set_image_data("abc");
+  image.set_height(1);
+  image.set_width(1);
+  image.set_frame(frame);
+  image.mutable__message_data()->set_uuid("5f2b3a0e-0b1c-11ef-9a1b-0242ac120002");
+  image.mutable__message_data()->set_trace_id("a3f1c2d4e5f60718293a4b5c6d7e8f90");
+  image.mutable__message_data()->set_iso_date("2026-11-22T01:54:59.123456+00:00");
+  return corps_tests::python_zlib_compress(image.SerializeAsString());
+}
+
+RawRecord at(std::string_view topic, const std::string& value,
+             const corps::Headers* headers = nullptr) {
+  return RawRecord{topic, 3, 77, value.data(), value.size(), headers};
+}
+
+corps::Error failure(MessageLoader& loader, const RawRecord& record) {
+  auto result = loader.load(record);
+  EXPECT_FALSE(result.ok());
+  if (result.ok()) return corps::Error(Errc::invalid_argument, Stage::config, "decoded");
+  EXPECT_EQ(result.error().where(), (corps::RecordLocation{std::string(record.topic), 3, 77}));
+  return result.error();
+}
+
+TEST(MessageLoader, DecodesAMessageCorpsRecordAndRecordsItsPosition) {
+  MessageLoader loader(registry());
+  const auto value = messagecorps_image_value(9);
+  auto message = loader.load(at("VideoStream", value));
+  ASSERT_TRUE(message.ok()) << message.error().to_string();
+  const auto& image = dynamic_cast<const corps::proto::Image&>(**message);
+  EXPECT_EQ(image.frame(), 9);
+  EXPECT_EQ(image.image_data(), "abc");
+  EXPECT_EQ(image.message_data().trace_id(), "a3f1c2d4e5f60718293a4b5c6d7e8f90");
+  EXPECT_EQ(image.message_data().offset(), 77);
+  EXPECT_EQ(image.message_data().partition(), 3);
+}
+
+TEST(MessageLoader, DecodesWhatTheHandlerEncodes) {
+  corps::MessageHandler handler(registry(), {});
+  MessageLoader loader(registry());
+  corps::proto::Prediction prediction;
+  prediction.add_object("person");
+  prediction.set_frame(5);
+  auto value = handler.encode("Predictions", prediction);
+  ASSERT_TRUE(value.ok());
+  const std::string bytes(value->view());
+  const corps::Headers headers{{"corps-type", "corps.proto.Prediction"}};
+  auto message = loader.load(at("Predictions", bytes, &headers));
+  ASSERT_TRUE(message.ok());
+  const auto& read = dynamic_cast<const corps::proto::Prediction&>(**message);
+  EXPECT_EQ(read.object(0), "person");
+  EXPECT_EQ(read.message_data().uuid(), prediction.message_data().uuid());
+}
+
+TEST(MessageLoader, DecodesIntoDynamicTypesFromADescriptorPool) {
+  auto pool = std::make_shared<google::protobuf::DescriptorPool>();
+  for (const auto* file : {protobuf::common::messageData::descriptor()->file(),
+                           protobuf::image::Image::descriptor()->file()}) {
+    google::protobuf::FileDescriptorProto proto;
+    file->CopyTo(&proto);
+    ASSERT_NE(pool->BuildFile(proto), nullptr);
+  }
+  ChannelRegistry dynamic;
+  dynamic.bind("VideoStream", "protobuf.image.Image", pool);
+  MessageLoader loader(dynamic);
+  const auto value = messagecorps_image_value(4);
+  auto message = loader.load(at("VideoStream", value));
+  ASSERT_TRUE(message.ok());
+  const auto metadata =
+      corps::read_metadata(**message, dynamic.find("VideoStream")->metadata_field());
+  EXPECT_EQ(metadata.offset(), 77);
+  EXPECT_EQ(metadata.trace_id(), "a3f1c2d4e5f60718293a4b5c6d7e8f90");
+}
+
+TEST(MessageLoader, RefusesANullValue) {
+  MessageLoader loader(registry());
+  const auto error = failure(loader, RawRecord{"VideoStream", 3, 77, nullptr, 0, nullptr});
+  EXPECT_EQ(error.code(), Errc::empty_value);
+  EXPECT_EQ(error.stage(), Stage::decompress);
+  EXPECT_NE(error.message().find("null"), std::string::npos);
+}
+
+TEST(MessageLoader, RefusesAnEmptyValue) {
+  MessageLoader loader(registry());
+  EXPECT_EQ(failure(loader, at("VideoStream", "")).code(), Errc::empty_value);
+}
+
+TEST(MessageLoader, RefusesRandomBytesAtTheDecompressStage) {
+  MessageLoader loader(registry());
+  const auto error = failure(loader, at("VideoStream", "\x01\x02\x03 not zlib at all"));
+  EXPECT_EQ(error.stage(), Stage::decompress);
+  EXPECT_EQ(error.code(), Errc::corrupt_data);
+  EXPECT_NE(error.to_string().find("at VideoStream[3]@77"), std::string::npos) << error.to_string();
+}
+
+TEST(MessageLoader, RefusesATruncatedValue) {
+  MessageLoader loader(registry());
+  const auto value = messagecorps_image_value(1);
+  EXPECT_EQ(failure(loader, at("VideoStream", value.substr(0, value.size() - 3))).code(),
+            Errc::truncated_data);
+}
+
+TEST(MessageLoader, RefusesTrailingGarbage) {
+  MessageLoader loader(registry());
+  EXPECT_EQ(failure(loader, at("VideoStream", messagecorps_image_value(1) + "xx")).code(),
+            Errc::trailing_data);
+}
+
+TEST(MessageLoader, StopsABombAtTheConfiguredCap) {
+  MessageLoader loader(registry(), {.max_decompressed_bytes = 1 << 20});
+  const auto bomb = corps_tests::python_zlib_compress(std::string(8 << 20, '\0'));
+  const auto error = failure(loader, at("VideoStream", bomb));
+  EXPECT_EQ(error.code(), Errc::too_large);
+  EXPECT_EQ(error.stage(), Stage::decompress);
+}
+
+TEST(MessageLoader, RefusesBytesThatAreNotTheBoundType) {
+  MessageLoader loader(registry());
+  const auto error =
+      failure(loader, at("VideoStream", corps_tests::python_zlib_compress("\xff\xff\xff\xff")));
+  EXPECT_EQ(error.stage(), Stage::parse);
+  EXPECT_EQ(error.code(), Errc::parse_failed);
+  EXPECT_NE(error.message().find("corps.proto.Image"), std::string::npos);
+}
+
+TEST(MessageLoader, RefusesARecordWhoseTypeHeaderNamesAnotherType) {
+  MessageLoader loader(registry());
+  const corps::Headers headers{{"corps-type", "corps.proto.Prediction"}};
+  const auto error = failure(loader, at("VideoStream", messagecorps_image_value(1), &headers));
+  EXPECT_EQ(error.stage(), Stage::type);
+  EXPECT_EQ(error.code(), Errc::type_mismatch);
+  EXPECT_NE(error.message().find("corps.proto.Image"), std::string::npos);
+  EXPECT_NE(error.message().find("corps.proto.Prediction"), std::string::npos);
+}
+
+TEST(MessageLoader, CatchesAnotherTypesRecordWithoutHeadersByItsMissingMetadata) {
+  // A Prediction sent on VideoStream by a client that writes no headers:
+  // it parses as an Image, but its metadata sits in field 3, not 5.
+  corps::proto::Prediction prediction;
+  prediction.add_object("person");
+  prediction.mutable_message_data()->set_uuid("u");
+  MessageLoader loader(registry());
+  const auto error = failure(
+      loader, at("VideoStream", corps_tests::python_zlib_compress(prediction.SerializeAsString())));
+  EXPECT_EQ(error.stage(), Stage::metadata);
+  EXPECT_EQ(error.code(), Errc::missing_metadata);
+}
+
+TEST(MessageLoader, RefusesARecordWithoutMetadata) {
+  corps::proto::Image image;
+  image.set_frame(3);
+  MessageLoader loader(registry());
+  const auto error = failure(
+      loader, at("VideoStream", corps_tests::python_zlib_compress(image.SerializeAsString())));
+  EXPECT_EQ(error.code(), Errc::missing_metadata);
+  EXPECT_NE(error.message().find("'message_data'"), std::string::npos);
+}
+
+TEST(MessageLoader, RefusesARecordOfAnUnboundChannel) {
+  MessageLoader loader(registry());
+  const auto error = failure(loader, at("Elsewhere", messagecorps_image_value(1)));
+  EXPECT_EQ(error.stage(), Stage::type);
+  EXPECT_EQ(error.code(), Errc::unknown_channel);
+}
+
+TEST(MessageLoader, KeepsWorkingAfterABadRecord) {
+  MessageLoader loader(registry());
+  EXPECT_FALSE(loader.load(at("VideoStream", "garbage")).ok());
+  EXPECT_TRUE(loader.load(at("VideoStream", messagecorps_image_value(2))).ok());
+}
+
+TEST(MessageLoader, RefusesAZeroCap) {
+  EXPECT_THROW(MessageLoader(registry(), {.max_decompressed_bytes = 0}), corps::Exception);
+}
+
+}  // namespace

@@ -1,0 +1,76 @@
+#include <chrono>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.hpp"
+#include "corps/broker.hpp"
+#include "corps/config.hpp"
+#include "corps/error.hpp"
+#include "corps/logging.hpp"
+#include "corps/shutdown.hpp"
+
+namespace corps::cli {
+
+namespace {
+
+struct BrokerArgs {
+  std::vector<std::string> topics;
+  int brokers = 1;
+  bool no_address_file = false;
+};
+
+TopicSpec parse_topic(const std::string& text, int brokers) {
+  TopicSpec spec;
+  const auto colon = text.find(':');
+  spec.name = text.substr(0, colon);
+  if (colon != std::string::npos) {
+    try {
+      spec.partitions = std::stoi(text.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "--topic '" + text + "': expected NAME or NAME:PARTITIONS"));
+    }
+  }
+  spec.replication_factor = std::min(brokers, 3);
+  return spec;
+}
+
+int run_broker(const BrokerArgs& args) {
+  install_shutdown_handlers();
+  EmbeddedBrokerOptions options;
+  options.broker_count = args.brokers;
+  for (const auto& topic : args.topics) options.topics.push_back(parse_topic(topic, args.brokers));
+  EmbeddedBroker broker(options);
+  if (!args.no_address_file) write_broker_address_file(broker.bootstrap_servers());
+  // The address alone on stdout, so scripts can capture it.
+  std::cout << broker.bootstrap_servers() << std::endl;
+  logger()->info(
+      "embedded broker with {} broker(s) at {}{}; Ctrl-C stops it", args.brokers,
+      broker.bootstrap_servers(),
+      args.no_address_file ? "" : " (address in " + broker_address_file().string() + ")");
+  while (!shutdown_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!args.no_address_file) remove_broker_address_file();
+  logger()->info("embedded broker stopped");
+  return 0;
+}
+
+}  // namespace
+
+Command add_broker_command(CLI::App& app) {
+  auto args = std::make_shared<BrokerArgs>();
+  auto* cmd = app.add_subcommand(
+      "broker",
+      "Run an embedded Kafka broker (in memory) until Ctrl-C. Prints its address and writes it "
+      "to the address file, where other corps programs find it.");
+  cmd->add_option("--topic,-t", args->topics, "Create a topic at start: NAME or NAME:PARTITIONS")
+      ->type_name("NAME[:N]");
+  cmd->add_option("--brokers-count", args->brokers, "How many brokers the cluster has")
+      ->check(CLI::Range(1, 16));
+  cmd->add_flag("--no-address-file", args->no_address_file,
+                "Do not write the address file (other programs will not find this broker)");
+  return {cmd, [args] { return run_broker(*args); }};
+}
+
+}  // namespace corps::cli

@@ -1,0 +1,22 @@
+// The corps tool's subcommands: each registers itself on the parser and
+// returns the exit code of its run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace corps::cli {
+
+/// A subcommand's run, called after parsing; returns the exit code.
+using Run = std::function<int()>;
+
+/// A registered subcommand and what runs it.
+struct Command {
+  CLI::App* app;
+  Run run;
+};
+
+/// `corps broker`: runs the embedded broker until interrupted.
+Command add_broker_command(CLI::App& app);
+
+}  // namespace corps::cli
