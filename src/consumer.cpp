@@ -367,6 +367,28 @@ std::vector<TopicPartition> Consumer::assignment() const {
   return out;
 }
 
+std::vector<PartitionLag> Consumer::lag() const {
+  std::vector<PartitionLag> out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(impl_->client.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  detail::PartitionListPtr list(raw);
+  rd_kafka_position(impl_->client.get(), list.get());
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& element = list->elems[i];
+    PartitionLag lag{{element.topic, element.partition}, element.offset, -1, -1};
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    if (rd_kafka_get_watermark_offsets(impl_->client.get(), element.topic, element.partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        high >= 0) {
+      lag.high_watermark = high;
+      if (lag.position >= 0) lag.lag = std::max<std::int64_t>(0, high - lag.position);
+    }
+    out.push_back(std::move(lag));
+  }
+  return out;
+}
+
 Result<std::int64_t> Consumer::committed(const TopicPartition& partition,
                                          std::chrono::milliseconds timeout) const {
   detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));

@@ -98,6 +98,8 @@ struct Producer::Impl {
         {"max.in.flight.requests.per.connection", idempotent ? "5" : "1"},
         // The value is already zlib; compressing again only costs CPU.
         {"compression.type", "none"},
+        // Keys land on the partitions Java clients and kafka-python pick.
+        {"partitioner", "murmur2_random"},
         {"linger.ms", std::to_string(options.linger.count())},
         {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
         {"reconnect.backoff.ms", "100"},

@@ -1,7 +1,7 @@
 // Receives Image frames from the VideoStream channel and prints each with its
 // metadata, as MessageCorps's recieve_message.py does.
 //
-//   receive_frames [--brokers HOST:PORT] [--group G] [--count N]
+//   receive_frames [--brokers HOST:PORT] [--config FILE] [--group G] [--count N]
 //
 // Stops after --count frames, or on Ctrl-C, committing what it printed.
 #include <google/protobuf/text_format.h>
@@ -14,16 +14,21 @@
 int main(int argc, char** argv) {
   CLI::App app{"Print Image frames from VideoStream"};
   std::string brokers;
-  std::string group = "receive-frames";
+  std::string config_file;
+  std::string group;
   int count = 0;
   app.add_option("--brokers,-b", brokers, "Kafka bootstrap brokers (HOST:PORT,...)");
-  app.add_option("--group,-G", group, "Consumer group");
+  app.add_option("--config", config_file, "YAML config (brokers, group)")->check(CLI::ExistingFile);
+  app.add_option("--group,-G", group,
+                 "Consumer group (default: the config's, else receive-frames)");
   app.add_option("--count,-c", count, "Stop after this many frames (0: run until Ctrl-C)")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto cluster = corps::Brokers::resolve(brokers);
+    const auto config = config_file.empty() ? corps::Config{} : corps::Config::load(config_file);
+    auto cluster = corps::Brokers::resolve(brokers, config.brokers);
+    if (group.empty()) group = config.group_id.empty() ? "receive-frames" : config.group_id;
     corps::ChannelRegistry registry;
     registry.bind<corps::proto::Image>("VideoStream");
     corps::Consumer consumer(

@@ -1,10 +1,10 @@
 // Sends Image frames on the VideoStream channel, as MessageCorps's
 // send_message.py does: 100 frames, one after the other.
 //
-//   send_frames [--brokers HOST:PORT] [--count 100] [--interval-ms 10]
+//   send_frames [--brokers HOST:PORT] [--config FILE] [--count 100] [--interval-ms 10]
 //
-// Brokers come from --brokers, CORPS_BROKERS, a running `corps broker`, or
-// else an embedded broker in this process.
+// Brokers come from --brokers, CORPS_BROKERS, the YAML --config, a running
+// `corps broker`, or else an embedded broker in this process.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
@@ -15,16 +15,19 @@
 int main(int argc, char** argv) {
   CLI::App app{"Send Image frames on VideoStream"};
   std::string brokers;
+  std::string config_file;
   int count = 100;
   int interval_ms = 10;
   app.add_option("--brokers,-b", brokers, "Kafka bootstrap brokers (HOST:PORT,...)");
+  app.add_option("--config", config_file, "YAML config (brokers)")->check(CLI::ExistingFile);
   app.add_option("--count,-c", count, "How many frames to send")->check(CLI::NonNegativeNumber);
   app.add_option("--interval-ms", interval_ms, "Pause between frames")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto cluster = corps::Brokers::resolve(brokers);
+    const auto config = config_file.empty() ? corps::Config{} : corps::Config::load(config_file);
+    auto cluster = corps::Brokers::resolve(brokers, config.brokers);
     corps::ChannelRegistry registry;
     const auto video = registry.bind<corps::proto::Image>("VideoStream");
     corps::Producer producer(registry, {.brokers = cluster.bootstrap_servers()});

@@ -25,10 +25,14 @@ class Payload {
   /// A buffer of `capacity` bytes and size 0. Throws std::bad_alloc.
   [[nodiscard]] static Payload with_capacity(std::size_t capacity);
 
+  /// The bytes; nullptr for an empty, never-allocated payload.
   [[nodiscard]] char* data() noexcept { return data_.get(); }
   [[nodiscard]] const char* data() const noexcept { return data_.get(); }
+  /// How many bytes are in use.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  /// How many bytes are allocated.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  /// The bytes in use, valid while the payload lives and is not released.
   [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
   /// Sets the size; `size` must not exceed capacity().
   void set_size(std::size_t size) noexcept { size_ = size; }

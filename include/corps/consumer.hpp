@@ -77,6 +77,17 @@ struct TopicPartition {
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
 };
 
+/// How far behind the end of one partition a consumer is.
+struct PartitionLag {
+  TopicPartition partition;
+  /// The offset of the next record this consumer will read, or -1 if unknown.
+  std::int64_t position = -1;
+  /// The offset the next record written to the partition will get, or -1.
+  std::int64_t high_watermark = -1;
+  /// Records written but not yet read (high_watermark - position), or -1.
+  std::int64_t lag = -1;
+};
+
 /// Receives typed records. Not thread-safe, except stop(), which any thread
 /// or signal handler may call. Neither copyable nor movable.
 class Consumer {
@@ -121,6 +132,10 @@ class Consumer {
 
   /// The partitions currently assigned to this member.
   [[nodiscard]] std::vector<TopicPartition> assignment() const;
+
+  /// The lag of each assigned partition, from the client's latest fetch
+  /// (no broker round trip).
+  [[nodiscard]] std::vector<PartitionLag> lag() const;
 
   /// The committed offset (the next record to read) of `partition`, or -1.
   [[nodiscard]] Result<std::int64_t> committed(const TopicPartition& partition,

@@ -40,7 +40,9 @@ class Record {
 
   /// The channel (topic) the record came from.
   [[nodiscard]] const std::string& topic() const noexcept { return where_.topic; }
+  /// The partition the record came from.
   [[nodiscard]] std::int32_t partition() const noexcept { return where_.partition; }
+  /// The record's offset in its partition.
   [[nodiscard]] std::int64_t offset() const noexcept { return where_.offset; }
   /// topic, partition and offset together.
   [[nodiscard]] const RecordLocation& location() const noexcept { return where_; }

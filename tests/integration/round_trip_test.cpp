@@ -164,4 +164,22 @@ TEST_F(RoundTrip, RangeForIteratesUntilStopped) {
   EXPECT_EQ(frames, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
 }
 
+TEST_F(RoundTrip, LagCountsWhatIsWrittenButNotYetRead) {
+  corps::Producer producer(registry_, producer_options());
+  for (int n = 0; n < 6; ++n) {
+    auto image = frame(n);
+    ASSERT_TRUE(producer.send(video_, image).get().ok());
+  }
+  auto options = consumer_options("lagging", {"VideoStream"});
+  options.properties["queued.min.messages"] = "1";
+  corps::Consumer consumer(registry_, options);
+  ASSERT_EQ(consume(consumer, 2).size(), 2u);
+  const auto lag = consumer.lag();
+  ASSERT_EQ(lag.size(), 1u);
+  EXPECT_EQ(lag[0].partition, (corps::TopicPartition{"VideoStream", 0}));
+  EXPECT_EQ(lag[0].high_watermark, 6);
+  EXPECT_GE(lag[0].position, 2);
+  EXPECT_EQ(lag[0].lag, 6 - lag[0].position);
+}
+
 }  // namespace
