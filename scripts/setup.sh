@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what corps needs to build, test and run on Debian bookworm (or a
-# close relative), using apt. Idempotent: installs only what is missing.
+# Installs what corps needs on Debian bookworm (or a close relative), using
+# apt. Idempotent: installs only what is missing.
+#
+#   scripts/setup.sh               everything: build, run, and test
+#   scripts/setup.sh --build-only  what building and running need (no test tools)
 set -euo pipefail
 
 packages=(
@@ -8,11 +11,20 @@ packages=(
   build-essential cmake pkg-config
   # the library's dependencies
   libprotobuf-dev protobuf-compiler librdkafka-dev zlib1g-dev libspdlog-dev libyaml-cpp-dev
-  # the tool, examples and tests
-  libcli11-dev libgtest-dev kcat
-  # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
-  python3 python3-kafka python3-confluent-kafka python3-protobuf
+  # the corps tool and the examples
+  libcli11-dev
+  # the image pipeline: OpenCV with Debian's videos (opencv-doc) and Haar
+  # cascades (opencv-data), SQLite, an HTTP server
+  libopencv-dev opencv-data opencv-doc libsqlite3-dev libcpp-httplib-dev
 )
+test_packages=(
+  libgtest-dev kcat
+  # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
+  python3 python3-kafka python3-confluent-kafka python3-protobuf python3-yaml
+  # the pipeline's page, in a real browser
+  chromium
+)
+[[ ${1:-} == --build-only ]] || packages+=("${test_packages[@]}")
 
 missing=()
 for package in "${packages[@]}"; do

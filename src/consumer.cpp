@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <map>
 #include <thread>
 
 #include "corps/logging.hpp"
@@ -70,6 +71,11 @@ struct Consumer::Impl {
   detail::KafkaPtr client;
   std::atomic<bool> stop_requested{false};
   std::optional<Position> pending;  // returned to the application, not yet handled
+  // The offset each assigned partition should deliver next, to notice
+  // records the broker dropped before this consumer read them.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> expected;
+  // A record held back while the gap before it is reported.
+  std::shared_ptr<rd_kafka_message_t> held;
   bool closed = false;
 
   detail::Properties properties() const {
@@ -155,6 +161,7 @@ struct Consumer::Impl {
       if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         logger()->info("consumer '{}' of group '{}' assigned: {}", self->options.client_id,
                        self->options.group_id, describe(partitions));
+        self->expect_from_start(client, partitions);
         if (cooperative) {
           log_rebalance_error(rd_kafka_incremental_assign(client, partitions));
         } else {
@@ -167,6 +174,11 @@ struct Consumer::Impl {
                      err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
                          ? ""
                          : std::string(" (") + rd_kafka_err2str(err) + ")");
+      for (int i = 0; i < (partitions != nullptr ? partitions->cnt : 0); ++i) {
+        self->expected.erase({partitions->elems[i].topic, partitions->elems[i].partition});
+      }
+      // A held record of a partition leaving us goes to its next owner.
+      self->held.reset();
       // Handled records of the partitions leaving us are committed now, so
       // their next owner does not deliver them again.
       if (self->options.commit_mode != CommitMode::manual) {
@@ -206,9 +218,54 @@ struct Consumer::Impl {
     }
   }
 
+  // Where each newly assigned partition will start: its committed offset,
+  // else the low (earliest) or high (latest) watermark right now.
+  void expect_from_start(rd_kafka_t* client, const rd_kafka_topic_partition_list_t* partitions) {
+    detail::PartitionListPtr copy(rd_kafka_topic_partition_list_copy(partitions));
+    if (rd_kafka_committed(client, copy.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    for (int i = 0; i < copy->cnt; ++i) {
+      const auto& element = copy->elems[i];
+      std::int64_t start = element.offset;
+      if (start < 0) {
+        std::int64_t low = -1;
+        std::int64_t high = -1;
+        if (rd_kafka_query_watermark_offsets(client, element.topic, element.partition, &low, &high,
+                                             5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          continue;
+        }
+        start = options.start_from == StartFrom::earliest ? low : high;
+      }
+      expected[{element.topic, element.partition}] = start;
+    }
+  }
+
+  // A failed record for the offsets between what was expected and what came,
+  // or nullopt if nothing is missing.
+  std::optional<Record> gap_before(const RecordLocation& where) {
+    const auto key = std::make_pair(where.topic, where.partition);
+    const auto it = expected.find(key);
+    const std::int64_t due = it == expected.end() ? where.offset : it->second;
+    expected[key] = where.offset + 1;
+    if (due >= where.offset) return std::nullopt;
+    RecordLocation missing{where.topic, where.partition, due};
+    Error error(Errc::records_missing, Stage::consume,
+                "offsets " + std::to_string(due) + ".." + std::to_string(where.offset - 1) +
+                    " were never delivered: the broker no longer has them (deleted by retention "
+                    "before they were read, or compacted away)",
+                missing, RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+    logger()->error("{}", error.to_string());
+    return Record(std::move(missing), std::nullopt, std::nullopt, {}, -1, nullptr, std::move(error),
+                  nullptr);
+  }
+
   std::optional<Record> next(std::chrono::milliseconds timeout) {
     if (closed) return std::nullopt;
     store_pending();
+    if (held) {
+      auto message = std::move(held);
+      RecordLocation where{rd_kafka_topic_name(message->rkt), message->partition, message->offset};
+      return decode(std::move(message), std::move(where));
+    }
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + timeout;
     for (;;) {
@@ -236,6 +293,10 @@ struct Consumer::Impl {
                                           rd_kafka_message_errstr(message.get()), where);
         return Record(std::move(where), std::nullopt, std::nullopt, {}, -1, nullptr,
                       std::move(error), nullptr);
+      }
+      if (auto gap = gap_before(where)) {
+        held = std::move(message);
+        return gap;
       }
       return decode(std::move(message), std::move(where));
     }

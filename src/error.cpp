@@ -43,7 +43,8 @@ bool Error::retriable() const noexcept {
     case Errc::parse_failed:
     case Errc::handler_failed:
     case Errc::closed:
-    case Errc::unsupported: return false;
+    case Errc::unsupported:
+    case Errc::records_missing: return false;
   }
   return false;
 }
@@ -106,6 +107,7 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::handler_failed: return "handler_failed";
     case Errc::closed: return "closed";
     case Errc::unsupported: return "unsupported";
+    case Errc::records_missing: return "records_missing";
   }
   return "unknown";
 }

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <atomic>
+#include <cstdlib>
 
 namespace corps {
 
@@ -13,7 +14,9 @@ std::shared_ptr<spdlog::logger> make_default_logger() {
   // logger must not clash with ours.
   auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto made = std::make_shared<spdlog::logger>("corps", std::move(sink));
-  made->set_level(spdlog::level::info);
+  const char* level = std::getenv("CORPS_LOG_LEVEL");
+  made->set_level(level != nullptr && *level != '\0' ? spdlog::level::from_str(level)
+                                                     : spdlog::level::info);
   return made;
 }
 

@@ -5,6 +5,11 @@
 // decode comes back as a Record holding a typed Error, and the records after
 // it keep flowing.
 //
+// A consumer also watches the offsets it is given: when the broker no longer
+// has records the consumer was due to read (deleted by retention before they
+// were read), the next poll returns a Record failed with
+// Errc::records_missing naming the missing range, then the records resume.
+//
 // Offsets are committed after the record was handled, by default: a record
 // counts as handled when the application asks for the next one (poll() again,
 // or the next step of a range-for), or calls commit(). Records not yet handled

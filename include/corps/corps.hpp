@@ -8,6 +8,7 @@
 #include "corps/codec.hpp"
 #include "corps/config.hpp"
 #include "corps/consumer.hpp"
+#include "corps/dead_letter.hpp"
 #include "corps/error.hpp"
 #include "corps/headers.hpp"
 #include "corps/image.pb.h"

@@ -53,6 +53,7 @@ enum class Errc {
   handler_failed,      ///< user code threw
   closed,              ///< the client was closed or stopped
   unsupported,         ///< the broker or build cannot do this
+  records_missing,     ///< offsets were skipped: the broker no longer has them
 };
 
 /// The coordinates of one Kafka record.

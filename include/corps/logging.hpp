@@ -2,7 +2,9 @@
 //
 // The library never writes to stdout. By default it logs to stderr through a
 // logger named "corps"; librdkafka's own log lines are routed into the same
-// logger with their facility. Replace it to send everything elsewhere.
+// logger with their facility. Replace it to send everything elsewhere. The
+// default logger's level comes from CORPS_LOG_LEVEL (trace, debug, info,
+// warning, error, critical, off; default info).
 #pragma once
 
 #include <spdlog/logger.h>

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "support/numbered_predictions.hpp"
@@ -72,6 +74,38 @@ TEST_F(CommitResume, AClosedConsumerRefusesToCommit) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), corps::Errc::closed);
   EXPECT_FALSE(consumer.poll(10ms).has_value());
+}
+
+TEST_F(CommitResume, RecordsTheBrokerDroppedBeforeTheyWereReadAreReportedNotSkipped) {
+  {
+    corps::Consumer consumer(registry_, consumer_options("retention", {"Predictions"}));
+    ASSERT_EQ(consume(consumer, 1).size(), 1u);
+    ASSERT_TRUE(consumer.close().ok());  // committed: the group resumes at offset 1
+  }
+  // The embedded broker keeps about 5 MiB per partition: 10 records of
+  // about 0.75 MiB compressed (random letters) push the unread ones out.
+  auto options = producer_options();
+  options.properties["message.max.bytes"] = "4000000";
+  corps::Producer producer(registry_, options);
+  std::mt19937 random(3);
+  std::string noise(1 << 20, '\0');
+  for (int n = 0; n < 10; ++n) {
+    for (auto& c : noise) c = static_cast<char>('a' + random() % 26);
+    corps::proto::Prediction big;
+    big.set_frame(100 + n);
+    big.add_object(noise);
+    ASSERT_TRUE(producer.send("Predictions", big).get().ok());
+  }
+  corps::Consumer resumed(registry_, consumer_options("retention", {"Predictions"}));
+  const auto records = consume(resumed, 2);
+  ASSERT_EQ(records.size(), 2u);
+  ASSERT_FALSE(records[0].ok());
+  EXPECT_EQ(records[0].error().code(), corps::Errc::records_missing);
+  EXPECT_EQ(records[0].error().stage(), corps::Stage::consume);
+  EXPECT_EQ(records[0].offset(), 1) << records[0].error().to_string();
+  EXPECT_NE(records[0].error().message().find("offsets 1.."), std::string::npos);
+  ASSERT_TRUE(records[1].ok());
+  EXPECT_GT(records[1].offset(), 1);
 }
 
 }  // namespace

@@ -1,0 +1,241 @@
+// display: consumes VideoStream and Predictions and serves a live page on
+// localhost: each source's latest frame with the detected boxes drawn, the
+// labels, frames per second in and out, and consumer lag per partition.
+//
+//   display [--port 8080] [--bind 127.0.0.1] [--brokers HOST:PORT]
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
+
+#include <deque>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "channels.hpp"
+#include "corps/logging.hpp"
+#include "corps/prediction.pb.h"
+#include "display_page.hpp"
+#include "frame_codec.hpp"
+#include "pipeline/display.pb.h"
+#include "service.hpp"
+
+namespace {
+
+using namespace corps::pipeline;
+using Clock = std::chrono::steady_clock;
+
+// What the page shows, shared between the consumer loop and the HTTP server.
+class DisplayState {
+ public:
+  void add_frame(corps::proto::Image image) {
+    std::lock_guard lock(mutex_);
+    frame_times_.push_back(Clock::now());
+    ++frames_;
+    auto& view = sources_[image.source()];
+    view.image = std::move(image);
+  }
+
+  void add_prediction(const corps::proto::Prediction& prediction) {
+    std::lock_guard lock(mutex_);
+    prediction_times_.push_back(Clock::now());
+    ++predictions_;
+    auto& view = sources_[prediction.source()];
+    view.predictions[prediction.message_data().trace_id()] = prediction;
+    // Keep the predictions of the last few seconds of frames.
+    while (view.predictions.size() > 64) view.predictions.erase(view.oldest_prediction());
+    view.latest_prediction = prediction;
+  }
+
+  void add_error() {
+    std::lock_guard lock(mutex_);
+    ++errors_;
+  }
+
+  void set_lag(std::vector<corps::PartitionLag> lag) {
+    std::lock_guard lock(mutex_);
+    lag_ = std::move(lag);
+  }
+
+  // The latest frame of `source` (or of the first source) with boxes drawn.
+  std::optional<std::string> frame_jpeg(const std::string& source) {
+    corps::proto::Image image;
+    corps::proto::Prediction prediction;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = source.empty() ? sources_.begin() : sources_.find(source);
+      if (it == sources_.end() || it->second.image.image_data().empty()) return std::nullopt;
+      image = it->second.image;
+      prediction = it->second.prediction_for(image);
+    }
+    auto pixels = decode_frame(image, {std::string(video_channel), -1, -1});
+    if (!pixels.ok()) return std::nullopt;
+    cv::Mat& frame = *pixels;
+    for (const auto& detection : prediction.detections()) {
+      const cv::Rect box(detection.x(), detection.y(), detection.width(), detection.height());
+      cv::rectangle(frame, box, cv::Scalar(0, 255, 0), 2);
+      cv::putText(frame, detection.label(), box.tl() + cv::Point(2, 14), cv::FONT_HERSHEY_SIMPLEX,
+                  0.5, cv::Scalar(0, 255, 0), 1);
+    }
+    return to_jpeg(frame, 80);
+  }
+
+  DisplayStats stats() {
+    std::lock_guard lock(mutex_);
+    DisplayStats stats;
+    const auto now = Clock::now();
+    stats.set_frames_per_second_in(rate(frame_times_, now));
+    stats.set_predictions_per_second(rate(prediction_times_, now));
+    stats.set_frames(frames_);
+    stats.set_predictions(predictions_);
+    stats.set_errors(errors_);
+    for (auto& [name, view] : sources_) {
+      auto* out = stats.add_sources();
+      out->set_source(name);
+      out->set_frame(view.image.frame());
+      out->set_width(view.image.width());
+      out->set_height(view.image.height());
+      const auto prediction = view.prediction_for(view.image);
+      out->set_predicted_frame(prediction.frame());
+      for (const auto& detection : prediction.detections())
+        ++(*out->mutable_labels())[detection.label()];
+    }
+    for (const auto& lag : lag_) {
+      auto* out = stats.add_lag();
+      out->set_topic(lag.partition.topic);
+      out->set_partition(lag.partition.partition);
+      out->set_lag(std::max<std::int64_t>(lag.lag, 0));
+    }
+    return stats;
+  }
+
+ private:
+  struct SourceState {
+    corps::proto::Image image;
+    std::map<std::string, corps::proto::Prediction> predictions;  // by trace id
+    corps::proto::Prediction latest_prediction;
+
+    // The prediction of `frame` if it arrived, else the latest one.
+    corps::proto::Prediction prediction_for(const corps::proto::Image& frame) const {
+      const auto it = predictions.find(frame.message_data().trace_id());
+      return it != predictions.end() ? it->second : latest_prediction;
+    }
+    std::map<std::string, corps::proto::Prediction>::iterator oldest_prediction() {
+      return std::min_element(
+          predictions.begin(), predictions.end(),
+          [](const auto& a, const auto& b) { return a.second.frame() < b.second.frame(); });
+    }
+  };
+
+  static double rate(std::deque<Clock::time_point>& times, Clock::time_point now) {
+    const auto window = std::chrono::seconds(5);
+    while (!times.empty() && now - times.front() > window) times.pop_front();
+    return static_cast<double>(times.size()) / 5.0;
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, SourceState> sources_;
+  std::deque<Clock::time_point> frame_times_;
+  std::deque<Clock::time_point> prediction_times_;
+  std::int64_t frames_ = 0;
+  std::int64_t predictions_ = 0;
+  std::int64_t errors_ = 0;
+  std::vector<corps::PartitionLag> lag_;
+};
+
+void serve(httplib::Server& server, DisplayState& state) {
+  server.Get("/", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content(display_page, "text/html; charset=utf-8");
+  });
+  server.Get("/frame.jpg", [&state](const httplib::Request& request, httplib::Response& response) {
+    const auto jpeg = state.frame_jpeg(request.get_param_value("source"));
+    if (!jpeg) {
+      response.status = 404;
+      response.set_content("no frame yet", "text/plain");
+      return;
+    }
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(*jpeg, "image/jpeg");
+  });
+  server.Get("/stats.json", [&state](const httplib::Request&, httplib::Response& response) {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(state.stats(), &json);
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(json, "application/json");
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"display: serve a live page of the pipeline's frames and predictions"};
+  ServiceFlags service_flags;
+  int port = 8080;
+  std::string bind = "127.0.0.1";
+  std::string group;
+  add_service_flags(app, service_flags);
+  app.add_option("--port,-p", port, "HTTP port (0: any free port, printed at start)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--bind", bind, "Address to listen on");
+  app.add_option("--group,-G", group,
+                 "Consumer group (default: display-INSTANCE, so each display sees all)");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    Service service("display", service_flags);
+    if (group.empty()) group = "display-" + service.instance();
+    auto options = service.consumer_options(
+        group, {std::string(video_channel), std::string(predictions_channel)});
+    // The page shows the present: nothing to gain from committing.
+    options.commit_mode = corps::CommitMode::automatic;
+    corps::Consumer consumer(service.registry(), options);
+
+    DisplayState state;
+    httplib::Server server;
+    serve(server, state);
+    const int bound =
+        port == 0 ? server.bind_to_any_port(bind) : (server.bind_to_port(bind, port) ? port : -1);
+    if (bound < 0) {
+      throw corps::Exception(corps::Error(corps::Errc::invalid_argument, corps::Stage::config,
+                                          "cannot listen on " + bind + ":" + std::to_string(port)));
+    }
+    std::thread http([&server] { server.listen_after_bind(); });
+    std::cout << "display: http://" << bind << ":" << bound << "/" << std::endl;
+    corps::logger()->info("serving http://{}:{}/", bind, bound);
+
+    auto last_lag = Clock::now();
+    while (!consumer.stopped()) {
+      service.report_assignment(consumer);
+      service.tick();
+      if (Clock::now() - last_lag > std::chrono::seconds(1)) {
+        state.set_lag(consumer.lag());
+        last_lag = Clock::now();
+      }
+      auto record = consumer.poll(std::chrono::milliseconds(200));
+      if (!record) continue;
+      if (!record->ok()) {
+        // predict and store dead-letter bad records; the page only counts them.
+        corps::logger()->warn("{}", record->error().to_string());
+        state.add_error();
+        service.count("errors");
+        continue;
+      }
+      if (const auto* prediction = record->get_if<corps::proto::Prediction>()) {
+        state.add_prediction(*prediction);
+        service.count("predictions_shown");
+      } else {
+        state.add_frame(std::move(dynamic_cast<corps::proto::Image&>(record->mutable_message())));
+        service.count("frames_shown");
+      }
+    }
+    server.stop();
+    http.join();
+    consumer.close().throw_if_error();
+    service.finish();
+    return 0;
+  } catch (const corps::Exception& e) {
+    std::cerr << "display: " << e.what() << '\n';
+    return 1;
+  }
+}

@@ -1,0 +1,117 @@
+#include "service.hpp"
+
+#include <unistd.h>
+
+#include "channels.hpp"
+#include "corps/dead_letter.hpp"
+#include "corps/logging.hpp"
+#include "pipeline/status.pb.h"
+
+namespace corps::pipeline {
+
+void add_service_flags(CLI::App& app, ServiceFlags& flags) {
+  app.add_option(
+      "--brokers,-b", flags.brokers,
+      "Kafka bootstrap brokers (default: CORPS_BROKERS, --config, a running corps broker, "
+      "or an embedded broker)");
+  app.add_option("--config", flags.config_file, "YAML config (brokers, librdkafka properties)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--instance", flags.instance, "This instance's name (default: SERVICE-PID)");
+}
+
+Service::Service(std::string kind, const ServiceFlags& flags)
+    : kind_(std::move(kind)),
+      instance_(flags.instance.empty() ? kind_ + "-" + std::to_string(::getpid()) : flags.instance),
+      config_(flags.config_file.empty() ? Config{} : Config::load(flags.config_file)),
+      brokers_(Brokers::resolve(flags.brokers, config_.brokers)),
+      registry_(pipeline_registry()) {
+  logger()->set_pattern("[%H:%M:%S.%e] [" + instance_ + "] [%l] %v");
+  ProducerOptions options;
+  options.brokers = brokers_.bootstrap_servers();
+  options.client_id = instance_;
+  options.properties = config_.properties;
+  // Raw frames are about 1.3 MB; Kafka's default limit is 1 MB.
+  options.properties.emplace("message.max.bytes", "16777216");
+  options.handler.metadata.sending_service = instance_;
+  producer_ = std::make_unique<Producer>(registry_, options);
+}
+
+Service::~Service() = default;
+
+ConsumerOptions Service::consumer_options(std::string group,
+                                          std::vector<std::string> channels) const {
+  ConsumerOptions options;
+  options.brokers = brokers_.bootstrap_servers();
+  options.group_id = std::move(group);
+  options.client_id = instance_;
+  options.channels = std::move(channels);
+  // Groups settle within seconds when a worker joins or leaves.
+  options.properties.emplace("session.timeout.ms", "10000");
+  options.properties.emplace("heartbeat.interval.ms", "1000");
+  for (const auto& [name, value] : config_.properties) {
+    if (name != "message.max.bytes") options.properties[name] = value;
+  }
+  return options;
+}
+
+void Service::count(const std::string& name, std::int64_t n) {
+  std::lock_guard lock(counters_mutex_);
+  counters_[name] += n;
+}
+
+void Service::set(const std::string& name, std::int64_t value) {
+  std::lock_guard lock(counters_mutex_);
+  counters_[name] = value;
+}
+
+void Service::report_assignment(const Consumer& consumer) {
+  set("assigned_partitions", static_cast<std::int64_t>(consumer.assignment().size()));
+}
+
+std::int64_t Service::counter(const std::string& name) const {
+  std::lock_guard lock(counters_mutex_);
+  const auto it = counters_.find(name);
+  return it == counters_.end() ? 0 : it->second;
+}
+
+void Service::tick() {
+  if (std::chrono::steady_clock::now() - last_report_ >= std::chrono::seconds(1)) report(false);
+}
+
+void Service::finish() {
+  report(true);
+  const Status flushed = producer_->flush(std::chrono::seconds(30));
+  if (!flushed.ok()) logger()->error("{}", flushed.error().to_string());
+}
+
+void Service::report(bool finished) {
+  last_report_ = std::chrono::steady_clock::now();
+  ServiceStatus status;
+  status.set_service(kind_);
+  status.set_instance(instance_);
+  status.set_finished(finished);
+  {
+    std::lock_guard lock(counters_mutex_);
+    for (const auto& [name, value] : counters_) (*status.mutable_counters())[name] = value;
+  }
+  producer_->send(std::string(status_channel), status, {.key = instance_},
+                  [](const DeliveryReport& report) {
+                    if (!report.ok())
+                      logger()->warn("status report lost: {}", report.error->to_string());
+                  });
+}
+
+void Service::dead_letter(const Record& record, const Error& error, std::string_view group) {
+  logger()->warn("{}; sending it to {}", error.to_string(), dead_letters_channel);
+  auto letter = make_dead_letter(record, error, 1, group, instance_);
+  const auto report = producer_->send(std::string(dead_letters_channel), letter).get();
+  if (!report.ok()) {
+    throw Exception(Error(report.error->code(), Stage::handler,
+                          "dead letter for " + record.location().to_string() +
+                              " not written: " + report.error->to_string()));
+  }
+  count("dead_lettered");
+  count("dead_lettered_" + record.topic());
+}
+
+}  // namespace corps::pipeline

@@ -1,0 +1,89 @@
+// What every pipeline service shares: command-line flags for brokers and
+// config, a producer for its outputs, its progress reports on the
+// PipelineStatus channel, and dead-lettering of records it cannot use.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corps/config.hpp"
+#include "corps/consumer.hpp"
+#include "corps/producer.hpp"
+#include "corps/record.hpp"
+
+namespace corps::pipeline {
+
+/// The flags every service takes.
+struct ServiceFlags {
+  std::string brokers;
+  std::string config_file;
+  std::string instance;
+};
+
+/// Adds --brokers, --config and --instance to `app`.
+void add_service_flags(CLI::App& app, ServiceFlags& flags);
+
+/// One running service. Not thread-safe except count(), which any thread
+/// may call.
+class Service {
+ public:
+  /// Resolves the brokers and connects the producer. `kind` is capture,
+  /// predict, display or store. Throws corps::Exception.
+  Service(std::string kind, const ServiceFlags& flags);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  /// This instance's name, e.g. "predict-1".
+  [[nodiscard]] const std::string& instance() const noexcept { return instance_; }
+  /// The registry with the pipeline's channels bound.
+  [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
+  /// The producer for outputs, status and dead letters.
+  [[nodiscard]] Producer& producer() noexcept { return *producer_; }
+  /// Options for a consumer of `channels` in `group` on this service's brokers.
+  [[nodiscard]] ConsumerOptions consumer_options(std::string group,
+                                                 std::vector<std::string> channels) const;
+
+  /// Adds `n` to the counter `name`. Thread-safe.
+  void count(const std::string& name, std::int64_t n = 1);
+  /// Sets the counter `name` to `value` (a gauge, e.g. partitions assigned).
+  /// Thread-safe.
+  void set(const std::string& name, std::int64_t value);
+  /// Reports how many partitions `consumer` has: the launcher starts
+  /// capture only once every consumer has joined its group.
+  void report_assignment(const Consumer& consumer);
+  /// The counter `name`. Thread-safe.
+  [[nodiscard]] std::int64_t counter(const std::string& name) const;
+
+  /// Sends a status report if a second has passed since the last one.
+  void tick();
+  /// Sends the final status report and waits for every record in flight.
+  void finish();
+
+  /// Sends `record` with `error` to the dead-letter channel, waits for the
+  /// broker's acknowledgement, and counts it. Throws corps::Exception if the
+  /// dead letter could not be written, so the record is not marked handled
+  /// and comes back after a restart.
+  void dead_letter(const Record& record, const Error& error, std::string_view group);
+
+ private:
+  void report(bool finished);
+
+  std::string kind_;
+  std::string instance_;
+  Config config_;
+  Brokers brokers_;
+  ChannelRegistry registry_;
+  std::unique_ptr<Producer> producer_;
+  mutable std::mutex counters_mutex_;
+  std::map<std::string, std::int64_t> counters_;
+  std::chrono::steady_clock::time_point last_report_{};
+};
+
+}  // namespace corps::pipeline
