@@ -163,19 +163,24 @@ Brokers::Brokers(std::unique_ptr<EmbeddedBroker> embedded)
       source_(BrokerSource::embedded),
       embedded_(std::move(embedded)) {}
 
+std::optional<Brokers> Brokers::find(std::string_view explicit_list, std::string_view from_config) {
+  if (!explicit_list.empty())
+    return Brokers{std::string(explicit_list), BrokerSource::explicit_list};
+  if (const char* env = std::getenv("CORPS_BROKERS"); env != nullptr && *env != '\0') {
+    return Brokers{env, BrokerSource::environment};
+  }
+  if (!from_config.empty()) return Brokers{std::string(from_config), BrokerSource::config_file};
+  if (auto address = read_broker_address_file(); !address.empty()) {
+    return Brokers{std::move(address), BrokerSource::address_file};
+  }
+  return std::nullopt;
+}
+
 Brokers Brokers::resolve(std::string_view explicit_list, std::string_view from_config,
                          EmbeddedBrokerOptions embedded) {
-  Brokers chosen = [&]() -> Brokers {
-    if (!explicit_list.empty()) return {std::string(explicit_list), BrokerSource::explicit_list};
-    if (const char* env = std::getenv("CORPS_BROKERS"); env != nullptr && *env != '\0') {
-      return {env, BrokerSource::environment};
-    }
-    if (!from_config.empty()) return {std::string(from_config), BrokerSource::config_file};
-    if (auto address = read_broker_address_file(); !address.empty()) {
-      return {std::move(address), BrokerSource::address_file};
-    }
-    return Brokers(std::make_unique<EmbeddedBroker>(std::move(embedded)));
-  }();
+  auto found = find(explicit_list, from_config);
+  Brokers chosen =
+      found ? std::move(*found) : Brokers(std::make_unique<EmbeddedBroker>(std::move(embedded)));
   logger()->info("brokers: {} ({})", chosen.bootstrap_servers(), to_string(chosen.source()));
   return chosen;
 }

@@ -1,5 +1,7 @@
 #include "corps/consumer.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -78,12 +80,13 @@ struct Consumer::Impl {
   std::shared_ptr<rd_kafka_message_t> held;
   bool closed = false;
 
+  bool grouped() const noexcept { return !options.group_id.empty(); }
+
   detail::Properties properties() const {
-    const bool after_handled = options.commit_mode == CommitMode::after_handled;
-    const bool automatic = options.commit_mode == CommitMode::automatic;
+    const bool after_handled = grouped() && options.commit_mode == CommitMode::after_handled;
+    const bool automatic = grouped() && options.commit_mode == CommitMode::automatic;
     detail::Properties props{
         {"bootstrap.servers", options.brokers},
-        {"group.id", options.group_id},
         {"client.id", options.client_id},
         {"enable.auto.commit", after_handled || automatic ? "true" : "false"},
         // corps stores an offset only once its record was handled.
@@ -94,16 +97,20 @@ struct Consumer::Impl {
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };
+    // librdkafka's assign() needs a group id even when no group is joined:
+    // a private one that never commits, so no group state is ever created.
+    props["group.id"] =
+        grouped() ? options.group_id : "corps-no-group-" + std::to_string(::getpid());
     for (const auto& [name, value] : options.properties) props[name] = value;
     return props;
   }
 
   void validate() const {
     detail::check_brokers(options.brokers, "consumer");
-    if (options.group_id.empty()) {
+    if (grouped() && options.start_offset) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
-                            "consumer options name no group_id; every corps consumer joins a "
-                            "group"));
+                            "start_offset applies only without a group (a group resumes from its "
+                            "commits); leave group_id empty or start_offset unset"));
     }
     if (options.channels.empty()) {
       throw Exception(Error(Errc::invalid_argument, Stage::subscribe,
@@ -132,7 +139,7 @@ struct Consumer::Impl {
   }
 
   void store_pending() {
-    if (!pending || options.commit_mode == CommitMode::automatic) {
+    if (!pending || !grouped() || options.commit_mode == CommitMode::automatic) {
       pending.reset();
       return;
     }
@@ -146,6 +153,7 @@ struct Consumer::Impl {
   }
 
   Status commit_stored() {
+    if (!grouped()) return {};
     const auto err = rd_kafka_commit(client.get(), nullptr, 0);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return {};
     return detail::kafka_error(err, Stage::commit,
@@ -258,6 +266,62 @@ struct Consumer::Impl {
                   nullptr);
   }
 
+  Error no_group_to_commit() const {
+    return Error(Errc::invalid_argument, Stage::commit,
+                 "a consumer without a group has nowhere to commit offsets");
+  }
+
+  // Without a group: every partition of every channel, from start_offset or
+  // start_from.
+  void assign_all() {
+    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(8));
+    const int timeout =
+        static_cast<int>(std::max<std::int64_t>(options.connect_timeout.count(), 5000));
+    for (const auto& channel : options.channels) {
+      rd_kafka_topic_t* handle = rd_kafka_topic_new(client.get(), channel.c_str(), nullptr);
+      const rd_kafka_metadata_t* raw = nullptr;
+      const auto err = rd_kafka_metadata(client.get(), 0, handle, &raw, timeout);
+      rd_kafka_topic_destroy(handle);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw Exception(detail::kafka_error(err, Stage::subscribe,
+                                            "cannot read the partitions of '" + channel + "'"));
+      }
+      const detail::MetadataPtr metadata(raw);
+      if (metadata->topic_cnt != 1 || metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw Exception(
+            detail::kafka_error(metadata->topic_cnt == 1 ? metadata->topics[0].err
+                                                         : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                Stage::subscribe, "cannot read channel '" + channel + "'"));
+      }
+      for (int p = 0; p < metadata->topics[0].partition_cnt; ++p) {
+        std::int64_t start = options.start_from == StartFrom::earliest ? RD_KAFKA_OFFSET_BEGINNING
+                                                                       : RD_KAFKA_OFFSET_END;
+        if (options.start_offset) {
+          start = *options.start_offset >= 0 ? *options.start_offset
+                                             : RD_KAFKA_OFFSET_TAIL(-*options.start_offset);
+        }
+        const std::int32_t partition = metadata->topics[0].partitions[p].id;
+        rd_kafka_topic_partition_list_add(list.get(), channel.c_str(), partition)->offset = start;
+        if (start >= 0) {
+          expected[{channel, partition}] = start;
+        } else if (start == RD_KAFKA_OFFSET_BEGINNING) {
+          std::int64_t low = -1;
+          std::int64_t high = -1;
+          if (rd_kafka_query_watermark_offsets(client.get(), channel.c_str(), partition, &low,
+                                               &high, timeout) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            expected[{channel, partition}] = low;
+          }
+        }
+      }
+    }
+    const auto err = rd_kafka_assign(client.get(), list.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(
+          detail::kafka_error(err, Stage::subscribe, "cannot assign " + describe(list.get())));
+    }
+    logger()->info("consumer '{}' (no group) reading {}", options.client_id, describe(list.get()));
+  }
+
   std::optional<Record> next(std::chrono::milliseconds timeout) {
     if (closed) return std::nullopt;
     store_pending();
@@ -335,6 +399,10 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
   rd_kafka_poll_set_consumer(impl_->client.get());
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
+  if (!impl_->grouped()) {
+    impl_->assign_all();
+    return;
+  }
   detail::PartitionListPtr topics(
       rd_kafka_topic_partition_list_new(static_cast<int>(impl_->options.channels.size())));
   for (const auto& channel : impl_->options.channels) {
@@ -371,12 +439,14 @@ Consumer::iterator Consumer::begin() {
 
 Status Consumer::commit() {
   if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
+  if (!impl_->grouped()) return impl_->no_group_to_commit();
   impl_->store_pending();
   return impl_->commit_stored();
 }
 
 Status Consumer::commit(const Record& record) {
   if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
+  if (!impl_->grouped()) return impl_->no_group_to_commit();
   if (impl_->pending && impl_->pending->topic == record.topic() &&
       impl_->pending->partition == record.partition() &&
       impl_->pending->next_offset <= record.offset() + 1) {
@@ -409,12 +479,12 @@ Status Consumer::close() {
     committed = impl_->commit_stored();
   }
   const auto err = rd_kafka_consumer_close(impl_->client.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed.ok()) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed.ok() && impl_->grouped()) {
     committed = detail::kafka_error(err, Stage::commit,
                                     "leaving group '" + impl_->options.group_id + "' failed");
   }
-  logger()->info("consumer '{}' of group '{}' closed", impl_->options.client_id,
-                 impl_->options.group_id);
+  logger()->info("consumer '{}' {} closed", impl_->options.client_id,
+                 impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");
   return committed;
 }
 
@@ -448,6 +518,20 @@ std::vector<PartitionLag> Consumer::lag() const {
     out.push_back(std::move(lag));
   }
   return out;
+}
+
+Result<std::pair<std::int64_t, std::int64_t>> Consumer::watermarks(
+    const TopicPartition& partition, std::chrono::milliseconds timeout) const {
+  std::int64_t low = -1;
+  std::int64_t high = -1;
+  const auto err = rd_kafka_query_watermark_offsets(impl_->client.get(), partition.topic.c_str(),
+                                                    partition.partition, &low, &high,
+                                                    static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return detail::kafka_error(err, Stage::consume, "cannot read the watermarks",
+                               RecordLocation{partition.topic, partition.partition, -1});
+  }
+  return std::make_pair(low, high);
 }
 
 Result<std::int64_t> Consumer::committed(const TopicPartition& partition,

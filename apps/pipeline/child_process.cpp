@@ -29,7 +29,10 @@ ChildProcess::ChildProcess(std::string name, const std::string& program,
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : name_(std::move(other.name_)), pid_(other.pid_), exit_code_(other.exit_code_) {
+    : name_(std::move(other.name_)),
+      pid_(other.pid_),
+      exit_code_(other.exit_code_),
+      terminated_(other.terminated_) {
   other.pid_ = -1;
 }
 
@@ -55,12 +58,13 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
 }
 
 void ChildProcess::terminate() {
-  if (!exit_code()) kill(pid_, SIGTERM);
+  if (!exit_code() && !terminated_) kill(pid_, SIGTERM);
+  terminated_ = true;
 }
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
   if (auto code = exit_code()) return *code;
-  kill(pid_, SIGTERM);
+  terminate();
   if (auto code = wait_for(grace)) return *code;
   kill(pid_, SIGKILL);
   return wait_for(std::chrono::seconds(5)).value_or(-1);

@@ -38,6 +38,8 @@ class ChildProcess {
   std::string name_;
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
+  // SIGTERM goes out once: corps programs take a second one as "die now".
+  bool terminated_ = false;
 };
 
 }  // namespace corps::pipeline

@@ -231,8 +231,7 @@ int main(int argc, char** argv) {
     }
     server.stop();
     http.join();
-    consumer.close().throw_if_error();
-    service.finish();
+    service.finish(consumer);
     return 0;
   } catch (const corps::Exception& e) {
     std::cerr << "display: " << e.what() << '\n';

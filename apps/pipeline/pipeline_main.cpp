@@ -332,13 +332,18 @@ int main(int argc, char** argv) {
     // rebalance, and fail to commit, in turn.
     capture.terminate();
     for (auto& child : downstream) child.terminate();
-    int failures = capture.stop(std::chrono::seconds(10)) != 0;
-    for (auto& child : downstream) failures += child.stop(std::chrono::seconds(15)) != 0;
+    std::string failed;
+    auto collect = [&](ChildProcess& child, std::chrono::seconds grace) {
+      if (const int code = child.stop(grace); code != 0) {
+        failed +=
+            (failed.empty() ? "" : ", ") + child.name() + " exited with " + std::to_string(code);
+      }
+    };
+    collect(capture, std::chrono::seconds(10));
+    for (auto& child : downstream) collect(child, std::chrono::seconds(15));
     (void)status.close();
-    std::cout << "pipeline: stopped"
-              << (failures != 0 ? " (" + std::to_string(failures) + " services failed)" : "")
-              << std::endl;
-    return reconciled && failures == 0 ? 0 : 1;
+    std::cout << "pipeline: stopped" << (failed.empty() ? "" : " (" + failed + ")") << std::endl;
+    return reconciled && failed.empty() ? 0 : 1;
   } catch (const corps::Exception& e) {
     std::cerr << "pipeline: " << e.what() << '\n';
     return 1;

@@ -91,8 +91,7 @@ int main(int argc, char** argv) {
       service.count("predicted");
       service.count("detections", prediction.detections_size());
     }
-    consumer.close().throw_if_error();
-    service.finish();
+    service.finish(consumer);
     std::cout << service.instance() << ": predicted " << service.counter("predicted") << " of "
               << service.counter("received") << " frames, " << service.counter("dead_lettered")
               << " dead-lettered\n";

@@ -78,6 +78,15 @@ void Service::tick() {
   if (std::chrono::steady_clock::now() - last_report_ >= std::chrono::seconds(1)) report(false);
 }
 
+void Service::finish(Consumer& consumer) {
+  const Status closed = consumer.close();
+  if (!closed.ok()) {
+    logger()->warn("{}; records handled since the last commit will be delivered again",
+                   closed.error().to_string());
+  }
+  finish();
+}
+
 void Service::finish() {
   report(true);
   const Status flushed = producer_->flush(std::chrono::seconds(30));

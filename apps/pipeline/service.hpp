@@ -63,6 +63,11 @@ class Service {
 
   /// Sends a status report if a second has passed since the last one.
   void tick();
+  /// Closes `consumer` (committing what was handled) and sends the final
+  /// status report, waiting for every record in flight. A commit refused
+  /// because the group is rebalancing as members leave is logged, not
+  /// fatal: those records are delivered again, which at-least-once allows.
+  void finish(Consumer& consumer);
   /// Sends the final status report and waits for every record in flight.
   void finish();
 

@@ -110,8 +110,7 @@ int main(int argc, char** argv) {
                                  : to_jpeg(*pixels));
       service.count("frames_stored");
     }
-    consumer.close().throw_if_error();
-    service.finish();
+    service.finish(consumer);
     const auto summary = store.summary();
     std::cout << service.instance() << ": " << summary.frames << " frames, " << summary.predictions
               << " predictions, " << summary.joined << " joined in " << db << '\n';

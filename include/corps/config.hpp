@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -79,6 +80,12 @@ class Brokers {
   [[nodiscard]] static Brokers resolve(std::string_view explicit_list = {},
                                        std::string_view from_config = {},
                                        EmbeddedBrokerOptions embedded = {});
+
+  /// The first of `explicit_list`, CORPS_BROKERS, `from_config` and a live
+  /// `corps broker` address file; nullopt if none names brokers. For tools
+  /// that should not start a broker of their own.
+  [[nodiscard]] static std::optional<Brokers> find(std::string_view explicit_list = {},
+                                                   std::string_view from_config = {});
 
   /// Uses a given list.
   Brokers(std::string bootstrap, BrokerSource source);

@@ -55,13 +55,18 @@ enum class SignalHandling {
 struct ConsumerOptions {
   /// Bootstrap brokers, "host:port[,host:port...]". Required.
   std::string brokers;
-  /// The consumer group. Members of one group share the partitions.
+  /// The consumer group. Members of one group share the partitions. Empty:
+  /// no group; the consumer reads every partition of its channels itself,
+  /// from start_offset or start_from, and commits nothing (like kcat -C).
   std::string group_id = "corps";
   /// The Kafka client id, seen in broker logs.
   std::string client_id = "corps-consumer";
   /// The channels to subscribe to; each must be bound in the registry.
   std::vector<std::string> channels;
   StartFrom start_from = StartFrom::earliest;
+  /// Without a group: where every partition starts. An offset (>= 0), or
+  /// minus how many records before the end (kcat's -o -N). Unset: start_from.
+  std::optional<std::int64_t> start_offset;
   CommitMode commit_mode = CommitMode::after_handled;
   /// How often handled offsets are committed in the background.
   std::chrono::milliseconds auto_commit_interval{1'000};
@@ -141,6 +146,11 @@ class Consumer {
   /// The lag of each assigned partition, from the client's latest fetch
   /// (no broker round trip).
   [[nodiscard]] std::vector<PartitionLag> lag() const;
+
+  /// The oldest offset the broker still has in `partition` and the offset
+  /// the next record written to it will get, asked of the broker.
+  [[nodiscard]] Result<std::pair<std::int64_t, std::int64_t>> watermarks(
+      const TopicPartition& partition, std::chrono::milliseconds timeout) const;
 
   /// The committed offset (the next record to read) of `partition`, or -1.
   [[nodiscard]] Result<std::int64_t> committed(const TopicPartition& partition,

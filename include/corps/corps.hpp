@@ -4,6 +4,7 @@
 // for less.
 #pragma once
 
+#include "corps/admin.hpp"
 #include "corps/broker.hpp"
 #include "corps/codec.hpp"
 #include "corps/config.hpp"
@@ -21,4 +22,5 @@
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
+#include "corps/schema.hpp"
 #include "corps/shutdown.hpp"

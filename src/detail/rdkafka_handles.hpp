@@ -34,6 +34,15 @@ struct MockClusterDeleter {
 struct ErrorDeleter {
   void operator()(rd_kafka_error_t* p) const noexcept { rd_kafka_error_destroy(p); }
 };
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* p) const noexcept { rd_kafka_queue_destroy(p); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* p) const noexcept { rd_kafka_event_destroy(p); }
+};
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* p) const noexcept { rd_kafka_AdminOptions_destroy(p); }
+};
 
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
@@ -43,5 +52,8 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, Partit
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 using MockClusterPtr = std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 
 }  // namespace corps::detail

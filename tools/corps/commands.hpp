@@ -18,5 +18,11 @@ struct Command {
 
 /// `corps broker`: runs the embedded broker until interrupted.
 Command add_broker_command(CLI::App& app);
+/// `corps topics list|describe|create|alter`: topic administration.
+Command add_topics_command(CLI::App& app);
+/// `corps produce CHANNEL`: sends messages read as JSON or text.
+Command add_produce_command(CLI::App& app);
+/// `corps consume CHANNEL...`: prints decoded records.
+Command add_consume_command(CLI::App& app);
 
 }  // namespace corps::cli

@@ -1,0 +1,84 @@
+// Topic administration: list, describe, create, add partitions, read and
+// change topic configs, through Kafka's Admin API.
+//
+// A real Kafka cluster supports all of it. The embedded broker has no topic
+// admin API (librdkafka's mock cluster answers only metadata): list and
+// describe work, the rest fails with Errc::unsupported saying so.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "corps/broker.hpp"
+#include "corps/error.hpp"
+
+namespace corps {
+
+/// One partition as the cluster's metadata describes it.
+struct PartitionInfo {
+  std::int32_t id = -1;
+  std::int32_t leader = -1;
+  std::vector<std::int32_t> replicas;
+  std::vector<std::int32_t> in_sync_replicas;
+};
+
+/// One topic as the cluster's metadata describes it.
+struct TopicInfo {
+  std::string name;
+  std::vector<PartitionInfo> partitions;
+};
+
+/// One broker of the cluster.
+struct BrokerInfo {
+  std::int32_t id = -1;
+  std::string host;
+  int port = 0;
+};
+
+/// Admin client settings.
+struct AdminOptions {
+  /// Bootstrap brokers, "host:port[,host:port...]". Required.
+  std::string brokers;
+  /// How long each request may take.
+  std::chrono::milliseconds timeout{10'000};
+  /// Raw librdkafka properties (security settings, ...).
+  std::map<std::string, std::string> properties;
+};
+
+/// Administers topics. Every call blocks until the cluster answers or the
+/// timeout passes, and throws corps::Exception (Stage::admin) on failure.
+/// Thread-safe.
+class Admin {
+ public:
+  /// Connects. Throws corps::Exception (Stage::config or Stage::connect).
+  explicit Admin(AdminOptions options);
+  ~Admin();
+  Admin(const Admin&) = delete;
+  Admin& operator=(const Admin&) = delete;
+
+  /// The cluster's brokers.
+  [[nodiscard]] std::vector<BrokerInfo> brokers();
+  /// Every topic, sorted by name (internal topics included).
+  [[nodiscard]] std::vector<TopicInfo> list_topics();
+  /// One topic; Errc::unknown_channel if it does not exist.
+  [[nodiscard]] TopicInfo describe_topic(const std::string& topic);
+  /// The topic's configuration (DescribeConfigs).
+  [[nodiscard]] std::map<std::string, std::string> topic_configs(const std::string& topic);
+  /// Creates a topic with `configs` (CreateTopics).
+  void create_topic(const TopicSpec& topic, const std::map<std::string, std::string>& configs = {});
+  /// Grows a topic to `total` partitions (CreatePartitions).
+  void add_partitions(const std::string& topic, int total);
+  /// Sets topic configs (AlterConfigs; configs not named return to default).
+  void alter_topic_configs(const std::string& topic,
+                           const std::map<std::string, std::string>& configs);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corps

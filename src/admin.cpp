@@ -1,0 +1,231 @@
+#include "corps/admin.hpp"
+
+#include <algorithm>
+
+#include "detail/kafka_client.hpp"
+
+namespace corps {
+
+namespace {
+
+// What the embedded broker cannot do, said plainly.
+Error admin_error(rd_kafka_resp_err_t err, const std::string& request, const std::string& what,
+                  const std::string& detail) {
+  // The embedded broker names no controller, so librdkafka gives up waiting
+  // for one; a real cluster without a reachable controller looks the same.
+  const bool no_controller =
+      err == RD_KAFKA_RESP_ERR__TIMED_OUT && detail.find("controller") != std::string::npos;
+  const bool unsupported = err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+                           err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
+                           err == RD_KAFKA_RESP_ERR_INVALID_REQUEST || no_controller;
+  if (unsupported) {
+    return Error(Errc::unsupported, Stage::admin,
+                 "cannot " + what + ": the broker does not support " + request +
+                     (no_controller ? " (no controller answered)" : "") +
+                     "; the embedded broker, librdkafka's mock cluster, has no topic admin API "
+                     "(create its topics with `corps broker --topic NAME:PARTITIONS`); a real "
+                     "Kafka cluster does",
+                 std::nullopt, err);
+  }
+  return Error(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? Errc::timed_out : Errc::kafka_error,
+               Stage::admin,
+               "cannot " + what + ": " + (detail.empty() ? rd_kafka_err2str(err) : detail),
+               std::nullopt, err);
+}
+
+}  // namespace
+
+struct Admin::Impl {
+  AdminOptions options;
+  detail::KafkaPtr client;
+  detail::QueuePtr queue;
+
+  detail::AdminOptionsPtr request_options(rd_kafka_admin_op_t op) {
+    detail::AdminOptionsPtr made(rd_kafka_AdminOptions_new(client.get(), op));
+    char errstr[256];
+    rd_kafka_AdminOptions_set_request_timeout(made.get(), static_cast<int>(options.timeout.count()),
+                                              errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_operation_timeout(
+        made.get(), static_cast<int>(options.timeout.count()), errstr, sizeof errstr);
+    return made;
+  }
+
+  // Waits for the result event of the request just sent on `queue`.
+  detail::EventPtr wait(const std::string& request, const std::string& what) {
+    detail::EventPtr event(
+        rd_kafka_queue_poll(queue.get(), static_cast<int>(options.timeout.count()) + 1000));
+    if (!event)
+      throw Exception(admin_error(RD_KAFKA_RESP_ERR__TIMED_OUT, request, what, "no answer"));
+    if (const auto err = rd_kafka_event_error(event.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(admin_error(err, request, what, rd_kafka_event_error_string(event.get())));
+    }
+    return event;
+  }
+
+  void check_topic_results(const rd_kafka_topic_result_t** results, std::size_t count,
+                           const std::string& request, const std::string& what) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto err = rd_kafka_topic_result_error(results[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* message = rd_kafka_topic_result_error_string(results[i]);
+        throw Exception(admin_error(err, request, what, message != nullptr ? message : ""));
+      }
+    }
+  }
+
+  void check_resource(const rd_kafka_ConfigResource_t* resource, const std::string& request,
+                      const std::string& what) {
+    const auto err = rd_kafka_ConfigResource_error(resource);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    const char* message = rd_kafka_ConfigResource_error_string(resource);
+    throw Exception(admin_error(err, request, what, message != nullptr ? message : ""));
+  }
+
+  detail::MetadataPtr metadata(const std::string& topic) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    rd_kafka_topic_t* handle =
+        topic.empty() ? nullptr : rd_kafka_topic_new(client.get(), topic.c_str(), nullptr);
+    const auto err = rd_kafka_metadata(client.get(), topic.empty() ? 1 : 0, handle, &raw,
+                                       static_cast<int>(options.timeout.count()));
+    if (handle != nullptr) rd_kafka_topic_destroy(handle);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(admin_error(err, "Metadata",
+                                  topic.empty() ? "list topics" : "describe '" + topic + "'", ""));
+    }
+    return detail::MetadataPtr(raw);
+  }
+};
+
+Admin::Admin(AdminOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  detail::check_brokers(impl_->options.brokers, "admin");
+  detail::Properties properties{{"bootstrap.servers", impl_->options.brokers},
+                                {"client.id", "corps-admin"}};
+  for (const auto& [name, value] : impl_->options.properties) properties[name] = value;
+  impl_->client = detail::make_client(RD_KAFKA_PRODUCER, detail::make_conf(properties));
+  impl_->queue.reset(rd_kafka_queue_new(impl_->client.get()));
+  detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers, impl_->options.timeout);
+}
+
+Admin::~Admin() = default;
+
+std::vector<BrokerInfo> Admin::brokers() {
+  const auto metadata = impl_->metadata("");
+  std::vector<BrokerInfo> out;
+  for (int i = 0; i < metadata->broker_cnt; ++i) {
+    out.push_back({metadata->brokers[i].id, metadata->brokers[i].host, metadata->brokers[i].port});
+  }
+  return out;
+}
+
+std::vector<TopicInfo> Admin::list_topics() {
+  const auto metadata = impl_->metadata("");
+  std::vector<TopicInfo> out;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const auto& topic = metadata->topics[t];
+    if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    TopicInfo info{topic.topic, {}};
+    for (int p = 0; p < topic.partition_cnt; ++p) {
+      const auto& partition = topic.partitions[p];
+      PartitionInfo part{partition.id, partition.leader, {}, {}};
+      part.replicas.assign(partition.replicas, partition.replicas + partition.replica_cnt);
+      part.in_sync_replicas.assign(partition.isrs, partition.isrs + partition.isr_cnt);
+      info.partitions.push_back(std::move(part));
+    }
+    std::sort(info.partitions.begin(), info.partitions.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+TopicInfo Admin::describe_topic(const std::string& topic) {
+  for (auto& info : list_topics()) {
+    if (info.name == topic) return info;
+  }
+  throw Exception(Error(Errc::unknown_channel, Stage::admin,
+                        "no topic '" + topic + "' on " + impl_->options.brokers));
+}
+
+std::map<std::string, std::string> Admin::topic_configs(const std::string& topic) {
+  const std::string what = "read the configs of '" + topic + "'";
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_DescribeConfigs(impl_->client.get(), &resource, 1, options.get(), impl_->queue.get());
+  rd_kafka_ConfigResource_destroy(resource);
+  const auto event = impl_->wait("DescribeConfigs", what);
+  std::size_t count = 0;
+  const auto** resources = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(event.get()), &count);
+  std::map<std::string, std::string> configs;
+  for (std::size_t i = 0; i < count; ++i) {
+    impl_->check_resource(resources[i], "DescribeConfigs", what);
+    std::size_t entries = 0;
+    const auto** config = rd_kafka_ConfigResource_configs(resources[i], &entries);
+    for (std::size_t j = 0; j < entries; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(config[j]);
+      configs[rd_kafka_ConfigEntry_name(config[j])] = value != nullptr ? value : "";
+    }
+  }
+  return configs;
+}
+
+void Admin::create_topic(const TopicSpec& topic,
+                         const std::map<std::string, std::string>& configs) {
+  const std::string what = "create topic '" + topic.name + "'";
+  char errstr[512];
+  rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
+      topic.name.c_str(), topic.partitions, topic.replication_factor, errstr, sizeof errstr);
+  if (request == nullptr)
+    throw Exception(Error(Errc::invalid_argument, Stage::admin, "cannot " + what + ": " + errstr));
+  for (const auto& [name, value] : configs)
+    rd_kafka_NewTopic_set_config(request, name.c_str(), value.c_str());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_CreateTopics(impl_->client.get(), &request, 1, options.get(), impl_->queue.get());
+  rd_kafka_NewTopic_destroy(request);
+  const auto event = impl_->wait("CreateTopics", what);
+  std::size_t count = 0;
+  const auto** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  impl_->check_topic_results(results, count, "CreateTopics", what);
+}
+
+void Admin::add_partitions(const std::string& topic, int total) {
+  const std::string what = "grow '" + topic + "' to " + std::to_string(total) + " partitions";
+  char errstr[512];
+  rd_kafka_NewPartitions_t* request = rd_kafka_NewPartitions_new(
+      topic.c_str(), static_cast<std::size_t>(total), errstr, sizeof errstr);
+  if (request == nullptr)
+    throw Exception(Error(Errc::invalid_argument, Stage::admin, "cannot " + what + ": " + errstr));
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+  rd_kafka_CreatePartitions(impl_->client.get(), &request, 1, options.get(), impl_->queue.get());
+  rd_kafka_NewPartitions_destroy(request);
+  const auto event = impl_->wait("CreatePartitions", what);
+  std::size_t count = 0;
+  const auto** results = rd_kafka_CreatePartitions_result_topics(
+      rd_kafka_event_CreatePartitions_result(event.get()), &count);
+  impl_->check_topic_results(results, count, "CreatePartitions", what);
+}
+
+void Admin::alter_topic_configs(const std::string& topic,
+                                const std::map<std::string, std::string>& configs) {
+  const std::string what = "change the configs of '" + topic + "'";
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  for (const auto& [name, value] : configs)
+    rd_kafka_ConfigResource_set_config(resource, name.c_str(), value.c_str());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+  rd_kafka_AlterConfigs(impl_->client.get(), &resource, 1, options.get(), impl_->queue.get());
+  rd_kafka_ConfigResource_destroy(resource);
+  const auto event = impl_->wait("AlterConfigs", what);
+  std::size_t count = 0;
+  const auto** resources = rd_kafka_AlterConfigs_result_resources(
+      rd_kafka_event_AlterConfigs_result(event.get()), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    impl_->check_resource(resources[i], "AlterConfigs", what);
+  }
+}
+
+}  // namespace corps

@@ -1,0 +1,128 @@
+#include "corps/schema.hpp"
+
+#include <google/protobuf/compiler/importer.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
+
+#include <fstream>
+
+#include "corps/error.hpp"
+
+namespace corps {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+class CollectErrors final : public pb::compiler::MultiFileErrorCollector {
+ public:
+  void AddError(const std::string& file, int line, int column,
+                const std::string& message) override {
+    errors_ += "\n  " + file + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+               ": " + message;
+  }
+  [[nodiscard]] const std::string& errors() const { return errors_; }
+
+ private:
+  std::string errors_;
+};
+
+}  // namespace
+
+// Everything the pool reads from; kept alive as long as the pool is.
+struct SchemaSet::Impl {
+  pb::compiler::DiskSourceTree source_tree;
+  pb::compiler::SourceTreeDescriptorDatabase source_database{&source_tree};
+  pb::SimpleDescriptorDatabase descriptor_sets;
+  pb::DescriptorPoolDatabase compiled{*pb::DescriptorPool::generated_pool()};
+  // Compiled types before the source tree: the source tree reports every
+  // file it cannot find as an error, including corps/metadata.proto.
+  pb::MergedDescriptorDatabase merged{
+      std::vector<pb::DescriptorDatabase*>{&descriptor_sets, &compiled, &source_database}};
+  CollectErrors errors;
+  std::vector<std::string> files;
+  std::unique_ptr<pb::DescriptorPool> pool;
+  std::vector<std::string> include_dirs;
+};
+
+SchemaSet::SchemaSet() : impl_(std::make_shared<Impl>()) {
+  impl_->source_database.RecordErrorsTo(&impl_->errors);
+}
+SchemaSet::~SchemaSet() = default;
+SchemaSet::SchemaSet(SchemaSet&&) noexcept = default;
+SchemaSet& SchemaSet::operator=(SchemaSet&&) noexcept = default;
+
+void SchemaSet::add_include_dir(const std::filesystem::path& dir) {
+  impl_->source_tree.MapPath("", dir.string());
+  impl_->include_dirs.push_back(dir.string());
+}
+
+void SchemaSet::add_proto_file(const std::filesystem::path& file) {
+  // A path under an include directory names the file as imports do.
+  for (const auto& dir : impl_->include_dirs) {
+    const auto relative = std::filesystem::path(file).lexically_relative(dir);
+    if (!relative.empty() && *relative.begin() != "..") {
+      impl_->files.push_back(relative.generic_string());
+      return;
+    }
+  }
+  if (file.has_parent_path() || std::filesystem::exists(file)) {
+    const auto dir = std::filesystem::absolute(file).parent_path();
+    add_include_dir(dir);
+    impl_->files.push_back(file.filename().string());
+    return;
+  }
+  impl_->files.push_back(file.generic_string());
+}
+
+void SchemaSet::add_descriptor_set(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  pb::FileDescriptorSet set;
+  if (!in || !set.ParseFromIstream(&in)) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "cannot read descriptor set '" + file.string() +
+                              "' (expected the output of protoc --descriptor_set_out)"));
+  }
+  for (const auto& proto : set.file()) {
+    if (!impl_->descriptor_sets.Add(proto)) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "descriptor set '" + file.string() + "' holds '" + proto.name() +
+                                "' twice, or in conflict with another"));
+    }
+    impl_->files.push_back(proto.name());
+  }
+}
+
+std::shared_ptr<const pb::DescriptorPool> SchemaSet::build() {
+  if (impl_->pool) {
+    throw Exception(
+        Error(Errc::invalid_argument, Stage::config, "SchemaSet::build() called twice"));
+  }
+  impl_->pool = std::make_unique<pb::DescriptorPool>(&impl_->merged);
+  std::string missing;
+  for (const auto& file : impl_->files) {
+    if (impl_->pool->FindFileByName(file) == nullptr) missing += "\n  " + file;
+  }
+  if (!missing.empty() || !impl_->errors.errors().empty()) {
+    throw Exception(
+        Error(Errc::invalid_argument, Stage::config,
+              "cannot load schemas:" + impl_->errors.errors() +
+                  (missing.empty() ? "" : "\nnot loaded (not found, or errors above):" + missing)));
+  }
+  // The pool reads from the databases lazily: they live as long as it does.
+  return std::shared_ptr<const pb::DescriptorPool>(impl_, impl_->pool.get());
+}
+
+std::vector<std::string> SchemaSet::message_types() const {
+  std::vector<std::string> names;
+  if (!impl_->pool) return names;
+  for (const auto& file_name : impl_->files) {
+    const auto* file = impl_->pool->FindFileByName(file_name);
+    if (file == nullptr) continue;
+    for (int i = 0; i < file->message_type_count(); ++i)
+      names.push_back(file->message_type(i)->full_name());
+  }
+  return names;
+}
+
+}  // namespace corps

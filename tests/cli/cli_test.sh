@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Every `corps` subcommand end to end on the embedded broker, as a user runs
+# them, checked against kcat and Python where someone else's tool can say.
+set -uo pipefail
+corps=$1 source_dir=$2 python_dir=$3
+here=$source_dir/tests/cli
+work=$(mktemp -d)
+export CORPS_BROKER_FILE=$work/broker
+unset CORPS_BROKERS
+cleanup() { kill "${broker_pid:-}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+passed=0 failed=0
+check() {  # check NAME COMMAND...: passes if COMMAND succeeds
+  local name=$1; shift
+  if "$@" >"$work/last.out" 2>"$work/last.err"; then
+    passed=$((passed + 1)); echo "ok   $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name"; sed 's/^/     /' "$work/last.out" "$work/last.err" | tail -15
+  fi
+}
+json() { /usr/bin/python3 -c "import json,sys; $1" ; }
+
+# --- broker -------------------------------------------------------------------
+"$corps" broker --topic Predictions:2 --topic VideoStream:1 --topic Orders:1 >"$work/address" 2>"$work/broker.log" &
+broker_pid=$!
+for _ in $(seq 100); do [[ -s $CORPS_BROKER_FILE ]] && break; sleep 0.1; done
+brokers=$(cat "$work/address")
+check "broker prints its address and writes the address file" \
+  bash -c "[[ '$brokers' == 127.0.0.1:* && \$(head -1 '$CORPS_BROKER_FILE') == '$brokers' ]]"
+check "kcat sees the topics the broker was started with" \
+  bash -c "kcat -b '$brokers' -L | grep -q 'topic \"Predictions\" with 2 partitions'"
+
+# --- topics -------------------------------------------------------------------
+check "topics list" bash -c "'$corps' topics list | grep -qx \$'Predictions\tpartitions=2'"
+check "topics describe shows partitions, leaders and replicas" \
+  bash -c "'$corps' topics describe Predictions --timeout 1000 | grep -q \$'partition 1\tleader 1\treplicas 1'"
+check "topics create on the embedded broker fails naming the limit" bash -c "
+  '$corps' topics create Extra --partitions 3 --timeout 1000 2>&1; test \$? -eq 1" 
+grep -q "has no topic admin API" "$work/last.out" || { failed=$((failed + 1)); echo "FAIL create error names the limit"; }
+check "topics alter on the embedded broker fails naming the limit" bash -c "
+  '$corps' topics alter Predictions --partitions 4 --timeout 1000 2>&1 | grep -q 'CreatePartitions'"
+
+# --- produce and consume, JSON ------------------------------------------------
+printf '{"object":["person"],"frame":1}\ncam-2|{"frame":2,"object":["face","person"]}\n' >"$work/in.json"
+check "produce JSON lines with keys" bash -c "'$corps' produce Predictions -F '$work/in.json' -K '|' -H origin=test"
+"$corps" consume Predictions -o beginning -e >"$work/out.json" 2>/dev/null
+check "consume prints one JSON object per record with coordinates, key, headers, metadata" json "
+lines = [json.loads(l) for l in open('$work/out.json')]
+assert len(lines) == 2, lines
+by_frame = {int(l['message']['frame']): l for l in lines}
+assert by_frame[2]['key'] == 'cam-2' and by_frame[1]['key'] is None
+assert by_frame[2]['message']['object'] == ['face', 'person']
+for l in lines:
+    assert l['topic'] == 'Predictions' and l['type'] == 'corps.proto.Prediction'
+    assert l['headers']['origin'] == 'test' and l['headers']['corps-type'] == 'corps.proto.Prediction'
+    md = l['message']['message_data']
+    assert len(md['uuid']) == 36 and len(md['trace_id']) == 32 and md['timestamp'] > 0
+    assert int(md.get('offset', 0)) == l['offset'] and int(md.get('partition', 0)) == l['partition']
+"
+
+# --- produce and consume, text and format strings -----------------------------
+printf 'frame: 7 object: "cat"\n' | "$corps" produce VideoStream --input text -T VideoStream=corps.proto.Prediction >/dev/null 2>&1
+check "a send of the wrong type is refused by the consumer's channel type" bash -c "
+  '$corps' consume VideoStream -o beginning -e 2>/dev/null | grep -q '\"stage\":\"type\"'"
+printf 'frame: 9 width: 2 height: 1 image_data: "abcdef"\n' >"$work/image.txt"
+check "produce protobuf text" "$corps" produce VideoStream --input text -F "$work/image.txt"
+check "consume prints protobuf text" bash -c "
+  '$corps' consume VideoStream -o -1 -e --output text 2>/dev/null | grep -q '^frame: 9$'"
+check "consume -f prints a kcat-style format" bash -c "
+  '$corps' consume VideoStream -o -1 -e -f '%t|%p|%o|%y|%S\n' 2>/dev/null | grep -qE '^VideoStream\|0\|1\|corps.proto.Image\|[0-9]+$'"
+check "produce reports a line that is not the channel's type and exits 3" bash -c "
+  echo 'not json' | '$corps' produce Predictions 2>&1; test \$? -eq 3"
+grep -q "stdin:1: not a corps.proto.Prediction in json" "$work/last.out" \
+  || { failed=$((failed + 1)); echo "FAIL the refusal names the line and the type"; }
+
+# --- records from MessageCorps, and corrupt ones ------------------------------
+PYTHONPATH=$python_dir /usr/bin/python3 "$source_dir/tests/interop/messagecorps_client.py" write \
+  --brokers "$brokers" --topic VideoStream --count 1 >/dev/null
+echo "not-zlib-at-all" | kcat -b "$brokers" -P -t VideoStream -p 0
+PYTHONPATH=$python_dir /usr/bin/python3 "$source_dir/tests/interop/messagecorps_client.py" write \
+  --brokers "$brokers" --topic VideoStream --count 1 >/dev/null
+"$corps" consume VideoStream -o 2 -e >"$work/mixed.json" 2>/dev/null
+echo $? >"$work/mixed.rc"
+check "a MessageCorps record decodes, a corrupt one is an error line with hex, the next still prints" json "
+lines = [json.loads(l) for l in open('$work/mixed.json')]
+assert [l['offset'] for l in lines] == [2, 3, 4], lines
+assert lines[0]['message']['image_data'] and lines[0]['headers'] == {} and lines[0]['key'] is None
+assert lines[1]['error']['stage'] == 'decompress' and lines[1]['error']['code'] == 'corrupt_data'
+assert lines[1]['value_hex'] == b'not-zlib-at-all'.hex(), lines[1]
+assert lines[2]['message']['width'] == 10
+assert open('$work/mixed.rc').read().strip() == '3'
+"
+
+# --- schemas corps was never compiled with -------------------------------------
+echo '{"item":"tea","quantity":3}' >"$work/order.json"
+check "produce a type from a .proto given on the command line" \
+  "$corps" produce Orders --proto "$here/proto/shop/order.proto" -T Orders=shop.Order -F "$work/order.json"
+check "consume it through --proto -I" bash -c "
+  '$corps' consume Orders --proto '$here/proto/shop/order.proto' -I '$here/proto' -T Orders=shop.Order \
+    -o beginning -e -f '%y %s\n' 2>/dev/null | grep -q '^shop.Order {\"item\":\"tea\",\"quantity\":3'"
+protoc --descriptor_set_out="$work/order.desc" --include_imports -I "$here/proto" -I "$source_dir/proto" shop/order.proto
+check "consume it through a descriptor set" bash -c "
+  '$corps' consume Orders --descriptor-set '$work/order.desc' -T Orders=shop.Order -o beginning -e \
+    -f '%y\n' 2>/dev/null | grep -qx shop.Order"
+printf 'channels:\n  Orders: shop.Order\n' >"$work/corps.yaml"
+check "the channel's type can come from a YAML config" bash -c "
+  '$corps' consume Orders --config '$work/corps.yaml' --proto '$here/proto/shop/order.proto' -o beginning -e \
+    -f '%y\n' 2>/dev/null | grep -qx shop.Order"
+check "a channel with no type is refused, naming the fix" bash -c "
+  '$corps' consume Orders -o beginning -e 2>&1 | grep -q \"channel 'Orders' has no type: bind it with --type\""
+
+# --- groups ------------------------------------------------------------------
+check "a group reads everything once, then commits" bash -c "
+  test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 2"
+check "the same group then has nothing new" bash -c "
+  test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
+
+# --- help and exit codes ---------------------------------------------------------
+for sub in broker topics produce consume "topics list" "topics describe" "topics create" "topics alter"; do
+  check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"
+done
+check "bad usage exits 2" bash -c "'$corps' consume 2>/dev/null; test \$? -eq 2"
+check "no brokers exits 1 with one line on stderr" bash -c "
+  CORPS_BROKER_FILE=/nonexistent '$corps' topics list 2>'$work/err'; test \$? -eq 1 && test \$(wc -l <'$work/err') -eq 1"
+
+echo "$passed passed, $failed failed"
+((failed == 0))

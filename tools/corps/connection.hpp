@@ -1,0 +1,52 @@
+// What the corps tool's data commands share: where the brokers are and
+// which type each channel carries, from flags, a YAML config, descriptor sets
+// and .proto files.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "corps/config.hpp"
+#include "corps/registry.hpp"
+
+namespace corps::cli {
+
+/// Flags naming brokers and schemas.
+struct ConnectionFlags {
+  std::string brokers;
+  std::string config_file;
+  std::vector<std::string> proto_files;
+  std::vector<std::string> include_dirs;
+  std::vector<std::string> descriptor_sets;
+  /// CHANNEL=TYPE pairs.
+  std::vector<std::string> types;
+  /// librdkafka properties, NAME=VALUE.
+  std::vector<std::string> properties;
+};
+
+/// Adds -b, --config, --proto, -I, --descriptor-set, --type and -X to `command`.
+void add_connection_flags(CLI::App& command, ConnectionFlags& flags);
+
+/// Brokers, config and registry resolved from the flags.
+struct Connection {
+  std::string brokers;
+  Config config;
+  ChannelRegistry registry;
+  std::map<std::string, std::string> properties;
+};
+
+/// Resolves the flags. Brokers come from -b, CORPS_BROKERS, the config, or a
+/// running `corps broker`. Channels are bound from, in order of precedence:
+/// --type, the config's channels, and corps's own channels (VideoStream,
+/// Predictions, DeadLetters). `channels` must all end up bound. Throws
+/// corps::Exception.
+[[nodiscard]] Connection connect(const ConnectionFlags& flags,
+                                 const std::vector<std::string>& channels);
+
+/// Splits "NAME=VALUE"; throws corps::Exception naming `flag` otherwise.
+[[nodiscard]] std::pair<std::string, std::string> split_assignment(const std::string& text,
+                                                                   const std::string& flag);
+
+}  // namespace corps::cli

@@ -1,0 +1,167 @@
+// corps consume CHANNEL...: prints decoded records, kcat-style.
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "commands.hpp"
+#include "connection.hpp"
+#include "corps/consumer.hpp"
+#include "corps/logging.hpp"
+#include "corps/shutdown.hpp"
+#include "record_printer.hpp"
+
+namespace corps::cli {
+
+namespace {
+
+struct ConsumeArgs {
+  ConnectionFlags connection;
+  std::vector<std::string> channels;
+  std::string group;
+  std::string offset = "stored";
+  bool from_beginning = false;
+  std::int64_t count = 0;
+  bool exit_at_end = false;
+  std::string output = "json";
+  std::string format;
+};
+
+// For -e: where each assigned partition ends now, and where reading starts;
+// the consumer is done when it has read every partition from its start to
+// its end.
+class EndOfPartitions {
+ public:
+  EndOfPartitions(Consumer& consumer, const ConsumerOptions& options) {
+    for (const auto& partition : consumer.assignment()) {
+      auto marks = consumer.watermarks(partition, std::chrono::seconds(10));
+      if (!marks.ok()) throw Exception(marks.error());
+      const auto [low, high] = *marks;
+      std::int64_t start = options.start_from == StartFrom::earliest ? low : high;
+      if (options.start_offset) {
+        start = *options.start_offset >= 0 ? *options.start_offset
+                                           : std::max(low, high + *options.start_offset);
+      } else if (!options.group_id.empty()) {
+        if (auto committed = consumer.committed(partition, std::chrono::seconds(10));
+            committed.ok() && *committed >= 0) {
+          start = *committed;
+        }
+      }
+      partitions_[{partition.topic, partition.partition}] = {std::max(start, low), high};
+    }
+  }
+
+  /// True once every partition was read up to its end; `read` holds the
+  /// offset after the last record read of each partition.
+  [[nodiscard]] bool reached(
+      const std::map<std::pair<std::string, std::int32_t>, std::int64_t>& read) const {
+    return std::all_of(partitions_.begin(), partitions_.end(), [&](const auto& entry) {
+      const auto it = read.find(entry.first);
+      const auto next =
+          std::max(entry.second.next, it == read.end() ? std::int64_t{-1} : it->second);
+      return next >= entry.second.end;
+    });
+  }
+
+ private:
+  struct Progress {
+    std::int64_t next;
+    std::int64_t end;
+  };
+  std::map<std::pair<std::string, std::int32_t>, Progress> partitions_;
+};
+
+int run_consume(ConsumeArgs& args) {
+  install_shutdown_handlers();
+  auto connection = connect(args.connection, args.channels);
+  ConsumerOptions options;
+  options.brokers = connection.brokers;
+  options.channels = args.channels;
+  options.group_id = args.group;
+  options.client_id = "corps-consume";
+  options.properties = connection.properties;
+  options.signals = SignalHandling::stop;
+  options.start_from = args.from_beginning ? StartFrom::earliest : StartFrom::latest;
+  if (args.offset == "beginning") {
+    options.start_from = StartFrom::earliest;
+  } else if (args.offset == "end") {
+    options.start_from = StartFrom::latest;
+  } else if (args.offset != "stored") {
+    if (!args.group.empty()) {
+      throw Exception(
+          Error(Errc::invalid_argument, Stage::config,
+                "-o " + args.offset + " needs no group: a group resumes from its commits"));
+    }
+    try {
+      options.start_offset = std::stoll(args.offset);
+    } catch (const std::exception&) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "-o '" + args.offset + "': expected beginning, end, stored, N or -N"));
+    }
+  }
+  const OutputFormat format = !args.format.empty()    ? OutputFormat::format_string
+                              : args.output == "text" ? OutputFormat::text
+                                                      : OutputFormat::json;
+  RecordPrinter printer(std::cout, format, args.format);
+  Consumer consumer(connection.registry, options);
+
+  std::int64_t printed = 0;
+  std::int64_t failed = 0;
+  std::optional<EndOfPartitions> end;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> read;
+  while (!consumer.stopped() && (args.count == 0 || printed + failed < args.count)) {
+    if (args.exit_at_end) {
+      if (!end && !consumer.assignment().empty()) end.emplace(consumer, options);
+      if (end && end->reached(read)) break;
+    }
+    auto record = consumer.poll(std::chrono::milliseconds(200));
+    if (!record) continue;
+    auto& next = read[{record->topic(), record->partition()}];
+    next = std::max(next, record->offset() + 1);
+    printer.print(*record);
+    if (record->ok()) {
+      ++printed;
+    } else {
+      ++failed;
+    }
+  }
+  if (!args.group.empty()) consumer.close().throw_if_error();
+  logger()->info("consumed {} records, {} could not be decoded", printed, failed);
+  return failed == 0 ? 0 : 3;
+}
+
+}  // namespace
+
+Command add_consume_command(CLI::App& app) {
+  auto args = std::make_shared<ConsumeArgs>();
+  auto* cmd = app.add_subcommand(
+      "consume",
+      "Print records of one or several channels, decoded with their types: a JSON object per line "
+      "(for jq), protobuf text, or a kcat-style -f format. Records that do not decode are printed "
+      "as "
+      "error lines with their coordinates and raw bytes, and consumption goes on.");
+  add_connection_flags(*cmd, args->connection);
+  cmd->add_option("channels", args->channels, "Channels (topics) to read")->required();
+  cmd->add_option("-G,--group", args->group,
+                  "Consumer group: share partitions with its members and commit offsets (default: "
+                  "no group, read every partition)");
+  cmd->add_option("-o,--offset", args->offset,
+                  "Start at: beginning, end, stored (the group's commits; else --from-beginning "
+                  "decides), N, or -N (N before the end); N and -N need no group");
+  cmd->add_flag("--from-beginning", args->from_beginning,
+                "Without stored offsets, start at the oldest record");
+  cmd->add_option("-c,--count", args->count, "Exit after this many records")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("-e,--exit", args->exit_at_end, "Exit at the end of every partition");
+  cmd->add_option("--output", args->output,
+                  "json (one object per line) or text (protobuf text format)")
+      ->check(CLI::IsMember({"json", "text"}));
+  cmd->add_option(
+      "-f,--format", args->format,
+      "kcat-style format: %t topic, %p partition, %o offset, %k key, %s message (JSON), "
+      "%S value size, %h headers, %T timestamp, %y type, %u uuid, %i trace id, \\n, \\t");
+  return {cmd, [args] { return run_consume(*args); }};
+}
+
+}  // namespace corps::cli
