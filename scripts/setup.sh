@@ -18,7 +18,7 @@ packages=(
   libopencv-dev opencv-data opencv-doc libsqlite3-dev libcpp-httplib-dev
 )
 test_packages=(
-  libgtest-dev kcat
+  libgtest-dev kcat sqlite3
   # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
   python3 python3-kafka python3-confluent-kafka python3-protobuf python3-yaml
   # the pipeline's page, in a real browser

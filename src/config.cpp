@@ -69,6 +69,13 @@ Config from_node(const YAML::Node& root, std::string_view origin, bool allow_sec
       config.client_id = scalar(value, key, origin);
     } else if (key == "channels") {
       config.channels = string_map(value, key, origin);
+    } else if (key == "consume" || key == "produce") {
+      auto& names = key == "consume" ? config.consume : config.produce;
+      if (value.IsSequence()) {
+        for (const auto& name : value) names.push_back(scalar(name, key, origin));
+      } else {
+        names.push_back(scalar(value, key, origin));
+      }
     } else if (key == "librdkafka") {
       config.properties = string_map(value, key, origin);
     } else if (key == "sections" && allow_sections) {
@@ -82,7 +89,7 @@ Config from_node(const YAML::Node& root, std::string_view origin, bool allow_sec
     } else {
       throw Exception(config_error(
           origin, entry.first.Mark(),
-          "unknown key '" + key + "'; expected brokers, group, client_id, channels, librdkafka" +
+          "unknown key '" + key + "'; expected brokers, group, client_id, channels, consume, produce, librdkafka" +
               (allow_sections ? " or sections" : "")));
     }
   }
@@ -136,6 +143,8 @@ Config Config::section(std::string_view name) const {
   if (!own.group_id.empty()) merged.group_id = own.group_id;
   if (!own.client_id.empty()) merged.client_id = own.client_id;
   for (const auto& [channel, type] : own.channels) merged.channels[channel] = type;
+  if (!own.consume.empty()) merged.consume = own.consume;
+  if (!own.produce.empty()) merged.produce = own.produce;
   for (const auto& [property, value] : own.properties) merged.properties[property] = value;
   return merged;
 }

@@ -14,6 +14,8 @@
 //     Predictions: corps.proto.Prediction
 //   librdkafka:
 //     linger.ms: 10
+//   sections:            # one per program, inheriting the above
+//     predict: {group: predict, consume: VideoStream, produce: Predictions}
 #pragma once
 
 #include <filesystem>
@@ -22,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "corps/broker.hpp"
 #include "corps/registry.hpp"
@@ -38,6 +41,10 @@ struct Config {
   std::string client_id;
   /// Channel name to full protobuf type name.
   std::map<std::string, std::string> channels;
+  /// The channels a program reads (a name or a list in YAML).
+  std::vector<std::string> consume;
+  /// The channels a program writes to (a name or a list in YAML).
+  std::vector<std::string> produce;
   /// Raw librdkafka properties.
   std::map<std::string, std::string> properties;
   /// Named sub-sections (e.g. one per program of a pipeline), each a Config

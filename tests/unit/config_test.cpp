@@ -72,6 +72,8 @@ sections:
     channels: {Requests: corps.proto.Prediction}
   printer:
     group: printers
+    consume: Results
+    produce: [Printed, Audit]
 )");
   const auto adder = config.section("adder");
   EXPECT_EQ(adder.brokers, "localhost:9092");
@@ -79,6 +81,9 @@ sections:
   EXPECT_EQ(adder.client_id, "adder-1");
   EXPECT_EQ(adder.channels.size(), 1u);
   EXPECT_EQ(config.section("printer").group_id, "printers");
+  EXPECT_EQ(config.section("printer").consume, std::vector<std::string>{"Results"});
+  EXPECT_EQ(config.section("printer").produce, (std::vector<std::string>{"Printed", "Audit"}));
+  EXPECT_TRUE(adder.consume.empty());
   try {
     (void)config.section("divider");
     FAIL();
