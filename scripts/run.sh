@@ -5,7 +5,7 @@
 # (HOG people + Haar faces) -> display (http://127.0.0.1:8080/) and store
 # (SQLite, pipeline.db). It stops after the videos end, or on Ctrl-C, and
 # prints a summary. Arguments go to the pipeline launcher, e.g.
-#   scripts/run.sh --frames 50 --fps 10 --linger
+#   scripts/run.sh --frames 50 --fps 2 --linger
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CORPS_BUILD_DIR:-$root/build}

@@ -4,7 +4,7 @@
 // captured frame is predicted and stored (or on Ctrl-C), and prints a summary
 // whose counts reconcile.
 //
-//   pipeline [--source FILE]... [--frames N] [--fps 5] [--workers 2] [--port 8080]
+//   pipeline [--source FILE]... [--frames N] [--fps 3] [--workers 2] [--port 8080]
 //            [--db pipeline.db] [--brokers HOST:PORT] [--linger]
 #include <unistd.h>
 
@@ -35,7 +35,7 @@ constexpr const char* video_dir = "/usr/share/doc/opencv-doc/examples/data/";
 struct Flags {
   std::vector<std::string> sources;
   std::int64_t frames = 0;
-  double fps = 5;
+  double fps = 3;
   int workers = 2;
   int partitions = 2;
   int port = 8080;
