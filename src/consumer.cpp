@@ -152,6 +152,53 @@ struct Consumer::Impl {
     pending.reset();
   }
 
+  // Commits stored offsets, waiting at most `timeout` for the broker.
+  Status commit_stored_within(std::chrono::milliseconds timeout) {
+    if (!grouped()) return {};
+    detail::QueuePtr queue(rd_kafka_queue_new(client.get()));
+    const auto err = rd_kafka_commit_queue(client.get(), nullptr, queue.get(), nullptr, nullptr);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return err == RD_KAFKA_RESP_ERR__NO_OFFSET
+                 ? Status{}
+                 : Status(detail::kafka_error(err, Stage::commit,
+                                              "commit of group '" + options.group_id + "' failed"));
+    }
+    detail::EventPtr result(rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())));
+    if (!result) {
+      return Error(Errc::timed_out, Stage::commit,
+                   "no answer to the commit of group '" + options.group_id + "' within " +
+                       std::to_string(timeout.count()) +
+                       " ms; handled records may be delivered again");
+    }
+    const auto result_err = rd_kafka_event_error(result.get());
+    if (result_err == RD_KAFKA_RESP_ERR_NO_ERROR || result_err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+      return {};
+    return detail::kafka_error(result_err, Stage::commit,
+                               "commit of group '" + options.group_id + "' failed");
+  }
+
+  // Leaves the group, serving rebalance callbacks, for at most `timeout`.
+  bool leave_within(std::chrono::milliseconds timeout) {
+    detail::QueuePtr queue(rd_kafka_queue_new(client.get()));
+    detail::ErrorPtr error(rd_kafka_consumer_close_queue(client.get(), queue.get()));
+    if (error) {
+      logger()->warn("closing consumer '{}': {}", options.client_id,
+                     rd_kafka_error_string(error.get()));
+      return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (rd_kafka_consumer_closed(client.get()) == 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      detail::EventPtr event(rd_kafka_queue_poll(queue.get(), 100));
+      // The close revokes the assignment: the same handling as a rebalance.
+      if (event && rd_kafka_event_type(event.get()) == RD_KAFKA_EVENT_REBALANCE) {
+        on_rebalance(client.get(), rd_kafka_event_error(event.get()),
+                     rd_kafka_event_topic_partition_list(event.get()), this);
+      }
+    }
+    return rd_kafka_consumer_closed(client.get()) != 0;
+  }
+
   Status commit_stored() {
     if (!grouped()) return {};
     const auto err = rd_kafka_commit(client.get(), nullptr, 0);
@@ -427,6 +474,11 @@ Consumer::~Consumer() {
   } catch (const std::exception& e) {
     logger()->error("consumer close failed: {}", e.what());
   }
+  // close() has left the group (or given up): destroying must not try again
+  // and wait on a broker that may be gone.
+  if (impl_->client) {
+    rd_kafka_destroy_flags(impl_->client.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
 }
 
 std::optional<Record> Consumer::poll(std::chrono::milliseconds timeout) {
@@ -476,12 +528,12 @@ Status Consumer::close() {
   Status committed;
   if (impl_->options.commit_mode != CommitMode::manual) {
     impl_->store_pending();
-    committed = impl_->commit_stored();
+    committed = impl_->commit_stored_within(impl_->options.close_timeout);
   }
-  const auto err = rd_kafka_consumer_close(impl_->client.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && committed.ok() && impl_->grouped()) {
-    committed = detail::kafka_error(err, Stage::commit,
-                                    "leaving group '" + impl_->options.group_id + "' failed");
+  // Bounded: a broker that went away must not keep the program from ending.
+  if (!impl_->leave_within(impl_->options.close_timeout)) {
+    logger()->warn("consumer '{}' closed without the broker's acknowledgement after {} ms",
+                   impl_->options.client_id, impl_->options.close_timeout.count());
   }
   logger()->info("consumer '{}' {} closed", impl_->options.client_id,
                  impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");

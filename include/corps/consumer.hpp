@@ -74,6 +74,9 @@ struct ConsumerOptions {
   /// exponential backoff; zero skips the check.
   std::chrono::milliseconds connect_timeout{15'000};
   SignalHandling signals = SignalHandling::stop;
+  /// How long close() may take to commit and leave the group; past it the
+  /// consumer closes without the broker's word (a broker that went away).
+  std::chrono::milliseconds close_timeout{10'000};
   /// Decoding limits.
   LoaderOptions loader;
   /// Raw librdkafka properties, applied last (they override the above).

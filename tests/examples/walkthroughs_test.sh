@@ -7,7 +7,12 @@ work=$(mktemp -d)
 export CORPS_BROKER_FILE=$work/broker CORPS_LOG_LEVEL=warning
 unset CORPS_BROKERS
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# Programs first, the broker (always pids[0]) last: a consumer closing while
+# its broker is already gone waits out its close timeout.
+cleanup() {
+  kill "${pids[@]:1}" 2>/dev/null; wait "${pids[@]:1}" 2>/dev/null
+  kill "${pids[@]:0:1}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"
+}
 trap cleanup EXIT
 passed=0 failed=0
 verdict() {  # verdict NAME CONDITION-COMMAND...

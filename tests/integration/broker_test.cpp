@@ -113,11 +113,30 @@ TEST_F(EmbeddedBrokerTest, AConsumerReconnectsAfterTheBrokerComesBack) {
   std::vector<std::int64_t> frames;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while ((frames.empty() || frames.back() != 2) && std::chrono::steady_clock::now() < deadline) {
-    if (auto record = consumer.poll(200ms)) frames.push_back(record->as<corps::proto::Image>().frame());
+    if (auto record = consumer.poll(200ms))
+      frames.push_back(record->as<corps::proto::Image>().frame());
   }
   ASSERT_FALSE(frames.empty());
   EXPECT_EQ(frames.back(), 2);
   EXPECT_LE(frames.size(), 2u);
+}
+
+TEST_F(EmbeddedBrokerTest, ClosingAConsumerWhoseBrokerIsGoneEndsWithinTheCloseTimeout) {
+  registry_.bind<corps::proto::Image>("VideoStream");
+  create_topic("VideoStream", 1);
+  auto options = consumer_options("abandoned", {"VideoStream"});
+  options.close_timeout = 2s;
+  auto consumer = std::make_unique<corps::Consumer>(registry_, options);
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (consumer->assignment().empty() && std::chrono::steady_clock::now() < deadline) {
+    (void)consumer->poll(100ms);
+  }
+  ASSERT_FALSE(consumer->assignment().empty());
+  broker().set_broker_down(1);
+  const auto started = std::chrono::steady_clock::now();
+  consumer.reset();
+  // Commit and leave each get the close timeout; nothing waits beyond.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
 }
 
 }  // namespace
