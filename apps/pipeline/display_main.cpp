@@ -206,8 +206,7 @@ int main(int argc, char** argv) {
 
     auto last_lag = Clock::now();
     while (!consumer.stopped()) {
-      service.report_assignment(consumer);
-      service.tick();
+      service.tick(consumer);
       if (Clock::now() - last_lag > std::chrono::seconds(1)) {
         state.set_lag(consumer.lag());
         last_lag = Clock::now();

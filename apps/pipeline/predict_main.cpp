@@ -65,8 +65,7 @@ int main(int argc, char** argv) {
                              service.consumer_options(group, {std::string(video_channel)}));
     corps::logger()->info("detecting with {} in group '{}'", detector->name(), group);
     while (!consumer.stopped()) {
-      service.report_assignment(consumer);
-      service.tick();
+      service.tick(consumer);
       auto record = consumer.poll(std::chrono::milliseconds(200));
       if (!record) continue;
       service.count("received");

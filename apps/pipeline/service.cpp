@@ -64,8 +64,10 @@ void Service::set(const std::string& name, std::int64_t value) {
   counters_[name] = value;
 }
 
-void Service::report_assignment(const Consumer& consumer) {
+void Service::tick(const Consumer& consumer) {
+  if (std::chrono::steady_clock::now() - last_report_ < std::chrono::seconds(1)) return;
   set("assigned_partitions", static_cast<std::int64_t>(consumer.assignment().size()));
+  report(false);
 }
 
 std::int64_t Service::counter(const std::string& name) const {

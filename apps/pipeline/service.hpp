@@ -55,14 +55,16 @@ class Service {
   /// Sets the counter `name` to `value` (a gauge, e.g. partitions assigned).
   /// Thread-safe.
   void set(const std::string& name, std::int64_t value);
-  /// Reports how many partitions `consumer` has: the launcher starts
-  /// capture only once every consumer has joined its group.
-  void report_assignment(const Consumer& consumer);
+
   /// The counter `name`. Thread-safe.
   [[nodiscard]] std::int64_t counter(const std::string& name) const;
 
   /// Sends a status report if a second has passed since the last one.
   void tick();
+  /// As tick(), and the report says how many partitions `consumer` holds:
+  /// the launcher starts capture only once every consumer has joined. The
+  /// assignment is read only when a report is due, not per record.
+  void tick(const Consumer& consumer);
   /// Closes `consumer` (committing what was handled) and sends the final
   /// status report, waiting for every record in flight. A commit refused
   /// because the group is rebalancing as members leave is logged, not

@@ -86,8 +86,7 @@ int main(int argc, char** argv) {
                                                               std::string(predictions_channel)}));
     corps::logger()->info("storing frames and predictions in {}", db);
     while (!consumer.stopped()) {
-      service.report_assignment(consumer);
-      service.tick();
+      service.tick(consumer);
       auto record = consumer.poll(std::chrono::milliseconds(200));
       if (!record) continue;
       if (!record->ok()) {
