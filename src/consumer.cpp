@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <thread>
 
 #include "corps/logging.hpp"
+#include "corps/producer.hpp"
 #include "corps/shutdown.hpp"
 #include "detail/kafka_client.hpp"
 
@@ -79,6 +81,112 @@ struct Consumer::Impl {
   // A record held back while the gap before it is reported.
   std::shared_ptr<rd_kafka_message_t> held;
   bool closed = false;
+  // Writes dead letters; set when options.dead_letters is.
+  std::unique_ptr<Producer> dead_letter_producer;
+  std::string dead_letter_service;
+  // True when the record next() returned last is already on the
+  // dead-letter channel.
+  bool last_dead_lettered = false;
+
+  void open_dead_letters() {
+    if (!options.dead_letters) return;
+    const DeadLetterOptions& letters = *options.dead_letters;
+    ChannelRegistry letter_registry;
+    (void)letter_registry.bind<proto::DeadLetter>(letters.channel);
+    ProducerOptions producer;
+    producer.brokers = options.brokers;
+    producer.client_id = options.client_id + "-dead-letters";
+    producer.delivery_timeout = letters.write_timeout;
+    producer.linger = std::chrono::milliseconds(0);
+    producer.connect_timeout = std::chrono::milliseconds(0);  // the consumer just checked
+    // A letter carries the whole record, which may be as large as anything
+    // the consumer can fetch.
+    producer.max_record_bytes =
+        std::max<std::size_t>(producer.max_record_bytes, options.loader.max_decompressed_bytes);
+    producer.properties = letters.producer_properties;
+    dead_letter_producer = std::make_unique<Producer>(std::move(letter_registry), producer);
+    dead_letter_service = letters.service;
+    if (dead_letter_service.empty()) {
+      const char* service = std::getenv("LOG_TAG_SERVICE");
+      dead_letter_service = service != nullptr ? service : options.client_id;
+    }
+  }
+
+  // Writes `record` to the dead-letter channel and waits for the broker.
+  Status write_dead_letter(const Record& record, const Error& error, int attempts) {
+    if (!dead_letter_producer) {
+      return Error(Errc::invalid_argument, Stage::dead_letter,
+                   "no dead-letter channel is configured (ConsumerOptions::dead_letters)",
+                   record.location());
+    }
+    const std::string& channel = options.dead_letters->channel;
+    auto letter = make_dead_letter(record, error, attempts, options.group_id, dead_letter_service);
+    // Keyed by origin, so the letters of one partition stay in order.
+    SendOptions send;
+    send.key = record.topic() + "[" + std::to_string(record.partition()) + "]";
+    auto report = dead_letter_producer->send(channel, letter, std::move(send));
+    if (report.wait_for(options.dead_letters->write_timeout + std::chrono::seconds(1)) !=
+        std::future_status::ready) {
+      return Error(Errc::timed_out, Stage::dead_letter,
+                   "no acknowledgement for the dead letter on '" + channel + "' within " +
+                       std::to_string(options.dead_letters->write_timeout.count()) + " ms",
+                   record.location());
+    }
+    const DeliveryReport delivered = report.get();
+    if (!delivered.ok()) {
+      Error failed(delivered.error->code(), Stage::dead_letter,
+                   "dead letter not written to '" + channel + "': " + delivered.error->message(),
+                   record.location(), delivered.error->kafka_code());
+      failed.set_severity(delivered.error->severity());
+      return failed;
+    }
+    logger()->warn("{} went to the dead-letter channel as {} after {} attempt(s): {}",
+                   record.location().to_string(), delivered.where.to_string(), attempts,
+                   error.to_string());
+    return {};
+  }
+
+  // Makes the next poll fetch the record at `where` again, and keeps it (and
+  // so everything after it in its partition) from counting as handled.
+  void rewind(const RecordLocation& where) {
+    if (pending && pending->topic == where.topic && pending->partition == where.partition) {
+      pending.reset();
+    }
+    if (held && where.topic == rd_kafka_topic_name(held->rkt) &&
+        held->partition == where.partition) {
+      held.reset();
+    }
+    expected[{where.topic, where.partition}] = where.offset;
+    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset =
+        where.offset;
+    detail::ErrorPtr error(rd_kafka_seek_partitions(client.get(), list.get(), 5000));
+    if (error || list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Not ours any more (a rebalance): its next owner starts from the last
+      // commit, which is before this record.
+      logger()->warn(
+          "cannot fetch {} again here ({}); it is left uncommitted", where.to_string(),
+          error ? rd_kafka_error_string(error.get()) : rd_kafka_err2str(list->elems[0].err));
+    }
+  }
+
+  // A failed decode goes to the dead-letter channel (if there is one)
+  // before the application sees it.
+  Record route(Record record, const std::shared_ptr<rd_kafka_message_t>& message) {
+    if (record.ok() || !dead_letter_producer) return record;
+    const Status written = write_dead_letter(record, record.error(), 1);
+    if (written.ok()) {
+      last_dead_lettered = true;
+      return record;
+    }
+    logger()->error("{}; {} will be fetched again", written.error().to_string(),
+                    record.location().to_string());
+    rewind(record.location());
+    const auto* binding = registry.find(record.topic());
+    return Record(record.location(), record.key(), record.value(), record.headers(),
+                  record.timestamp_ms(), message, written.error(),
+                  binding != nullptr ? binding->metadata_field() : nullptr);
+  }
 
   bool grouped() const noexcept { return !options.group_id.empty(); }
 
@@ -115,6 +223,24 @@ struct Consumer::Impl {
     if (options.channels.empty()) {
       throw Exception(Error(Errc::invalid_argument, Stage::subscribe,
                             "consumer options name no channels to subscribe to"));
+    }
+    if (options.retry.max_attempts < 1) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "retry.max_attempts is " + std::to_string(options.retry.max_attempts) +
+                                "; a handler needs at least one attempt"));
+    }
+    if (options.dead_letters) {
+      const std::string& channel = options.dead_letters->channel;
+      if (channel.empty()) {
+        throw Exception(Error(Errc::invalid_argument, Stage::config,
+                              "dead_letters.channel is empty; name the dead-letter channel"));
+      }
+      if (std::find(options.channels.begin(), options.channels.end(), channel) !=
+          options.channels.end()) {
+        throw Exception(Error(Errc::invalid_argument, Stage::config,
+                              "the consumer reads its own dead-letter channel '" + channel +
+                                  "'; a letter that fails would loop back forever"));
+      }
     }
     for (const auto& channel : options.channels) (void)registry.at(channel, Stage::subscribe);
   }
@@ -372,10 +498,11 @@ struct Consumer::Impl {
   std::optional<Record> next(std::chrono::milliseconds timeout) {
     if (closed) return std::nullopt;
     store_pending();
+    last_dead_lettered = false;
     if (held) {
       auto message = std::move(held);
       RecordLocation where{rd_kafka_topic_name(message->rkt), message->partition, message->offset};
-      return decode(std::move(message), std::move(where));
+      return route(decode(message, std::move(where)), message);
     }
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + timeout;
@@ -409,7 +536,44 @@ struct Consumer::Impl {
         held = std::move(message);
         return gap;
       }
-      return decode(std::move(message), std::move(where));
+      return route(decode(message, std::move(where)), message);
+    }
+  }
+
+  // Waits `wait`, in short slices so stop() and signals cut it short.
+  // Returns false if stopped meanwhile.
+  bool sleep_unless_stopped(std::chrono::milliseconds wait) const {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (!stopped()) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= until) return true;
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          until - now, std::chrono::milliseconds(50)));
+    }
+    return false;
+  }
+
+  // Calls `handle` up to retry.max_attempts times; the last failure, or
+  // nullopt once it returned. `attempts` says how many calls were made.
+  std::optional<Error> attempt(const RecordHandler& handle, const Record& record, int& attempts) {
+    for (attempts = 1;; ++attempts) {
+      std::optional<Error> failure;
+      try {
+        handle(record);
+        return std::nullopt;
+      } catch (const std::exception& e) {
+        failure.emplace(Errc::handler_failed, Stage::handler, e.what(), record.location());
+      } catch (...) {
+        failure.emplace(Errc::handler_failed, Stage::handler,
+                        "the handler threw something that is not a std::exception",
+                        record.location());
+      }
+      logger()->warn("handler failed on {} (attempt {} of {}): {}", record.location().to_string(),
+                     attempts, options.retry.max_attempts, failure->message());
+      if (attempts >= options.retry.max_attempts ||
+          !sleep_unless_stopped(options.retry.backoff_before(attempts + 1))) {
+        return failure;
+      }
     }
   }
 
@@ -446,6 +610,7 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
   rd_kafka_poll_set_consumer(impl_->client.get());
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
+  impl_->open_dead_letters();
   if (!impl_->grouped()) {
     impl_->assign_all();
     return;
@@ -483,6 +648,72 @@ Consumer::~Consumer() {
 
 std::optional<Record> Consumer::poll(std::chrono::milliseconds timeout) {
   return impl_->next(timeout);
+}
+
+Status Consumer::run(const RecordHandler& handle) {
+  Impl& impl = *impl_;
+  // Gives up on `record` for now: it stays uncommitted and is fetched again.
+  const auto keep = [&impl](const Record& record, const Error& error) -> Status {
+    impl.rewind(record.location());
+    Error kept(error.code(), error.stage(),
+               error.message() + "; the record stays uncommitted and will be delivered again",
+               record.location(), error.kafka_code());
+    kept.set_severity(error.severity());
+    return kept;
+  };
+  while (!impl.closed && !impl.stopped()) {
+    auto record = impl.next(std::chrono::milliseconds(500));
+    if (!record) continue;
+    if (!record->ok()) {
+      const Error& error = record->error();
+      if (impl.last_dead_lettered) continue;
+      if (error.stage() == Stage::dead_letter) {
+        // Already rewound; try again after a pause unless it cannot work.
+        if (!error.retriable()) return error;
+        (void)impl.sleep_unless_stopped(impl.options.retry.max_backoff);
+        continue;
+      }
+      if (error.stage() == Stage::consume) {
+        // No record to hand over: a gap the broker made (already logged) or
+        // a client error it recovers from.
+        if (error.severity() == Severity::fatal) return error;
+        if (error.code() != Errc::records_missing) logger()->error("{}", error.to_string());
+        continue;
+      }
+      return keep(*record, Error(error.code(), error.stage(),
+                                 error.message() + "; no dead-letter channel is configured "
+                                                   "(ConsumerOptions::dead_letters)",
+                                 record->location(), error.kafka_code()));
+    }
+    int attempts = 0;
+    const auto failure = impl.attempt(handle, *record, attempts);
+    if (!failure) continue;
+    if (impl.stopped()) {
+      // Stopped between attempts: unhandled, so delivered again.
+      impl.rewind(record->location());
+      return {};
+    }
+    if (!impl.dead_letter_producer) {
+      return keep(*record, Error(failure->code(), failure->stage(),
+                                 failure->message() + " (after " + std::to_string(attempts) +
+                                     " attempts; no dead-letter channel is configured)",
+                                 record->location()));
+    }
+    const Status written = impl.write_dead_letter(*record, *failure, attempts);
+    if (!written.ok()) {
+      logger()->error("{}", written.error().to_string());
+      if (!written.error().retriable()) return keep(*record, written.error());
+      impl.rewind(record->location());
+      (void)impl.sleep_unless_stopped(impl.options.retry.max_backoff);
+    }
+  }
+  return {};
+}
+
+Status Consumer::dead_letter(const Record& record, const Error& error, int attempts) {
+  const Status written = impl_->write_dead_letter(record, error, attempts);
+  if (!written.ok()) impl_->rewind(record.location());
+  return written;
 }
 
 Consumer::iterator Consumer::begin() {

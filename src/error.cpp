@@ -4,6 +4,38 @@
 
 namespace corps {
 
+namespace {
+
+Severity implied_severity(Errc code) noexcept {
+  switch (code) {
+    case Errc::broker_unreachable:
+    case Errc::timed_out:
+    case Errc::queue_full: return Severity::retriable;
+    case Errc::fatal: return Severity::fatal;
+    case Errc::invalid_argument:
+    case Errc::unknown_channel:
+    case Errc::type_mismatch:
+    case Errc::no_metadata_field:
+    case Errc::missing_metadata:
+    case Errc::empty_value:
+    case Errc::corrupt_data:
+    case Errc::truncated_data:
+    case Errc::trailing_data:
+    case Errc::too_large:
+    case Errc::parse_failed:
+    // A bare kafka_error is permanent; the clients classify Kafka codes
+    // (set_severity) when they build the error.
+    case Errc::kafka_error:
+    case Errc::handler_failed:
+    case Errc::closed:
+    case Errc::unsupported:
+    case Errc::records_missing: return Severity::permanent;
+  }
+  return Severity::permanent;
+}
+
+}  // namespace
+
 std::string RecordLocation::to_string() const {
   std::string out = topic;
   out += '[';
@@ -19,35 +51,8 @@ Error::Error(Errc code, Stage stage, std::string message, std::optional<RecordLo
       stage_(stage),
       message_(std::move(message)),
       where_(std::move(where)),
-      kafka_code_(kafka_code) {}
-
-bool Error::retriable() const noexcept {
-  switch (code_) {
-    case Errc::broker_unreachable:
-    case Errc::timed_out:
-    case Errc::queue_full: return true;
-    case Errc::kafka_error:
-      // The producer and consumer classify Kafka codes when they build the
-      // error; a bare kafka_error is treated as permanent.
-      return false;
-    case Errc::invalid_argument:
-    case Errc::unknown_channel:
-    case Errc::type_mismatch:
-    case Errc::no_metadata_field:
-    case Errc::missing_metadata:
-    case Errc::empty_value:
-    case Errc::corrupt_data:
-    case Errc::truncated_data:
-    case Errc::trailing_data:
-    case Errc::too_large:
-    case Errc::parse_failed:
-    case Errc::handler_failed:
-    case Errc::closed:
-    case Errc::unsupported:
-    case Errc::records_missing: return false;
-  }
-  return false;
-}
+      kafka_code_(kafka_code),
+      severity_(implied_severity(code)) {}
 
 std::string Error::to_string() const {
   std::string out(corps::to_string(stage_));
@@ -76,6 +81,7 @@ std::string_view to_string(Stage stage) noexcept {
     case Stage::connect: return "connect";
     case Stage::subscribe: return "subscribe";
     case Stage::consume: return "consume";
+    case Stage::headers: return "headers";
     case Stage::decompress: return "decompress";
     case Stage::parse: return "parse";
     case Stage::type: return "type";
@@ -83,6 +89,8 @@ std::string_view to_string(Stage stage) noexcept {
     case Stage::handler: return "handler";
     case Stage::commit: return "commit";
     case Stage::admin: return "admin";
+    case Stage::dead_letter: return "dead_letter";
+    case Stage::replay: return "replay";
   }
   return "unknown";
 }
@@ -108,6 +116,16 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::closed: return "closed";
     case Errc::unsupported: return "unsupported";
     case Errc::records_missing: return "records_missing";
+    case Errc::fatal: return "fatal";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Severity severity) noexcept {
+  switch (severity) {
+    case Severity::retriable: return "retriable";
+    case Severity::permanent: return "permanent";
+    case Severity::fatal: return "fatal";
   }
   return "unknown";
 }

@@ -14,6 +14,23 @@ MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
   }
 }
 
+std::optional<std::string> MessageLoader::check_headers(const Headers& headers) const {
+  if (headers.size() > options_.max_headers) {
+    return std::to_string(headers.size()) + " headers; at most " +
+           std::to_string(options_.max_headers) + " are accepted (LoaderOptions::max_headers)";
+  }
+  std::size_t bytes = 0;
+  for (const auto& header : headers) {
+    bytes += header.name.size() + (header.value ? header.value->size() : 0);
+  }
+  if (bytes > options_.max_header_bytes) {
+    return std::to_string(bytes) + " bytes of headers; at most " +
+           std::to_string(options_.max_header_bytes) +
+           " are accepted (LoaderOptions::max_header_bytes)";
+  }
+  return std::nullopt;
+}
+
 Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const RawRecord& record) {
   auto where = [&] {
     return RecordLocation{std::string(record.topic), record.partition, record.offset};
@@ -24,6 +41,9 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                  "channel '" + std::string(record.topic) + "' is not bound to a type", where());
   }
   if (record.headers != nullptr) {
+    if (auto hostile = check_headers(*record.headers)) {
+      return Error(Errc::too_large, Stage::headers, std::move(*hostile), where());
+    }
     const auto* declared = find_header(*record.headers, type_header);
     if (declared != nullptr && declared->value &&
         *declared->value != binding->type()->full_name()) {

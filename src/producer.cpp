@@ -1,5 +1,6 @@
 #include "corps/producer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -51,6 +52,35 @@ struct Producer::Impl {
   std::thread poller;
   std::mutex callback_error_mutex;
   std::exception_ptr callback_error;
+  mutable std::mutex fatal_mutex;
+  std::optional<Error> fatal;        // set once librdkafka declares the client unusable
+  std::size_t max_record_bytes = 0;  // message.max.bytes as finally configured
+
+  std::optional<Error> fatal_error() const {
+    std::lock_guard lock(fatal_mutex);
+    return fatal;
+  }
+
+  static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    try {
+      if (static_cast<rd_kafka_resp_err_t>(err) != RD_KAFKA_RESP_ERR__FATAL) {
+        logger()->warn("producer: {} ({}); retrying with backoff", reason,
+                       rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+        return;
+      }
+      char detail[512];
+      const auto cause = rd_kafka_fatal_error(client, detail, sizeof detail);
+      Error error(Errc::fatal, Stage::produce,
+                  std::string("the producer can no longer send (") + rd_kafka_err2name(cause) +
+                      ": " + detail + "); create a new Producer",
+                  std::nullopt, cause);
+      logger()->critical("{}", error.to_string());
+      std::lock_guard lock(self->fatal_mutex);
+      if (!self->fatal) self->fatal = std::move(error);
+    } catch (...) {
+    }
+  }
 
   void deliver(DeliveryContext& context, const DeliveryReport& report) {
     if (auto* promise = std::get_if<std::promise<DeliveryReport>>(&context.receiver)) {
@@ -104,6 +134,10 @@ struct Producer::Impl {
         {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
+        {"message.max.bytes", std::to_string(options.max_record_bytes)},
+        {"queue.buffering.max.kbytes",
+         std::to_string(std::max<std::size_t>(1, options.max_queued_bytes / 1024))},
+        {"queue.buffering.max.messages", std::to_string(options.max_queued_records)},
     };
     for (const auto& [name, value] : options.properties) props[name] = value;
     return props;
@@ -121,48 +155,76 @@ struct Producer::Impl {
 
   void send(std::string_view channel, google::protobuf::Message& message, SendOptions send_options,
             std::unique_ptr<DeliveryContext> context) {
+    const RecordLocation where{std::string(channel), send_options.partition.value_or(-1), -1};
+    if (auto error = fatal_error()) {
+      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
+      return;
+    }
     Result<Payload> encoded = [&] {
       std::lock_guard lock(handler_mutex);
       return handler.encode(channel, message);
     }();
-    const RecordLocation where{std::string(channel), send_options.partition.value_or(-1), -1};
     if (!encoded.ok()) {
       deliver(*context, DeliveryReport{where, encoded.error(), Persistence::not_persisted});
       return;
     }
+    const std::string* type =
+        options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
+    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type,
+            std::move(context));
+  }
+
+  void send_raw(std::string_view topic, std::optional<std::string_view> value,
+                const SendOptions& send_options, std::unique_ptr<DeliveryContext> context) {
+    const RecordLocation where{std::string(topic), send_options.partition.value_or(-1), -1};
+    if (auto error = fatal_error()) {
+      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
+      return;
+    }
+    produce(where, value ? value->data() : nullptr, value ? value->size() : 0, nullptr,
+            send_options, nullptr, std::move(context));
+  }
+
+  // Hands one record to librdkafka. `owned` (may be null) is the buffer
+  // behind `value`, given to librdkafka on success; otherwise it copies.
+  void produce(const RecordLocation& where, const char* value, std::size_t size, Payload* owned,
+               const SendOptions& send_options, const std::string* type_name,
+               std::unique_ptr<DeliveryContext> context) {
     detail::HeadersPtr headers;
-    if (!send_options.headers.empty() || options.type_header == TypeHeader::on) {
+    std::size_t header_bytes = 0;
+    if (!send_options.headers.empty() || type_name != nullptr) {
       headers.reset(rd_kafka_headers_new(send_options.headers.size() + 1));
       for (const auto& header : send_options.headers) {
         rd_kafka_header_add(headers.get(), header.name.data(),
                             static_cast<ssize_t>(header.name.size()),
                             header.value ? header.value->data() : nullptr,
                             header.value ? static_cast<ssize_t>(header.value->size()) : 0);
+        header_bytes += header.name.size() + (header.value ? header.value->size() : 0);
       }
-      if (options.type_header == TypeHeader::on) {
-        const std::string& type = message.GetDescriptor()->full_name();
+      if (type_name != nullptr) {
         rd_kafka_header_add(headers.get(), type_header.data(),
-                            static_cast<ssize_t>(type_header.size()), type.data(),
-                            static_cast<ssize_t>(type.size()));
+                            static_cast<ssize_t>(type_header.size()), type_name->data(),
+                            static_cast<ssize_t>(type_name->size()));
+        header_bytes += type_header.size() + type_name->size();
       }
     }
-    Payload& value = *encoded;
-    const std::string topic(channel);
+    const std::string& topic = where.topic;
     const auto deadline = std::chrono::steady_clock::now() + options.delivery_timeout;
     // librdkafka's V_ macros cast their arguments unparenthesised.
     const char* key = send_options.key ? send_options.key->data() : nullptr;
     const std::size_t key_size = send_options.key ? send_options.key->size() : 0;
     const std::int32_t partition = send_options.partition.value_or(RD_KAFKA_PARTITION_UA);
+    const int flags = owned != nullptr ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
     in_flight.fetch_add(1, std::memory_order_acq_rel);
     for (;;) {
       const auto err = rd_kafka_producev(
           client.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_KEY(key, key_size),
-          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value), size), RD_KAFKA_V_KEY(key, key_size),
+          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags),
           RD_KAFKA_V_OPAQUE(context.get()), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         // librdkafka now owns the value, the headers and the context.
-        (void)value.release();
+        if (owned != nullptr) (void)owned->release();
         (void)headers.release();
         (void)context.release();
         return;
@@ -174,11 +236,21 @@ struct Producer::Impl {
         continue;
       }
       in_flight.fetch_sub(1, std::memory_order_acq_rel);
-      deliver(*context,
-              DeliveryReport{where,
-                             detail::kafka_error(err, Stage::produce,
-                                                 "record to '" + topic + "' refused", where),
-                             Persistence::not_persisted});
+      Error error =
+          detail::kafka_error(err, Stage::produce, "record to '" + topic + "' refused", where);
+      if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        error = Error(Errc::too_large, Stage::produce,
+                      "record to '" + topic + "' refused before sending: " + std::to_string(size) +
+                          " B value + " + std::to_string(key_size) + " B key + " +
+                          std::to_string(header_bytes) +
+                          " B headers (with Kafka's framing) is above the producer's limit of " +
+                          std::to_string(max_record_bytes) +
+                          " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
+                          "here, on the topic (max.message.bytes) and on its consumers "
+                          "(ConsumerOptions::max_record_bytes) together",
+                      where, err);
+      }
+      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
       return;
     }
   }
@@ -191,9 +263,12 @@ struct Producer::Impl {
 Producer::Producer(ChannelRegistry registry, ProducerOptions options)
     : impl_(std::make_unique<Impl>(std::move(registry), std::move(options))) {
   impl_->validate();
-  auto conf = detail::make_conf(impl_->properties());
+  const auto properties = impl_->properties();
+  impl_->max_record_bytes = detail::size_property(properties, "message.max.bytes");
+  auto conf = detail::make_conf(properties);
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_delivery);
+  rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
   impl_->client = detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
@@ -233,6 +308,23 @@ std::future<DeliveryReport> Producer::send(std::string_view channel,
   return future;
 }
 
+void Producer::send_raw(std::string_view topic, std::optional<std::string_view> value,
+                        SendOptions options, DeliveryCallback on_delivery) {
+  auto context = std::make_unique<DeliveryContext>();
+  context->receiver = std::move(on_delivery);
+  impl_->send_raw(topic, value, options, std::move(context));
+}
+
+std::future<DeliveryReport> Producer::send_raw(std::string_view topic,
+                                               std::optional<std::string_view> value,
+                                               SendOptions options) {
+  auto context = std::make_unique<DeliveryContext>();
+  auto& promise = context->receiver.emplace<std::promise<DeliveryReport>>();
+  auto future = promise.get_future();
+  impl_->send_raw(topic, value, options, std::move(context));
+  return future;
+}
+
 std::future<DeliveryReport> Producer::send(google::protobuf::Message& message,
                                            SendOptions options) {
   if (!impl_->options.channel) {
@@ -258,6 +350,10 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
                      std::to_string(timeout.count()) + " ms");
   }
   return {};
+}
+
+std::optional<Error> Producer::fatal_error() const {
+  return impl_->fatal_error();
 }
 
 std::size_t Producer::in_flight() const noexcept {

@@ -31,6 +31,21 @@ struct TopicSpec {
   int replication_factor = 1;
 };
 
+/// Kafka request types, for injecting errors into one kind of request.
+enum class KafkaApi : std::int16_t {
+  produce = 0,
+  fetch = 1,
+  list_offsets = 2,
+  metadata = 3,
+  offset_commit = 8,
+  offset_fetch = 9,
+  find_coordinator = 10,
+  join_group = 11,
+  heartbeat = 12,
+  sync_group = 14,
+  init_producer_id = 22,
+};
+
 /// Embedded broker settings.
 struct EmbeddedBrokerOptions {
   /// How many brokers the cluster has (ids 1..broker_count).
@@ -68,6 +83,10 @@ class EmbeddedBroker {
   /// 1 = Fetch, 8 = OffsetCommit, 12 = Heartbeat, ...) fail, one per entry,
   /// with these Kafka error codes.
   void push_request_errors(std::int16_t api_key, const std::vector<int>& kafka_errors);
+  /// As above, by request type, e.g. KafkaApi::offset_commit.
+  void push_request_errors(KafkaApi api, const std::vector<int>& kafka_errors) {
+    push_request_errors(static_cast<std::int16_t>(api), kafka_errors);
+  }
   /// Fault control: moves the leader of a partition.
   void set_partition_leader(std::string_view topic, std::int32_t partition, std::int32_t broker_id);
 

@@ -14,10 +14,18 @@
 // counts as handled when the application asks for the next one (poll() again,
 // or the next step of a range-for), or calls commit(). Records not yet handled
 // when the process dies are delivered again (at-least-once).
+//
+// run(handler) is the loop that loses nothing: a handler that throws is
+// retried with backoff (ConsumerOptions::retry); a record that cannot be
+// decoded, or whose handler keeps failing, goes to the dead-letter channel
+// (ConsumerOptions::dead_letters), and its offset is committed only once the
+// dead letter is acknowledged. Without a dead-letter channel, run() stops at
+// such a record and leaves it uncommitted rather than skip it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -25,10 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "corps/dead_letter.hpp"
 #include "corps/message_loader.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
+#include "corps/retry.hpp"
 
 namespace corps {
 
@@ -79,6 +89,11 @@ struct ConsumerOptions {
   std::chrono::milliseconds close_timeout{10'000};
   /// Decoding limits.
   LoaderOptions loader;
+  /// How run() retries a handler that throws.
+  RetryPolicy retry;
+  /// Where records that cannot be decoded or handled go. Unset: nowhere;
+  /// run() then stops at such a record instead of skipping it.
+  std::optional<DeadLetterOptions> dead_letters;
   /// Raw librdkafka properties, applied last (they override the above).
   std::map<std::string, std::string> properties;
 };
@@ -101,6 +116,9 @@ struct PartitionLag {
   std::int64_t lag = -1;
 };
 
+/// Handles one decoded record; throwing means it was not handled.
+using RecordHandler = std::function<void(const Record&)>;
+
 /// Receives typed records. Not thread-safe, except stop(), which any thread
 /// or signal handler may call. Neither copyable nor movable.
 class Consumer {
@@ -121,7 +139,26 @@ class Consumer {
 
   /// The next record, or nullopt if none arrived within `timeout` or the
   /// consumer was stopped. Marks the previously returned record handled.
+  /// With a dead-letter channel, a record that does not decode is written
+  /// there before it is returned; should that write fail, the record comes
+  /// back failed at Stage::dead_letter and is fetched again by the next poll.
   [[nodiscard]] std::optional<Record> poll(std::chrono::milliseconds timeout);
+
+  /// Calls `handle` for each decoded record until stop() or a shutdown
+  /// signal. A handler that throws is called again, up to retry.max_attempts
+  /// times with backoff; a record still failing, or one that did not decode,
+  /// is written to the dead-letter channel and then counts as handled. If the
+  /// dead-letter write fails, the record is fetched again and the write
+  /// retried. Returns {} once stopped, or the Error of a record that could be
+  /// neither handled nor dead-lettered (no dead-letter channel configured, or
+  /// a fatal error); that record stays unhandled, so it is delivered again.
+  Status run(const RecordHandler& handle);
+
+  /// Writes `record` to the dead-letter channel as failed with `error`
+  /// after `attempts` tries, and waits for the broker's acknowledgement; then
+  /// the record counts as handled. If the write fails (or no dead-letter
+  /// channel is configured) the record is fetched again by the next poll.
+  Status dead_letter(const Record& record, const Error& error, int attempts = 1);
 
   /// Iterates records until stop(), a shutdown signal, or close().
   [[nodiscard]] iterator begin();

@@ -21,6 +21,8 @@
 #include "corps/producer.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
+#include "corps/replay.hpp"
 #include "corps/result.hpp"
+#include "corps/retry.hpp"
 #include "corps/schema.hpp"
 #include "corps/shutdown.hpp"

@@ -16,21 +16,24 @@ namespace corps {
 
 /// The step of a record's life (or of a client's set-up) that failed.
 enum class Stage {
-  config,      ///< options, YAML, librdkafka properties
-  bind,        ///< binding a channel to a type in the registry
-  encode,      ///< stamping, serializing or compressing on produce
-  produce,     ///< handing a record to the Kafka client
-  delivery,    ///< the broker's answer for one record
-  connect,     ///< reaching the brokers
-  subscribe,   ///< joining channels on consume
-  consume,     ///< fetching records from the brokers
-  decompress,  ///< inflating a record value
-  parse,       ///< parsing the bound protobuf type
-  type,        ///< the record is not of its channel's type
-  metadata,    ///< the metadata sub-message is missing or unusable
-  handler,     ///< user code that handled a record
-  commit,      ///< committing consumed offsets
-  admin,       ///< topic administration
+  config,       ///< options, YAML, librdkafka properties
+  bind,         ///< binding a channel to a type in the registry
+  encode,       ///< stamping, serializing or compressing on produce
+  produce,      ///< handing a record to the Kafka client
+  delivery,     ///< the broker's answer for one record
+  connect,      ///< reaching the brokers
+  subscribe,    ///< joining channels on consume
+  consume,      ///< fetching records from the brokers
+  headers,      ///< reading a record's headers
+  decompress,   ///< inflating a record value
+  parse,        ///< parsing the bound protobuf type
+  type,         ///< the record is not of its channel's type
+  metadata,     ///< the metadata sub-message is missing or unusable
+  handler,      ///< user code that handled a record
+  commit,       ///< committing consumed offsets
+  admin,        ///< topic administration
+  dead_letter,  ///< writing a record to the dead-letter channel
+  replay,       ///< sending dead letters back to their channel
 };
 
 /// What went wrong, independent of the stage.
@@ -54,6 +57,14 @@ enum class Errc {
   closed,              ///< the client was closed or stopped
   unsupported,         ///< the broker or build cannot do this
   records_missing,     ///< offsets were skipped: the broker no longer has them
+  fatal,               ///< the client can no longer work; make a new one
+};
+
+/// What the caller can do about a failure.
+enum class Severity {
+  retriable,  ///< the same operation may succeed if tried again
+  permanent,  ///< trying the same thing again fails the same way
+  fatal,      ///< the client is unusable (e.g. a fenced idempotent producer)
 };
 
 /// The coordinates of one Kafka record.
@@ -84,8 +95,16 @@ class Error {
   [[nodiscard]] const std::optional<RecordLocation>& where() const noexcept { return where_; }
   /// librdkafka's `rd_kafka_resp_err_t` value, or 0 when Kafka is not involved.
   [[nodiscard]] int kafka_code() const noexcept { return kafka_code_; }
+  /// Whether retrying may help, and whether the client survived. Follows
+  /// the code, or for Kafka failures librdkafka's own classification.
+  [[nodiscard]] Severity severity() const noexcept { return severity_; }
   /// True when retrying the same operation may succeed.
-  [[nodiscard]] bool retriable() const noexcept;
+  [[nodiscard]] bool retriable() const noexcept { return severity_ == Severity::retriable; }
+  /// Overrides the severity the code implies (Kafka clients know better).
+  Error& set_severity(Severity severity) noexcept {
+    severity_ = severity;
+    return *this;
+  }
 
   /// `stage error (code) at topic[p]@o: message`.
   [[nodiscard]] std::string to_string() const;
@@ -96,6 +115,7 @@ class Error {
   std::string message_;
   std::optional<RecordLocation> where_;
   int kafka_code_;
+  Severity severity_;
 };
 
 /// The exception corps throws for construction, configuration and misuse.
@@ -113,5 +133,7 @@ class Exception : public std::runtime_error {
 [[nodiscard]] std::string_view to_string(Stage stage) noexcept;
 /// The lowercase name of an error code, e.g. "trailing_data".
 [[nodiscard]] std::string_view to_string(Errc code) noexcept;
+/// The lowercase name of a severity, e.g. "retriable".
+[[nodiscard]] std::string_view to_string(Severity severity) noexcept;
 
 }  // namespace corps

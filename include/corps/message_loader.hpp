@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,10 @@ struct LoaderOptions {
   /// The most bytes one record may inflate to. A decompression bomb stops
   /// here, having used at most this much memory.
   std::size_t max_decompressed_bytes = std::size_t{64} << 20;
+  /// The most headers one record may carry; corps writes one.
+  std::size_t max_headers = 1'000;
+  /// The most bytes one record's header names and values may add up to.
+  std::size_t max_header_bytes = std::size_t{1} << 20;
 };
 
 /// A record as it came off the wire. Views only: the caller keeps the bytes
@@ -61,6 +66,9 @@ class MessageLoader {
   [[nodiscard]] const LoaderOptions& options() const noexcept { return options_; }
 
  private:
+  // Why `headers` are too many or too large to accept, or nullopt.
+  [[nodiscard]] std::optional<std::string> check_headers(const Headers& headers) const;
+
   ChannelRegistry registry_;
   LoaderOptions options_;
   ZlibDecompressor decompressor_;

@@ -67,6 +67,17 @@ struct ProducerOptions {
   /// How long the constructor waits for a broker to answer, retrying with
   /// exponential backoff; zero skips the check.
   std::chrono::milliseconds connect_timeout{15'000};
+  /// The largest record (value, key and headers) this producer sends
+  /// (librdkafka's message.max.bytes); larger ones are refused before they
+  /// are sent, with Errc::too_large. Brokers and consumers must accept at
+  /// least this much (the topic's max.message.bytes, the consumer's
+  /// ConsumerOptions::max_record_bytes).
+  std::size_t max_record_bytes = 1'000'000;
+  /// The most bytes waiting in the local queue; beyond it send() waits or
+  /// fails (see queue_full), so memory stays bounded.
+  std::size_t max_queued_bytes = std::size_t{256} << 20;
+  /// The most records waiting in the local queue.
+  std::size_t max_queued_records = 100'000;
   /// Stamping and compression.
   HandlerOptions handler;
   /// Raw librdkafka properties, applied last (they override the above).
@@ -81,7 +92,9 @@ enum class Persistence {
   persisted,           ///< the broker acknowledged it
 };
 
-/// The outcome of one send.
+/// The outcome of one send. A failed report's error says whether resending
+/// may help (error->severity(): retriable, permanent, or fatal: the producer
+/// is unusable) and persistence says whether a resend could duplicate.
 struct DeliveryReport {
   /// Topic, partition and offset (offset -1 if unknown, e.g. acks=0).
   RecordLocation where;
@@ -145,6 +158,16 @@ class Producer {
     send(channel.name(), message, std::move(options), std::move(on_delivery));
   }
 
+  /// Sends `value` to `topic` exactly as given: no stamping, compression or
+  /// type check. For forwarding records already in corps's format (replaying
+  /// dead letters, bridging clusters). A null `value` sends a tombstone.
+  void send_raw(std::string_view topic, std::optional<std::string_view> value, SendOptions options,
+                DeliveryCallback on_delivery);
+  /// As above, with a future for the report.
+  [[nodiscard]] std::future<DeliveryReport> send_raw(std::string_view topic,
+                                                     std::optional<std::string_view> value,
+                                                     SendOptions options = {});
+
   /// Sends on the channel of ProducerOptions::channel.
   [[nodiscard]] std::future<DeliveryReport> send(google::protobuf::Message& message,
                                                  SendOptions options = {});
@@ -153,6 +176,10 @@ class Producer {
   /// Returns Errc::timed_out with the number still in flight. Re-throws the
   /// first exception a delivery callback threw since the last flush.
   Status flush(std::chrono::milliseconds timeout);
+
+  /// The error that made this producer unusable (e.g. its idempotent
+  /// session was fenced), if any; every later send fails with it.
+  [[nodiscard]] std::optional<Error> fatal_error() const;
 
   /// Records sent whose report has not arrived yet.
   [[nodiscard]] std::size_t in_flight() const noexcept;

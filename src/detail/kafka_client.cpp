@@ -1,6 +1,7 @@
 #include "detail/kafka_client.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 
 #include "corps/logging.hpp"
@@ -91,6 +92,19 @@ void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                         std::nullopt, last));
 }
 
+std::size_t size_property(const Properties& properties, const std::string& name) {
+  const auto it = properties.find(name);
+  if (it == properties.end()) return 0;
+  std::size_t value = 0;
+  const auto* end = it->second.data() + it->second.size();
+  const auto [stop, error] = std::from_chars(it->second.data(), end, value);
+  if (error != std::errc{} || stop != end) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "property " + name + " = '" + it->second + "' is not a whole number"));
+  }
+  return value;
+}
+
 Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
                   std::optional<RecordLocation> where) {
   Errc code = Errc::kafka_error;
@@ -113,7 +127,47 @@ Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
   }
   context += ": ";
   context += rd_kafka_err2str(err);
-  return Error(code, stage, std::move(context), std::move(where), err);
+  Error error(code, stage, std::move(context), std::move(where), err);
+  error.set_severity(kafka_severity(err));
+  return error;
+}
+
+Severity kafka_severity(rd_kafka_resp_err_t err) noexcept {
+  switch (err) {
+    // The client is unusable; the idempotence guarantees could not be kept.
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR__FENCED: return Severity::fatal;
+    // Gone by themselves once the cluster settles: time, reconnects,
+    // leader elections, coordinator moves, rebalances.
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_THROTTLING_QUOTA_EXCEEDED:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH: return Severity::retriable;
+    default: return Severity::permanent;
+  }
 }
 
 void check_brokers(std::string_view brokers, std::string_view client_kind) {

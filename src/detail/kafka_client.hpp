@@ -20,6 +20,10 @@ using Properties = std::map<std::string, std::string>;
 /// refused and why.
 ConfPtr make_conf(const Properties& properties);
 
+/// The whole-number property `name`, or 0 if unset. Throws corps::Exception
+/// (Stage::config) if it is not a number.
+std::size_t size_property(const Properties& properties, const std::string& name);
+
 /// A client built from `conf`, which it consumes only on success.
 /// Throws corps::Exception (Stage::config).
 KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
@@ -30,7 +34,11 @@ KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
 void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                       std::chrono::milliseconds timeout);
 
-/// A corps error for a librdkafka error code.
+/// Whether a librdkafka error code may go away by retrying, or leaves the
+/// client unusable.
+Severity kafka_severity(rd_kafka_resp_err_t err) noexcept;
+
+/// A corps error for a librdkafka error code, with its severity.
 Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
                   std::optional<RecordLocation> where = std::nullopt);
 

@@ -21,6 +21,7 @@ std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::str
   auto conf = detail::make_conf({{"bootstrap.servers", brokers},
                                  {"client.id", "corps-testing-raw"},
                                  {"linger.ms", "0"},
+                                 {"message.max.bytes", std::to_string(64 << 20)},
                                  {"message.timeout.ms", "30000"}});
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_raw_delivery);
   auto client = detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
@@ -77,10 +78,13 @@ std::vector<Record> consume(Consumer& consumer, std::size_t count,
 
 BrokerTest::BrokerTest() : broker_(std::make_unique<EmbeddedBroker>()) {}
 
+BrokerTest::BrokerTest(EmbeddedBrokerOptions options)
+    : broker_(std::make_unique<EmbeddedBroker>(std::move(options))) {}
+
 BrokerTest::~BrokerTest() = default;
 
-void BrokerTest::create_topic(const std::string& name, int partitions) {
-  broker_->create_topic({name, partitions, 1});
+void BrokerTest::create_topic(const std::string& name, int partitions, int replication_factor) {
+  broker_->create_topic({name, partitions, replication_factor});
 }
 
 ProducerOptions BrokerTest::producer_options() const {

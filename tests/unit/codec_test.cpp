@@ -6,6 +6,7 @@
 #include <random>
 
 #include "support/expect.hpp"
+#include "support/hostile_values.hpp"
 
 namespace {
 
@@ -23,31 +24,7 @@ std::string sample(std::size_t size) {
 }
 
 using corps_tests::python_zlib_compress;
-
-// A zlib stream of `zeros` zero bytes, built in chunks (never all in memory).
-std::string zeros_stream(std::size_t zeros) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit(&zs, 9), Z_OK);
-  const std::string chunk(1 << 20, '\0');
-  std::string out;
-  char buffer[1 << 16];
-  std::size_t left = zeros;
-  do {
-    const std::size_t now = std::min(left, chunk.size());
-    left -= now;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
-    zs.avail_in = static_cast<uInt>(now);
-    const int flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
-    do {
-      zs.next_out = reinterpret_cast<Bytef*>(buffer);
-      zs.avail_out = sizeof buffer;
-      deflate(&zs, flush);
-      out.append(buffer, sizeof buffer - zs.avail_out);
-    } while (zs.avail_out == 0);
-  } while (left > 0);
-  deflateEnd(&zs);
-  return out;
-}
+using corps_tests::zeros_stream;
 
 corps::Error decompress_error(const std::string& input, std::size_t cap = 1 << 20) {
   ZlibDecompressor decompressor;

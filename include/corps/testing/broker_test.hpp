@@ -32,9 +32,9 @@ struct RawValue {
   std::optional<std::int32_t> partition;
 };
 
-/// Writes `records` to `topic` on `brokers` exactly as given and waits for
-/// each to be acknowledged. Returns their offsets. Throws corps::Exception if
-/// any is not delivered.
+/// Writes `records` to `topic` on `brokers` exactly as given (up to 64 MiB
+/// each) and waits for each to be acknowledged. Returns their offsets.
+/// Throws corps::Exception if any is not delivered.
 std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::string& topic,
                                       const std::vector<RawValue>& records);
 
@@ -46,14 +46,17 @@ std::vector<Record> consume(Consumer& consumer, std::size_t count,
 class BrokerTest : public ::testing::Test {
  protected:
   BrokerTest();
+  /// A cluster of several brokers, e.g. for leader changes.
+  explicit BrokerTest(EmbeddedBrokerOptions options);
   ~BrokerTest() override;
 
   /// The broker's bootstrap address.
   [[nodiscard]] const std::string& brokers() const { return broker_->bootstrap_servers(); }
   /// The broker, for topic creation and fault injection.
   [[nodiscard]] EmbeddedBroker& broker() { return *broker_; }
-  /// Creates a topic with `partitions` partitions.
-  void create_topic(const std::string& name, int partitions = 1);
+  /// Creates a topic with `partitions` partitions, each on
+  /// `replication_factor` brokers.
+  void create_topic(const std::string& name, int partitions = 1, int replication_factor = 1);
   /// Options for a producer on this broker that fails fast.
   [[nodiscard]] ProducerOptions producer_options() const;
   /// Options for a consumer of `channels` in `group` on this broker.
