@@ -61,23 +61,29 @@ struct Producer::Impl {
     return fatal;
   }
 
-  static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {
-    auto* self = static_cast<Impl*>(opaque);
-    try {
-      if (static_cast<rd_kafka_resp_err_t>(err) != RD_KAFKA_RESP_ERR__FATAL) {
-        logger()->warn("producer: {} ({}); retrying with backoff", reason,
-                       rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
-        return;
-      }
-      char detail[512];
-      const auto cause = rd_kafka_fatal_error(client, detail, sizeof detail);
-      Error error(Errc::fatal, Stage::produce,
+  // Records librdkafka's fatal error, if it has raised one, once.
+  void note_fatal(rd_kafka_t* client) {
+    char detail[512];
+    const auto cause = rd_kafka_fatal_error(client, detail, sizeof detail);
+    if (cause == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    std::lock_guard lock(fatal_mutex);
+    if (fatal) return;
+    fatal.emplace(Errc::fatal, Stage::produce,
                   std::string("the producer can no longer send (") + rd_kafka_err2name(cause) +
                       ": " + detail + "); create a new Producer",
                   std::nullopt, cause);
-      logger()->critical("{}", error.to_string());
-      std::lock_guard lock(self->fatal_mutex);
-      if (!self->fatal) self->fatal = std::move(error);
+    logger()->critical("{}", fatal->to_string());
+  }
+
+  static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    try {
+      if (static_cast<rd_kafka_resp_err_t>(err) == RD_KAFKA_RESP_ERR__FATAL) {
+        self->note_fatal(client);
+        return;
+      }
+      logger()->warn("producer: {} ({}); retrying with backoff", reason,
+                     rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
     } catch (...) {
     }
   }
@@ -99,7 +105,7 @@ struct Producer::Impl {
     }
   }
 
-  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  static void on_delivery(rd_kafka_t* client, const rd_kafka_message_t* message, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
     std::unique_ptr<DeliveryContext> context(static_cast<DeliveryContext*>(message->_private));
     DeliveryReport report;
@@ -111,6 +117,9 @@ struct Producer::Impl {
       report.error =
           detail::kafka_error(message->err, Stage::delivery,
                               "record to '" + report.where.topic + "' not delivered", report.where);
+      // The error callback may come later; later sends must fail already.
+      self->note_fatal(client);
+      if (self->fatal_error()) report.error->set_severity(Severity::fatal);
     }
     if (context) self->deliver(*context, report);
     self->in_flight.fetch_sub(1, std::memory_order_acq_rel);

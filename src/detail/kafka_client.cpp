@@ -134,12 +134,9 @@ Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
 
 Severity kafka_severity(rd_kafka_resp_err_t err) noexcept {
   switch (err) {
-    // The client is unusable; the idempotence guarantees could not be kept.
+    // The client is unusable. (A producer also checks rd_kafka_fatal_error:
+    // librdkafka decides which broker errors break its idempotent session.)
     case RD_KAFKA_RESP_ERR__FATAL:
-    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
-    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
-    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
     case RD_KAFKA_RESP_ERR__FENCED: return Severity::fatal;
     // Gone by themselves once the cluster settles: time, reconnects,
     // leader elections, coordinator moves, rebalances.

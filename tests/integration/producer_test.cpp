@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <random>
 
@@ -95,7 +96,7 @@ TEST_F(ProducerTest, SaysSoWhenNoBrokerAnswers) {
 
 TEST_F(ProducerTest, AnOversizedRecordGetsATypedReportAndTheNextOneIsDelivered) {
   auto options = producer_options();
-  options.properties["message.max.bytes"] = "20000";
+  options.max_record_bytes = 20000;
   corps::Producer producer(registry_, options);
   corps::proto::Image big;
   std::mt19937 random(1);
@@ -107,8 +108,60 @@ TEST_F(ProducerTest, AnOversizedRecordGetsATypedReportAndTheNextOneIsDelivered) 
   EXPECT_EQ(refused.error->code(), corps::Errc::too_large);
   EXPECT_EQ(refused.error->stage(), corps::Stage::produce);
   EXPECT_EQ(refused.persistence, corps::Persistence::not_persisted);
+  EXPECT_EQ(refused.error->severity(), corps::Severity::permanent);
+  const std::string& why = refused.error->message();
+  EXPECT_NE(why.find("refused before sending"), std::string::npos) << why;
+  EXPECT_NE(why.find("limit of 20000 B"), std::string::npos) << why;
+  EXPECT_NE(why.find("max.message.bytes"), std::string::npos) << "names the topic setting: " << why;
   corps::proto::Image small;
   EXPECT_TRUE(producer.send("VideoStream", small).get().ok());
+}
+
+TEST_F(ProducerTest, AFullQueueFailsFastWithARetriableErrorWhenAskedTo) {
+  auto options = producer_options();
+  options.queue_full = corps::QueueFull::fail;
+  options.max_queued_records = 10;
+  options.delivery_timeout = 5s;
+  corps::Producer producer(registry_, options);
+  broker().set_broker_down(1);  // nothing drains the queue
+  std::vector<std::future<corps::DeliveryReport>> sent;
+  for (int n = 0; n < 50; ++n) {
+    corps::proto::Image image;
+    image.set_frame(n);
+    sent.push_back(producer.send("VideoStream", image));
+  }
+  int queue_full = 0;
+  for (auto& future : sent) {
+    if (future.wait_for(0s) != std::future_status::ready) continue;
+    const auto report = future.get();
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.error->code(), corps::Errc::queue_full);
+    EXPECT_TRUE(report.error->retriable());
+    ++queue_full;
+  }
+  // At most max_queued_records wait; the rest were refused at once.
+  EXPECT_GE(queue_full, 40);
+  broker().set_broker_up(1);
+}
+
+TEST_F(ProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
+  corps::Producer producer(registry_, producer_options());
+  corps::proto::Image image;
+  ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
+  // The broker says a sequence number was skipped: librdkafka can no longer
+  // keep the idempotence guarantees and stops the producer.
+  broker().push_request_errors(corps::KafkaApi::produce,
+                               {RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER});
+  const auto failed = producer.send("VideoStream", image).get();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error->severity(), corps::Severity::fatal) << failed.error->to_string();
+  const auto fatal = producer.fatal_error();
+  ASSERT_TRUE(fatal.has_value());
+  EXPECT_EQ(fatal->code(), corps::Errc::fatal);
+  const auto after = producer.send("VideoStream", image).get();
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error->code(), corps::Errc::fatal);
+  EXPECT_NE(after.error->message().find("create a new Producer"), std::string::npos);
 }
 
 TEST_F(ProducerTest, FlushRethrowsWhatADeliveryCallbackThrew) {
