@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "corps/logging.hpp"
@@ -87,6 +88,19 @@ struct Consumer::Impl {
   // True when the record next() returned last is already on the
   // dead-letter channel.
   bool last_dead_lettered = false;
+  // A fetch that cannot succeed, from the error callback, for next().
+  std::mutex stuck_mutex;
+  std::optional<Error> stuck;
+
+  std::optional<Record> take_stuck() {
+    std::lock_guard lock(stuck_mutex);
+    if (!stuck) return std::nullopt;
+    Error error = std::move(*stuck);
+    stuck.reset();
+    logger()->error("{}", error.to_string());
+    return Record(RecordLocation{}, std::nullopt, std::nullopt, {}, -1, nullptr, std::move(error),
+                  nullptr);
+  }
 
   void open_dead_letters() {
     if (!options.dead_letters) return;
@@ -202,6 +216,11 @@ struct Consumer::Impl {
         {"auto.commit.interval.ms", std::to_string(options.auto_commit_interval.count())},
         {"auto.offset.reset", options.start_from == StartFrom::earliest ? "earliest" : "latest"},
         {"enable.partition.eof", "false"},
+        {"fetch.max.bytes", std::to_string(options.max_record_bytes)},
+        // librdkafka wants room for a response's framing above fetch.max.bytes.
+        {"receive.message.max.bytes", std::to_string(options.max_record_bytes + 4096)},
+        {"message.max.bytes",
+         std::to_string(std::min<std::size_t>(options.max_record_bytes, 1'000'000))},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };
@@ -384,9 +403,23 @@ struct Consumer::Impl {
       logger()->error("incremental rebalance failed: {}", rd_kafka_error_string(owned.get()));
   }
 
-  static void on_error(rd_kafka_t* client, int err, const char* reason, void*) {
+  static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
     try {
       const auto code = static_cast<rd_kafka_resp_err_t>(err);
+      if (code == RD_KAFKA_RESP_ERR__BAD_MSG &&
+          std::string_view(reason).find("receive.message.max.bytes") != std::string_view::npos) {
+        // librdkafka reconnects and fetches the same too-large response
+        // forever: tell the application (next poll) instead.
+        std::lock_guard lock(self->stuck_mutex);
+        self->stuck = Error(Errc::too_large, Stage::consume,
+                            std::string(reason) + "; the consumer cannot read past a record " +
+                                "larger than ConsumerOptions::max_record_bytes (" +
+                                std::to_string(self->options.max_record_bytes) +
+                                " B): raise it to at least the producers' max_record_bytes",
+                            std::nullopt, code);
+        return;
+      }
       if (code == RD_KAFKA_RESP_ERR__FATAL) {
         char detail[512];
         rd_kafka_fatal_error(client, detail, sizeof detail);
@@ -516,6 +549,7 @@ struct Consumer::Impl {
       rd_kafka_message_t* raw =
           rd_kafka_consumer_poll(client.get(), static_cast<int>(slice.count()));
       if (raw == nullptr) {
+        if (auto stalled = take_stuck()) return stalled;
         if (clock::now() >= deadline) return std::nullopt;
         continue;
       }
@@ -677,7 +711,10 @@ Status Consumer::run(const RecordHandler& handle) {
         // No record to hand over: a gap the broker made (already logged) or
         // a client error it recovers from.
         if (error.severity() == Severity::fatal) return error;
-        if (error.code() != Errc::records_missing) logger()->error("{}", error.to_string());
+        // (Gaps and records too large to fetch were logged when found.)
+        if (error.code() != Errc::records_missing && error.code() != Errc::too_large) {
+          logger()->error("{}", error.to_string());
+        }
         continue;
       }
       return keep(*record, Error(error.code(), error.stage(),
@@ -714,6 +751,17 @@ Status Consumer::dead_letter(const Record& record, const Error& error, int attem
   const Status written = impl_->write_dead_letter(record, error, attempts);
   if (!written.ok()) impl_->rewind(record.location());
   return written;
+}
+
+Status check_record_limits(const ProducerOptions& producer, const ConsumerOptions& consumer) {
+  if (producer.max_record_bytes <= consumer.max_record_bytes) return {};
+  return Error(Errc::too_large, Stage::config,
+               "the producer may send records of up to " +
+                   std::to_string(producer.max_record_bytes) +
+                   " B (ProducerOptions::max_record_bytes) but the consumer fetches at most " +
+                   std::to_string(consumer.max_record_bytes) +
+                   " B (ConsumerOptions::max_record_bytes): it would stop at the first larger "
+                   "record; raise the consumer's limit or lower the producer's");
 }
 
 Consumer::iterator Consumer::begin() {

@@ -35,6 +35,7 @@
 
 #include "corps/dead_letter.hpp"
 #include "corps/message_loader.hpp"
+#include "corps/producer.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
@@ -87,6 +88,13 @@ struct ConsumerOptions {
   /// How long close() may take to commit and leave the group; past it the
   /// consumer closes without the broker's word (a broker that went away).
   std::chrono::milliseconds close_timeout{10'000};
+  /// The largest record (as stored, compressed) this consumer can fetch:
+  /// librdkafka's fetch.max.bytes, with receive.message.max.bytes just
+  /// above. A record past it cannot be read at all; the consumer then
+  /// returns a failed Record (Stage::consume, Errc::too_large) each time the
+  /// fetch fails, rather than stall silently. Keep it at least the
+  /// producers' ProducerOptions::max_record_bytes (check_record_limits).
+  std::size_t max_record_bytes = std::size_t{50} << 20;
   /// Decoding limits.
   LoaderOptions loader;
   /// How run() retries a handler that throws.
@@ -115,6 +123,11 @@ struct PartitionLag {
   /// Records written but not yet read (high_watermark - position), or -1.
   std::int64_t lag = -1;
 };
+
+/// Fails (Stage::config, Errc::too_large) if `producer` may send records
+/// larger than `consumer` can fetch, naming both limits.
+[[nodiscard]] Status check_record_limits(const ProducerOptions& producer,
+                                         const ConsumerOptions& consumer);
 
 /// Handles one decoded record; throwing means it was not handled.
 using RecordHandler = std::function<void(const Record&)>;

@@ -65,6 +65,26 @@ std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::str
   return offsets;
 }
 
+std::int64_t committed_offset(const std::string& brokers, const std::string& group,
+                              const std::string& topic, std::int32_t partition) {
+  // A consumer handle that never subscribes only sends OffsetFetch.
+  auto client = detail::make_client(RD_KAFKA_CONSUMER,
+                                    detail::make_conf({{"bootstrap.servers", brokers},
+                                                       {"group.id", group},
+                                                       {"client.id", "corps-testing-committed"}}));
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  auto err = rd_kafka_committed(client.get(), list.get(), 10000);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw Exception(detail::kafka_error(
+        err, Stage::commit, "cannot read the committed offset of group '" + group + "'"));
+  }
+  const std::int64_t offset = list->elems[0].offset;
+  rd_kafka_consumer_close(client.get());
+  return offset < 0 ? -1 : offset;
+}
+
 std::vector<Record> consume(Consumer& consumer, std::size_t count,
                             std::chrono::milliseconds timeout) {
   std::vector<Record> records;

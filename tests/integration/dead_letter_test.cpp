@@ -61,8 +61,7 @@ class DeadLetters : public corps::testing::BrokerTest {
   }
 
   std::int64_t committed(const std::string& group) const {
-    corps::Consumer probe(registry_, consumer_options(group, {"VideoStream"}));
-    return probe.committed({"VideoStream", 0}, 10s).value();
+    return corps::testing::committed_offset(brokers(), group, "VideoStream", 0);
   }
 
   // Runs a routed consumer of `group` until `frames` frames were handled.
@@ -297,6 +296,38 @@ TEST_F(DeadLetters, ReplaySendsLettersBackByteForByte) {
   const auto again = corps::replay_dead_letters(options);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->read, 0u);
+}
+
+TEST_F(DeadLetters, ARecordTooLargeToFetchIsReportedNotAStall) {
+  corps::proto::Image big;
+  std::mt19937 random(3);
+  std::string noise(30000, '\0');
+  for (auto& c : noise) c = static_cast<char>(random());
+  big.set_image_data(noise);
+  corps::testing::produce_raw(brokers(), "VideoStream",
+                              {{std::string(handler_->encode("VideoStream", big)->view())}});
+  auto options = consumer_options("", {"VideoStream"});
+  options.max_record_bytes = 5000;
+  corps::Consumer consumer(registry_, options);
+  const auto received = corps::testing::consume(consumer, 1, 20s);
+  ASSERT_EQ(received.size(), 1u) << "the consumer stalled without a word";
+  ASSERT_FALSE(received[0].ok());
+  EXPECT_EQ(received[0].error().stage(), corps::Stage::consume);
+  EXPECT_EQ(received[0].error().code(), corps::Errc::too_large);
+  EXPECT_NE(received[0].error().message().find("max_record_bytes (5000 B)"), std::string::npos)
+      << received[0].error().to_string();
+}
+
+TEST(RecordLimits, AProducerAllowedLargerRecordsThanItsConsumersFetchIsRefused) {
+  corps::ProducerOptions producer;
+  corps::ConsumerOptions consumer;
+  EXPECT_TRUE(corps::check_record_limits(producer, consumer).ok());
+  producer.max_record_bytes = std::size_t{64} << 20;
+  const auto refused = corps::check_record_limits(producer, consumer);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), corps::Errc::too_large);
+  EXPECT_NE(refused.error().message().find("67108864"), std::string::npos);
+  EXPECT_NE(refused.error().message().find("52428800"), std::string::npos);
 }
 
 TEST_F(DeadLetters, AConsumerCannotReadItsOwnDeadLetterChannel) {

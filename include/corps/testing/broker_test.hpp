@@ -38,6 +38,12 @@ struct RawValue {
 std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::string& topic,
                                       const std::vector<RawValue>& records);
 
+/// The committed offset (the next record to read) of `group` in `topic`
+/// [`partition`], or -1 if none. Asks the broker without joining the group,
+/// so the group's members are not disturbed. Throws corps::Exception.
+std::int64_t committed_offset(const std::string& brokers, const std::string& group,
+                              const std::string& topic, std::int32_t partition);
+
 /// Polls `consumer` until `count` records arrived or `timeout` passed.
 std::vector<Record> consume(Consumer& consumer, std::size_t count,
                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
