@@ -109,6 +109,18 @@ check "the channel's type can come from a YAML config" bash -c "
 check "a channel with no type is refused, naming the fix" bash -c "
   '$corps' consume Orders -o beginning -e 2>&1 | grep -q \"channel 'Orders' has no type: bind it with --type\""
 
+# --- dead letters ----------------------------------------------------------------
+# A letter as a consumer writes it: a record of VideoStream ("not zlib") with
+# a header; replay puts those bytes back on VideoStream.
+printf '%s\n' '{"topic":"VideoStream","partition":0,"offset":7,"value":"bm90IHpsaWI=","headers":[{"name":"origin","value":"bGV0dGVy"}],"stage":"decompress","code":"corrupt_data","attempts":1}' >"$work/letter.json"
+check "a dead letter is written to DeadLetters" "$corps" produce DeadLetters -F "$work/letter.json"
+check "replay sends it back and says so" bash -c "
+  '$corps' replay | grep -qx 'replayed 1 of 1 dead letter(s) from DeadLetters (0 skipped, 0 failed)'"
+check "the replayed bytes and headers are on VideoStream (kcat)" bash -c "
+  kcat -b '$brokers' -C -t VideoStream -o -1 -e -q -f '%s|%h' | grep -qx 'not zlib|origin=letter,corps-replayed-from=DeadLetters\[.\]@0'"
+check "replay --only another channel replays nothing" bash -c "
+  '$corps' replay --only Predictions | grep -q 'replayed 0 of 1 dead letter(s) from DeadLetters (1 skipped'"
+
 # --- groups ------------------------------------------------------------------
 check "a group reads everything once, then commits" bash -c "
   test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 2"
@@ -116,7 +128,7 @@ check "the same group then has nothing new" bash -c "
   test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
 
 # --- help and exit codes ---------------------------------------------------------
-for sub in broker topics produce consume "topics list" "topics describe" "topics create" "topics alter"; do
+for sub in broker topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
   check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"
 done
 check "bad usage exits 2" bash -c "'$corps' consume 2>/dev/null; test \$? -eq 2"

@@ -24,5 +24,7 @@ Command add_topics_command(CLI::App& app);
 Command add_produce_command(CLI::App& app);
 /// `corps consume CHANNEL...`: prints decoded records.
 Command add_consume_command(CLI::App& app);
+/// `corps replay`: sends dead letters back to their channels.
+Command add_replay_command(CLI::App& app);
 
 }  // namespace corps::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       corps::cli::add_topics_command(app),
       corps::cli::add_produce_command(app),
       corps::cli::add_consume_command(app),
+      corps::cli::add_replay_command(app),
   };
   try {
     app.parse(argc, argv);
