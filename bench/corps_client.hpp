@@ -1,0 +1,18 @@
+// The client under test: corps's typed Producer (stamp, serialize, zlib,
+// send) and Consumer (bounded inflate, parse, type and metadata checks), used
+// as an application would use them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "client.hpp"
+
+namespace corps::bench {
+
+/// corps clients of `brokers`; their consumers also get the raw librdkafka
+/// `consumer_properties`.
+[[nodiscard]] std::unique_ptr<Client> make_corps_client(std::string brokers,
+                                                        Properties consumer_properties);
+
+}  // namespace corps::bench

@@ -1,0 +1,306 @@
+// corps_bench: corps's typed producer and consumer against raw librdkafka
+// sending the same bytes, side by side in one run, for small messages and
+// for video frames; plus the zlib codec alone. Prints a markdown table (and
+// writes JSON with --json) with the ratios corps/raw.
+//
+//   corps_bench [--quick] [--brokers HOST:PORT] [--json FILE] [--small-count N]
+//               [--frame-count N] [--latency-rate N] [--frame-latency-rate N]
+//               [--seconds S] [--partitions N] [--video FILE] [--frame-samples N]
+//               [--zlib-level N] [--payload small|frame]...
+//
+// Exit codes: 0 ok; 1 the run failed (reason on stderr, e.g. records lost);
+// 2 bad usage.
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "broker_process.hpp"
+#include "codec_only.hpp"
+#include "corps/admin.hpp"
+#include "corps/codec.hpp"
+#include "corps/logging.hpp"
+#include "corps_client.hpp"
+#include "frames.hpp"
+#include "latency.hpp"
+#include "payloads.hpp"
+#include "progress.hpp"
+#include "raw_kafka.hpp"
+#include "report.hpp"
+#include "resources.hpp"
+#include "throughput.hpp"
+
+namespace {
+
+using namespace corps::bench;
+
+// The embedded broker's stand-in for Kafka's prompt fetch answers (see run()).
+constexpr int embedded_fetch_wait_ms = 5;
+
+struct Flags {
+  std::string brokers;
+  std::string json;
+  std::size_t small_count = 200'000;
+  std::size_t frame_count = 300;
+  double latency_rate = 1000;
+  double frame_latency_rate = 10;
+  double seconds = 5;
+  int partitions = 16;
+  std::string video = default_video;
+  std::size_t frame_samples = 16;
+  std::vector<std::string> payloads{"small", "frame"};
+  int zlib_level = corps::default_zlib_level;
+  bool quick = false;
+  /// Set after parsing: what every topic name of this run starts with.
+  std::string topic_prefix;
+};
+
+// What --quick changes, where the option was not given explicitly: a run of
+// a few seconds that still goes through every measurement.
+void apply_quick(CLI::App& app, Flags& flags) {
+  if (!flags.quick) return;
+  if (app.count("--small-count") == 0) flags.small_count = 5'000;
+  if (app.count("--frame-count") == 0) flags.frame_count = 32;
+  if (app.count("--seconds") == 0) flags.seconds = 1;
+  if (app.count("--frame-samples") == 0) flags.frame_samples = 4;
+}
+
+// Settings that follow from the others.
+void complete(Flags& flags) {
+  std::vector<std::string> unique;
+  for (const auto& payload : flags.payloads) {
+    if (std::find(unique.begin(), unique.end(), payload) == unique.end()) unique.push_back(payload);
+  }
+  flags.payloads = std::move(unique);
+  // A cluster may still hold an earlier run's topics; the embedded broker is
+  // new each time.
+  flags.topic_prefix =
+      flags.brokers.empty()
+          ? "corps-bench."
+          : "corps-bench-" + std::to_string(::getpid()) + "-" +
+                std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + ".";
+}
+
+struct Topics {
+  std::string throughput;
+  std::string latency;
+};
+
+Topics topics_for(const Flags& flags, const std::string& payload, const std::string& client) {
+  const std::string base =
+      flags.topic_prefix + payload + "." + (client == raw_client ? "raw" : "corps");
+  return {base, base + ".latency"};
+}
+
+std::vector<corps::TopicSpec> every_topic(const Flags& flags) {
+  std::vector<corps::TopicSpec> specs;
+  for (const auto& payload : flags.payloads) {
+    for (const char* client : {raw_client, corps_client}) {
+      const auto topics = topics_for(flags, payload, client);
+      specs.push_back({topics.throughput, flags.partitions, 1});
+      specs.push_back({topics.latency, flags.partitions, 1});
+    }
+  }
+  return specs;
+}
+
+std::size_t round_up(std::size_t count, int multiple) {
+  const auto m = static_cast<std::size_t>(multiple);
+  return (std::max<std::size_t>(count, 1) + m - 1) / m * m;
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
+
+corps::bench::proto::Row measure_client(Client& client, Payload& payload, const Flags& flags,
+                                        Progress& progress) {
+  const auto topics = topics_for(flags, payload.name(), client.name());
+  const bool frames = payload.name() == "frame";
+  reset_peak_rss();
+  proto::Row row;
+  row.set_payload(payload.name());
+  row.set_client(client.name());
+  const auto throughput = measure_throughput(
+      client, payload,
+      {topics.throughput, flags.partitions,
+       round_up(frames ? flags.frame_count : flags.small_count, flags.partitions)},
+      progress);
+  *row.mutable_produce() = throughput.produce;
+  *row.mutable_consume() = throughput.consume;
+  *row.mutable_latency() =
+      measure_latency(client, payload,
+                      {topics.latency, flags.partitions,
+                       frames ? flags.frame_latency_rate : flags.latency_rate, flags.seconds},
+                      progress);
+  row.set_peak_rss_mib(peak_rss_mib());
+  return row;
+}
+
+corps::bench::proto::Row measure_codec_row(Payload& payload, const Flags& flags,
+                                           Progress& progress) {
+  reset_peak_rss();
+  const auto codec = measure_codec(
+      payload, payload.name() == "frame" ? flags.frame_count : flags.small_count, progress);
+  proto::Row row;
+  row.set_payload(payload.name());
+  row.set_client(codec_client);
+  *row.mutable_produce() = codec.encode;
+  *row.mutable_consume() = codec.load;
+  row.set_peak_rss_mib(peak_rss_mib());
+  return row;
+}
+
+int run(const Flags& flags) {
+  // The broker first: its child process must be forked before any thread
+  // exists (OpenCV and librdkafka start threads).
+  std::optional<BrokerProcess> embedded;
+  if (flags.brokers.empty()) {
+    embedded.emplace(every_topic(flags));
+  } else {
+    corps::AdminOptions options;
+    options.brokers = flags.brokers;
+    corps::Admin admin(options);
+    for (const auto& topic : every_topic(flags)) {
+      try {
+        admin.create_topic(topic);
+      } catch (const corps::Exception& e) {
+        throw std::runtime_error(std::string(e.what()) +
+                                 "; the benchmark creates its own topics, so --brokers needs a "
+                                 "cluster that allows CreateTopics (not `corps broker`: run "
+                                 "without --brokers to use an embedded broker)");
+      }
+    }
+  }
+  const std::string brokers = embedded ? embedded->bootstrap_servers() : flags.brokers;
+
+  std::vector<Payload> payloads;
+  for (const auto& name : flags.payloads) {
+    if (name == "small") payloads.push_back(Payload::predictions(64, flags.zlib_level));
+    if (name == "frame") {
+      payloads.push_back(Payload::frames(
+          load_frames(flags.video, std::min(flags.frame_samples, flags.frame_count)),
+          flags.zlib_level));
+    }
+  }
+
+  proto::Results results;
+  auto& setup = *results.mutable_setup();
+  setup.set_brokers(embedded ? "embedded (librdkafka's mock cluster, in a child process; "
+                               "consumers with fetch.wait.max.ms=" +
+                                   std::to_string(embedded_fetch_wait_ms) + ")"
+                             : flags.brokers);
+  setup.set_librdkafka_version(rd_kafka_version_str());
+  setup.set_cores(std::thread::hardware_concurrency());
+  setup.set_partitions(static_cast<std::uint32_t>(flags.partitions));
+  setup.set_latency_seconds(flags.seconds);
+  setup.set_started_at(utc_now());
+  setup.set_start_rss_mib(current_rss_mib());
+  setup.set_zlib_level(flags.zlib_level);
+  for (const auto& payload : payloads) {
+    auto& described = *results.add_payloads();
+    described.set_name(payload.name());
+    described.set_type(payload.type_name());
+    described.set_source(payload.source());
+    described.set_samples(static_cast<std::uint32_t>(payload.samples()));
+    described.set_serialized_bytes(payload.serialized_bytes());
+    described.set_value_bytes(payload.value_bytes());
+  }
+
+  // The embedded broker answers a fetch that finds no data only after the
+  // consumer's whole fetch.wait.max.ms (500 ms by default), even if records
+  // arrive meanwhile; Kafka answers as soon as they do. Without this, every
+  // latency would measure that wait, for both clients alike.
+  Properties consumer_properties;
+  if (embedded) consumer_properties["fetch.wait.max.ms"] = std::to_string(embedded_fetch_wait_ms);
+  const auto raw = make_raw_client(brokers, consumer_properties);
+  const auto corps = make_corps_client(brokers, consumer_properties);
+  Progress progress(payloads.size() * 5);
+  for (auto& payload : payloads) {
+    *results.add_rows() = measure_client(*raw, payload, flags, progress);
+    *results.add_rows() = measure_client(*corps, payload, flags, progress);
+    *results.add_rows() = measure_codec_row(payload, flags, progress);
+  }
+  progress.finish();
+
+  add_ratios(results);
+  print_markdown(results, std::cout);
+  std::cout << std::flush;
+  if (!flags.json.empty()) write_json(results, flags.json);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "corps_bench: corps's typed producer and consumer against raw librdkafka sending the same "
+      "bytes, for small messages and video frames"};
+  app.footer("Exit codes: 0 ok; 1 the run failed (reason on stderr); 2 bad usage.");
+  Flags flags;
+  app.add_option("--brokers", flags.brokers,
+                 "Kafka brokers HOST:PORT,... (default: an embedded broker in a child process)");
+  app.add_option("--json", flags.json, "Also write the results as JSON to this file");
+  app.add_flag("--quick", flags.quick, "A run of a few seconds (smaller counts, 1 s latency runs)");
+  app.add_option("--small-count", flags.small_count, "Small messages per client for throughput")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--frame-count", flags.frame_count, "Frames per client for throughput")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--latency-rate", flags.latency_rate,
+                 "Small messages per second during the latency run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--frame-latency-rate", flags.frame_latency_rate,
+                 "Frames per second during the latency run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--seconds", flags.seconds, "Length of each latency run")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--partitions", flags.partitions, "Partitions per topic")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--video", flags.video, "Video to take frames from")->capture_default_str();
+  app.add_option("--frame-samples", flags.frame_samples, "Distinct frames cycled through")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--zlib-level", flags.zlib_level,
+                 "corps's zlib level (HandlerOptions::zlib_level); -1 is zlib's default, 6, "
+                 "MessageCorps's; the raw baseline sends values encoded at the same level")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 9));
+  app.add_option("--payload", flags.payloads, "Which payloads: small, frame (default: both)")
+      ->check(CLI::IsMember({"small", "frame"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  apply_quick(app, flags);
+  complete(flags);
+  if (std::getenv("CORPS_LOG_LEVEL") == nullptr) {
+    // corps's info lines (consumers assigned, closed) would break the
+    // progress line; warnings and errors still show.
+    corps::logger()->set_level(spdlog::level::warn);
+  }
+  try {
+    return run(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "\ncorps_bench: " << e.what() << '\n';
+    return 1;
+  }
+}

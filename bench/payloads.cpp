@@ -1,0 +1,95 @@
+#include "payloads.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
+
+namespace corps::bench {
+
+namespace {
+
+// The channel the samples are encoded on once; the value does not depend on
+// the channel's name.
+constexpr const char* sample_channel = "bench-samples";
+
+corps::proto::MessageData* metadata_of(google::protobuf::Message& message) {
+  if (auto* prediction = dynamic_cast<corps::proto::Prediction*>(&message))
+    return prediction->mutable_message_data();
+  return static_cast<corps::proto::Image&>(message).mutable_message_data();
+}
+
+}  // namespace
+
+Payload Payload::predictions(std::size_t samples, int zlib_level) {
+  static constexpr std::array labels{"person", "face"};
+  std::vector<std::unique_ptr<google::protobuf::Message>> messages;
+  for (std::size_t i = 0; i < samples; ++i) {
+    auto prediction = std::make_unique<corps::proto::Prediction>();
+    prediction->add_object(labels[i % labels.size()]);
+    prediction->set_frame(static_cast<std::int64_t>(1000 + i));
+    prediction->set_source("vtest");
+    messages.push_back(std::move(prediction));
+  }
+  return Payload("small", "generated: one detected object per frame", zlib_level,
+                 std::move(messages));
+}
+
+Payload Payload::frames(const FrameSet& frames, int zlib_level) {
+  std::vector<std::unique_ptr<google::protobuf::Message>> messages;
+  for (std::size_t i = 0; i < frames.pixels.size(); ++i) {
+    auto image = std::make_unique<corps::proto::Image>();
+    image->set_image_data(frames.pixels[i]);
+    image->set_width(frames.width);
+    image->set_height(frames.height);
+    image->set_frame(static_cast<std::int64_t>(i));
+    image->set_pixel_format(corps::proto::PIXEL_FORMAT_RAW_BGR8);
+    image->set_source("vtest");
+    messages.push_back(std::move(image));
+  }
+  return Payload("frame", frames.source, zlib_level, std::move(messages));
+}
+
+Payload::Payload(std::string name, std::string source, int zlib_level,
+                 std::vector<std::unique_ptr<google::protobuf::Message>> messages)
+    : name_(std::move(name)),
+      zlib_level_(zlib_level),
+      source_(std::move(source)),
+      messages_(std::move(messages)) {
+  MessageHandler handler(registry(sample_channel), handler_options());
+  for (auto& message : messages_) {
+    metadata_.push_back(metadata_of(*message));
+    auto encoded = handler.encode(sample_channel, *message);
+    values_.emplace_back(encoded->view());
+    serialized_bytes_ += static_cast<double>(message->ByteSizeLong());
+    value_bytes_ += static_cast<double>(values_.back().size());
+    max_value_bytes_ = std::max(max_value_bytes_, values_.back().size());
+  }
+  serialized_bytes_ /= static_cast<double>(messages_.size());
+  value_bytes_ /= static_cast<double>(messages_.size());
+}
+
+const std::string& Payload::type_name() const {
+  return messages_.front()->GetDescriptor()->full_name();
+}
+
+ChannelRegistry Payload::registry(const std::string& topic) const {
+  ChannelRegistry registry;
+  registry.bind(topic, type_name());
+  return registry;
+}
+
+HandlerOptions Payload::handler_options() const {
+  HandlerOptions options;
+  options.zlib_level = zlib_level_;
+  return options;
+}
+
+google::protobuf::Message& Payload::fresh(std::size_t index) {
+  const std::size_t sample = index % messages_.size();
+  metadata_[sample]->clear_trace_id();
+  return *messages_[sample];
+}
+
+}  // namespace corps::bench
