@@ -221,6 +221,13 @@ struct Consumer::Impl {
         {"receive.message.max.bytes", std::to_string(options.max_record_bytes + 4096)},
         {"message.max.bytes",
          std::to_string(std::min<std::size_t>(options.max_record_bytes, 1'000'000))},
+        {"queued.max.messages.kbytes",
+         std::to_string(std::max<std::size_t>(1, options.max_queued_bytes / 1024))},
+        // Bound the prefetch by bytes, not by librdkafka's 100,000-record
+        // default: a consumer that decodes more slowly than it fetches small
+        // records otherwise hits the count and stops fetching for up to a
+        // second at a time (measured: +50% small-record throughput).
+        {"queued.min.messages", "10000000"},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };

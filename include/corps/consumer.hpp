@@ -95,6 +95,10 @@ struct ConsumerOptions {
   /// fetch fails, rather than stall silently. Keep it at least the
   /// producers' ProducerOptions::max_record_bytes (check_record_limits).
   std::size_t max_record_bytes = std::size_t{50} << 20;
+  /// The most bytes fetched ahead and waiting in the client's queue
+  /// (librdkafka's queued.max.messages.kbytes): a consumer far behind a fast
+  /// producer holds at most about this much, however long the backlog.
+  std::size_t max_queued_bytes = std::size_t{64} << 20;
   /// Decoding limits.
   LoaderOptions loader;
   /// How run() retries a handler that throws.
