@@ -1,12 +1,13 @@
 // corps_bench: corps's typed producer and consumer against raw librdkafka
 // sending the same bytes, side by side in one run, for small messages and
 // for video frames; plus the zlib codec alone. Prints a markdown table (and
-// writes JSON with --json) with the ratios corps/raw.
+// writes JSON with --json) with the ratios corps/raw. --compare-zlib-backends
+// instead compares zlib with libdeflate on the same payloads, without a broker.
 //
-//   corps_bench [--quick] [--brokers HOST:PORT] [--json FILE] [--small-count N]
-//               [--frame-count N] [--latency-rate N] [--frame-latency-rate N]
-//               [--seconds S] [--partitions N] [--video FILE] [--frame-samples N]
-//               [--zlib-level N] [--payload small|frame]...
+//   corps_bench [--quick] [--compare-zlib-backends] [--brokers HOST:PORT]
+//               [--json FILE] [--small-count N] [--frame-count N] [--latency-rate N]
+//               [--frame-latency-rate N] [--seconds S] [--partitions N] [--video FILE]
+//               [--frame-samples N] [--zlib-level N] [--payload small|frame]...
 //
 // Exit codes: 0 ok; 1 the run failed (reason on stderr, e.g. records lost);
 // 2 bad usage.
@@ -38,6 +39,7 @@
 #include "report.hpp"
 #include "resources.hpp"
 #include "throughput.hpp"
+#include "zlib_backends.hpp"
 
 namespace {
 
@@ -60,6 +62,7 @@ struct Flags {
   std::vector<std::string> payloads{"small", "frame"};
   int zlib_level = corps::default_zlib_level;
   bool quick = false;
+  bool compare_zlib_backends = false;
   /// Set after parsing: what every topic name of this run starts with.
   std::string topic_prefix;
 };
@@ -163,7 +166,27 @@ corps::bench::proto::Row measure_codec_row(Payload& payload, const Flags& flags,
   return row;
 }
 
+// The payloads serialized as corps serializes them, each set compressed as
+// many times as the throughput runs send it.
+int compare_backends(const Flags& flags) {
+  std::vector<BackendSamples> sets;
+  for (const auto& name : flags.payloads) {
+    const bool frames = name == "frame";
+    Payload payload =
+        frames ? Payload::frames(load_frames(flags.video, flags.frame_samples), flags.zlib_level)
+               : Payload::predictions(64, flags.zlib_level);
+    BackendSamples set{name, {}, frames ? flags.frame_count : flags.small_count};
+    for (std::size_t i = 0; i < payload.samples(); ++i)
+      set.messages.push_back(payload.fresh(i).SerializeAsString());
+    if (frames) std::cout << "frames: " << payload.source() << "\n";
+    sets.push_back(std::move(set));
+  }
+  compare_zlib_backends(sets, flags.zlib_level, std::cout);
+  return 0;
+}
+
 int run(const Flags& flags) {
+  if (flags.compare_zlib_backends) return compare_backends(flags);
   // The broker first: its child process must be forked before any thread
   // exists (OpenCV and librdkafka start threads).
   std::optional<BrokerProcess> embedded;
@@ -254,6 +277,9 @@ int main(int argc, char** argv) {
                  "Kafka brokers HOST:PORT,... (default: an embedded broker in a child process)");
   app.add_option("--json", flags.json, "Also write the results as JSON to this file");
   app.add_flag("--quick", flags.quick, "A run of a few seconds (smaller counts, 1 s latency runs)");
+  app.add_flag("--compare-zlib-backends", flags.compare_zlib_backends,
+               "Only compare zlib with libdeflate (compress, decompress) on the payloads, at "
+               "--zlib-level, --small-count and --frame-count times each; no broker");
   app.add_option("--small-count", flags.small_count, "Small messages per client for throughput")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

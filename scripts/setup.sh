@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   # the library's dependencies
-  libprotobuf-dev libprotoc-dev protobuf-compiler librdkafka-dev zlib1g-dev libspdlog-dev libyaml-cpp-dev
+  libprotobuf-dev libprotoc-dev protobuf-compiler librdkafka-dev zlib1g-dev libdeflate-dev libspdlog-dev libyaml-cpp-dev
   # the corps tool and the examples
   libcli11-dev
   # the image pipeline: OpenCV with Debian's videos (opencv-doc) and Haar
@@ -23,6 +23,10 @@ test_packages=(
   python3 python3-kafka python3-confluent-kafka python3-protobuf python3-yaml
   # the pipeline's page, in a real browser
   chromium
+  # the sanitizer builds and the fuzzers (scripts/sanitize.sh, scripts/fuzz.sh):
+  # Clang, and its runtime libraries (ASan, UBSan, TSan, libFuzzer), which
+  # Debian packages apart from the compiler
+  clang libclang-rt-dev
 )
 [[ ${1:-} == --build-only ]] || packages+=("${test_packages[@]}")
 
