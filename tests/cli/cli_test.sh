@@ -91,6 +91,19 @@ assert lines[2]['message']['width'] == 10
 assert open('$work/mixed.rc').read().strip() == '3'
 "
 
+# Keys and header values are bytes; the JSON line must stay JSON (RFC 8259: UTF-8).
+printf 'k\xff:not-zlib\n' | kcat -b "$brokers" -P -t VideoStream -p 0 -K : -H $'bin=a\xffb'
+"$corps" consume VideoStream -o -1 -e >"$work/bytes.json" 2>/dev/null
+check "bytes that are not UTF-8 in a key or a header still make a JSON line" json "
+line = json.loads(open('$work/bytes.json', encoding='utf-8', errors='strict').read())
+assert line['key'] == 'k\\ufffd' and line['headers']['bin'] == 'a\\ufffdb', line
+assert line['error']['code'] == 'corrupt_data', line
+"
+check "produce refuses a string field that is not UTF-8, naming it, and exits 3" bash -c "
+  printf 'frame: 3 source: \"cam\\\\377\"\\n' | '$corps' produce VideoStream --input text 2>&1; test \$? -eq 3"
+grep -q "string field 'source' is not valid UTF-8" "$work/last.out" \
+  || { failed=$((failed + 1)); echo "FAIL the refusal names the field"; }
+
 # --- schemas corps was never compiled with -------------------------------------
 echo '{"item":"tea","quantity":3}' >"$work/order.json"
 check "produce a type from a .proto given on the command line" \

@@ -1,9 +1,5 @@
 // corps produce CHANNEL: reads messages as JSON or protobuf text, stamps
 // them and sends them as typed records.
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -13,6 +9,7 @@
 #include "connection.hpp"
 #include "corps/logging.hpp"
 #include "corps/producer.hpp"
+#include "message_input.hpp"
 
 namespace corps::cli {
 
@@ -30,30 +27,6 @@ struct ProduceArgs {
   int partition = -1;
   bool verbose = false;
 };
-
-// One message of the channel's type from `text`; an error message if not.
-std::optional<std::string> parse(const std::string& text, const std::string& input,
-                                 google::protobuf::Message& message) {
-  if (input == "json") {
-    const auto status = google::protobuf::util::JsonStringToMessage(text, &message);
-    if (!status.ok()) return std::string(status.message());
-    return std::nullopt;
-  }
-  // Collects the parser's complaints instead of letting it log them.
-  class Collector final : public google::protobuf::io::ErrorCollector {
-   public:
-    void AddError(int line, int column, const std::string& message) override {
-      errors += (errors.empty() ? "" : "; ") + std::to_string(line + 1) + ":" +
-                std::to_string(column + 1) + ": " + message;
-    }
-    std::string errors;
-  } collector;
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  if (!parser.ParseFromString(text, &message))
-    return collector.errors.empty() ? "not valid text format" : collector.errors;
-  return std::nullopt;
-}
 
 int run_produce(ProduceArgs& args) {
   auto connection = connect(args.connection, {args.channel});
@@ -78,6 +51,7 @@ int run_produce(ProduceArgs& args) {
   }
   std::istream& in = args.file.empty() ? std::cin : file;
   const std::string origin = args.file.empty() ? "stdin" : args.file;
+  const InputSyntax syntax = args.input == "text" ? InputSyntax::text : InputSyntax::json;
 
   std::atomic<std::int64_t> delivered{0};
   std::atomic<std::int64_t> undelivered{0};
@@ -95,7 +69,7 @@ int run_produce(ProduceArgs& args) {
       }
     }
     auto message = binding.new_message();
-    if (auto error = parse(text, args.input, *message)) {
+    if (auto error = parse_message(text, syntax, *message)) {
       ++refused;
       std::cerr << "corps: " << origin << ":" << line << ": not a " << binding.type()->full_name()
                 << " in " << args.input << ": " << *error << '\n';

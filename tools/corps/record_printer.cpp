@@ -4,6 +4,8 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "utf8.hpp"
+
 namespace corps::cli {
 
 namespace pb = google::protobuf;
@@ -60,23 +62,26 @@ void RecordPrinter::print(const Record& record) {
 }
 
 void RecordPrinter::print_json(const Record& record) {
-  // The envelope is a Struct, so protobuf's printer writes all of it.
+  // The envelope is a Struct, so protobuf's printer writes all of it. Keys,
+  // header names and values are bytes, and an error message may quote them:
+  // they go through to_valid_utf8, or the line would not be JSON.
   pb::Struct line;
   auto& fields = *line.mutable_fields();
-  fields["topic"].set_string_value(record.topic());
+  fields["topic"].set_string_value(to_valid_utf8(record.topic()));
   fields["partition"].set_number_value(record.partition());
   fields["offset"].set_number_value(static_cast<double>(record.offset()));
   if (record.key()) {
-    fields["key"].set_string_value(std::string(*record.key()));
+    fields["key"].set_string_value(to_valid_utf8(*record.key()));
   } else {
     fields["key"].set_null_value(pb::NULL_VALUE);
   }
   auto& headers = *fields["headers"].mutable_struct_value()->mutable_fields();
   for (const auto& header : record.headers()) {
+    auto& value = headers[to_valid_utf8(header.name)];
     if (header.value) {
-      headers[header.name].set_string_value(*header.value);
+      value.set_string_value(to_valid_utf8(*header.value));
     } else {
-      headers[header.name].set_null_value(pb::NULL_VALUE);
+      value.set_null_value(pb::NULL_VALUE);
     }
   }
   if (record.timestamp_ms() >= 0)
@@ -90,7 +95,7 @@ void RecordPrinter::print_json(const Record& record) {
     auto& error = *fields["error"].mutable_struct_value()->mutable_fields();
     error["stage"].set_string_value(std::string(to_string(record.error().stage())));
     error["code"].set_string_value(std::string(to_string(record.error().code())));
-    error["message"].set_string_value(record.error().message());
+    error["message"].set_string_value(to_valid_utf8(record.error().message()));
     if (record.value()) {
       fields["value_hex"].set_string_value(to_hex(*record.value()));
     } else {

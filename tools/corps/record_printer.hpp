@@ -23,7 +23,8 @@ class RecordPrinter {
   RecordPrinter(std::ostream& out, OutputFormat format, std::string format_string = {});
 
   /// Prints a decoded record, or an error line (coordinates, error, raw
-  /// value in hex) for one that did not decode.
+  /// value in hex) for one that did not decode. A JSON line is always JSON:
+  /// bytes of keys, headers and errors that are not UTF-8 print as U+FFFD.
   void print(const Record& record);
 
  private:

@@ -1,0 +1,308 @@
+// libFuzzer target: the consume-side decode path. Each input becomes one
+// consumed record (channel, headers, key, value; see decode_input.hpp) that
+// goes through MessageLoader::load, as in corps::Consumer, and then through
+// `corps consume`'s printers.
+//
+// The contract checked on every input, beyond "no crash, no sanitizer report":
+// - load() returns the channel's message, with the record's offset and
+//   partition written into its metadata, or an Error at a decode stage
+//   (type, headers, decompress, parse, metadata) with a code that belongs to
+//   that stage and the record's coordinates; it never throws; exactly the
+//   records its documented checks refuse before inflating are refused so;
+// - its verdict on the value agrees with zlib's own one-shot uncompress2(),
+//   and the codec inflates exactly the bytes zlib does;
+// - a loader that has decoded earlier records answers as a fresh one does;
+// - the JSON line `corps consume` prints is one valid JSON object.
+// A breach prints what was expected and aborts; libFuzzer saves the input.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "corps/codec.hpp"
+#include "corps/dead_letter.pb.h"
+#include "corps/image.pb.h"
+#include "corps/message_loader.hpp"
+#include "corps/metadata.hpp"
+#include "corps/prediction.pb.h"
+#include "corps/record.hpp"
+#include "decode_input.hpp"
+#include "dynamic_types.hpp"
+#include "record_printer.hpp"
+
+namespace {
+
+namespace pb = google::protobuf;
+using corps::Errc;
+using corps::Error;
+using corps::Stage;
+using Decoded = corps::Result<std::unique_ptr<pb::Message>>;
+
+// Arbitrary coordinates: checked to come back in the metadata and the errors.
+constexpr std::int32_t record_partition = 3;
+constexpr std::int64_t record_offset = 77;
+
+[[noreturn]] void breach(const std::string& what) {
+  std::fprintf(stderr, "decode_fuzzer: contract broken: %s\n", what.c_str());
+  std::abort();
+}
+
+void expect(bool holds, const std::string& what) {
+  if (!holds) breach(what);
+}
+
+std::string describe(const Decoded& decoded) {
+  return decoded.ok() ? "decoded " + (*decoded)->GetTypeName() : decoded.error().to_string();
+}
+
+corps::ChannelRegistry make_registry() {
+  using corps::fuzz::decode_channels;
+  corps::ChannelRegistry registry;
+  registry.bind<corps::proto::Prediction>(std::string(decode_channels[0]));
+  registry.bind<corps::proto::Image>(std::string(decode_channels[1]));
+  registry.bind<corps::proto::DeadLetter>(std::string(decode_channels[2]));
+  const auto pool = corps::fuzz::dynamic_corps_types();
+  registry.bind(std::string(decode_channels[3]), "corps.proto.Prediction", pool);
+  registry.bind(std::string(decode_channels[4]), "corps.proto.Image", pool);
+  return registry;
+}
+
+corps::LoaderOptions limits(bool small) {
+  corps::LoaderOptions options;
+  if (small) {
+    options.max_decompressed_bytes = corps::fuzz::small_inflate_limit;
+    options.max_headers = corps::fuzz::small_header_count_limit;
+    options.max_header_bytes = corps::fuzz::small_header_bytes_limit;
+  } else {
+    options.max_decompressed_bytes = corps::fuzz::large_inflate_limit;
+  }
+  return options;
+}
+
+// What lives across inputs, as it lives across records in a consumer.
+struct Session {
+  corps::ChannelRegistry registry = make_registry();
+  corps::MessageLoader small_loader{registry, limits(true)};
+  corps::MessageLoader large_loader{registry, limits(false)};
+  corps::ZlibCompressor compressor;
+  corps::ZlibDecompressor decompressor;
+  std::string inflated;
+  std::vector<Bytef> reference = std::vector<Bytef>(corps::fuzz::large_inflate_limit);
+};
+
+// A code that the stage can report for a record, per message_loader.hpp.
+bool belongs_to(Stage stage, Errc code) {
+  if (stage == Stage::type) return code == Errc::unknown_channel || code == Errc::type_mismatch;
+  if (stage == Stage::headers) return code == Errc::too_large;
+  if (stage == Stage::decompress) {
+    return code == Errc::empty_value || code == Errc::corrupt_data ||
+           code == Errc::truncated_data || code == Errc::trailing_data || code == Errc::too_large;
+  }
+  if (stage == Stage::parse) return code == Errc::parse_failed;
+  if (stage == Stage::metadata) return code == Errc::missing_metadata;
+  return false;
+}
+
+// A refusal before any byte is inflated.
+struct EarlyFailure {
+  Stage stage;
+  Errc code;
+};
+
+// What the channel, header and type checks must refuse, in their order.
+std::optional<EarlyFailure> expected_early_failure(const corps::fuzz::DecodeInput& input,
+                                                   const corps::ChannelBinding* binding,
+                                                   const corps::LoaderOptions& options) {
+  if (binding == nullptr) return EarlyFailure{Stage::type, Errc::unknown_channel};
+  if (input.headers) {
+    std::size_t bytes = 0;
+    for (const auto& header : *input.headers) {
+      bytes += header.name.size() + (header.value ? header.value->size() : 0);
+    }
+    if (input.headers->size() > options.max_headers || bytes > options.max_header_bytes) {
+      return EarlyFailure{Stage::headers, Errc::too_large};
+    }
+    const auto* declared = corps::find_header(*input.headers, corps::type_header);
+    if (declared != nullptr && declared->value &&
+        *declared->value != binding->type()->full_name()) {
+      return EarlyFailure{Stage::type, Errc::type_mismatch};
+    }
+  }
+  return std::nullopt;
+}
+
+void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBinding* binding,
+                 const corps::LoaderOptions& options, std::string_view value,
+                 const Decoded& decoded) {
+  const auto early_failure = expected_early_failure(input, binding, options);
+  if (decoded.ok()) {
+    expect(!early_failure && !value.empty(), "decoded a record that the early checks refuse");
+    const pb::Message& message = **decoded;
+    expect(
+        message.GetDescriptor() == binding->type(),
+        "decoded a " + message.GetTypeName() + " on a channel of " + binding->type()->full_name());
+    expect(message.GetReflection()->HasField(message, binding->metadata_field()),
+           "decoded a message without metadata");
+    const auto metadata = corps::read_metadata(message, binding->metadata_field());
+    expect(metadata.offset() == record_offset && metadata.partition() == record_partition,
+           "the metadata says offset " + std::to_string(metadata.offset()) + ", partition " +
+               std::to_string(metadata.partition()) + "; the record's are 77 and 3");
+    return;
+  }
+  const Error& error = decoded.error();
+  expect(belongs_to(error.stage(), error.code()), "not a decode failure: " + error.to_string());
+  expect(error.where() == corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
+                                                record_partition, record_offset},
+         "the error does not name the record: " + error.to_string());
+  expect(!error.message().empty(), "an error without a message: " + error.to_string());
+  if (early_failure) {
+    expect(error.stage() == early_failure->stage && error.code() == early_failure->code,
+           "expected " + std::string(corps::to_string(early_failure->stage)) + " error (" +
+               std::string(corps::to_string(early_failure->code)) + "), got " + error.to_string());
+    return;
+  }
+  expect(error.stage() != Stage::type && error.stage() != Stage::headers,
+         "an early failure the checks do not call for: " + error.to_string());
+  expect((error.code() == Errc::empty_value) == value.empty(),
+         "empty_value for a " + std::to_string(value.size()) +
+             "-byte value, or the reverse: " + error.to_string());
+}
+
+// Checks the loader's verdict on the zlib stream against zlib's one-shot
+// uncompress2(), and the codec's inflated bytes against zlib's.
+void check_against_zlib(Session& session, std::string_view value, std::size_t limit,
+                        const Decoded& decoded) {
+  if (value.empty()) return;
+  if (!decoded.ok() &&
+      (decoded.error().stage() == Stage::type || decoded.error().stage() == Stage::headers)) {
+    return;  // refused before inflating
+  }
+  uLongf produced = limit;
+  uLong consumed = value.size();
+  const int rc = uncompress2(session.reference.data(), &produced,
+                             reinterpret_cast<const Bytef*>(value.data()), &consumed);
+  const bool whole_stream = rc == Z_OK && consumed == value.size();
+  const std::string zlib_says = "zlib: rc " + std::to_string(rc) + ", " + std::to_string(consumed) +
+                                " of " + std::to_string(value.size()) + " bytes read, " +
+                                std::to_string(produced) + " inflated";
+
+  const bool inflate_failed = !decoded.ok() && decoded.error().stage() == Stage::decompress;
+  expect(inflate_failed != whole_stream,
+         "loader (" + describe(decoded) + ") disagrees with " + zlib_says);
+  if (inflate_failed) {
+    const Errc code = decoded.error().code();
+    const bool agrees = code == Errc::trailing_data ? rc == Z_OK && consumed < value.size()
+                        : code == Errc::too_large   ? rc == Z_BUF_ERROR
+                                                    : rc == Z_DATA_ERROR || rc == Z_BUF_ERROR;
+    expect(agrees, "loader says " + decoded.error().to_string() + "; " + zlib_says);
+  }
+
+  const corps::Status status = session.decompressor.decompress(value, session.inflated, limit);
+  expect(status.ok() == whole_stream, "codec disagrees with " + zlib_says);
+  if (status.ok()) {
+    expect(session.inflated.size() == produced &&
+               std::memcmp(session.inflated.data(), session.reference.data(), produced) == 0,
+           "the codec inflated other bytes than zlib; " + zlib_says);
+  } else {
+    expect(session.inflated.size() <= limit + 1, "the codec kept more than its limit");
+  }
+}
+
+void check_same_outcome(const Decoded& first, const Decoded& second) {
+  if (first.ok() != second.ok()) {
+    breach("a used loader says '" + describe(first) + "', a fresh one '" + describe(second) + "'");
+  }
+  if (first.ok()) {
+    expect(pb::util::MessageDifferencer::Equals(**first, **second),
+           "a used loader and a fresh one decoded different messages");
+  } else {
+    expect(first.error().to_string() == second.error().to_string(),
+           "a used loader says '" + first.error().to_string() + "', a fresh one '" +
+               second.error().to_string() + "'");
+  }
+}
+
+// `corps consume` prints every record, decoded or not, in each format.
+void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_view value,
+                           const corps::ChannelBinding* binding, Decoded decoded) {
+  corps::Record record(corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
+                                             record_partition, record_offset},
+                       input.key ? std::optional<std::string_view>(*input.key) : std::nullopt,
+                       input.null_value ? std::nullopt : std::optional<std::string_view>(value),
+                       input.headers.value_or(corps::Headers{}), 1700000000000, nullptr,
+                       std::move(decoded),
+                       binding != nullptr ? binding->metadata_field() : nullptr);
+
+  std::ostringstream json;
+  corps::cli::RecordPrinter(json, corps::cli::OutputFormat::json).print(record);
+  const std::string line = json.str();
+  expect(!line.empty() && line.back() == '\n' && line.find('\n') == line.size() - 1,
+         "the JSON output is not one line: " + line);
+  pb::Struct parsed;
+  expect(pb::util::JsonStringToMessage(line, &parsed).ok() && parsed.fields_size() > 0,
+         "the JSON output is not a JSON object: " + line);
+
+  std::ostringstream text;
+  corps::cli::RecordPrinter(text, corps::cli::OutputFormat::text).print(record);
+  std::ostringstream formatted;
+  corps::cli::RecordPrinter(formatted, corps::cli::OutputFormat::format_string,
+                            "%t %p %o %k %s %S %h %T %y %u %i %e %% %q %\\n")
+      .print(record);
+}
+
+}  // namespace
+
+// protobuf logs each string it refuses as invalid UTF-8; the verdicts are
+// checked here, and the log would only slow the run down.
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Session session;
+  const auto input = corps::fuzz::read_decode_input({reinterpret_cast<const char*>(data), size});
+  try {
+    std::string value = input.value;
+    if (input.compress && !input.null_value) {
+      auto compressed = session.compressor.compress(value);
+      expect(compressed.ok(),
+             "could not compress a " + std::to_string(value.size()) + "-byte value");
+      value = std::string(compressed->view());
+    }
+    const std::string_view topic = corps::fuzz::channel_name(input);
+    const corps::RawRecord raw{topic,
+                               record_partition,
+                               record_offset,
+                               input.null_value ? nullptr : value.data(),
+                               input.null_value ? 0 : value.size(),
+                               input.headers ? &*input.headers : nullptr};
+    const corps::LoaderOptions options = limits(input.small_limits);
+    auto& loader = input.small_limits ? session.small_loader : session.large_loader;
+
+    Decoded decoded = loader.load(raw);
+    const auto* binding = session.registry.find(topic);
+    const std::string_view seen = input.null_value ? std::string_view() : std::string_view(value);
+    check_shape(input, binding, options, seen, decoded);
+    check_against_zlib(session, seen, options.max_decompressed_bytes, decoded);
+    corps::MessageLoader fresh(session.registry, options);
+    check_same_outcome(decoded, fresh.load(raw));
+    print_as_consume_does(input, seen, binding, std::move(decoded));
+  } catch (const std::exception& e) {
+    breach(std::string("an exception escaped: ") + e.what());
+  }
+  return 0;
+}
