@@ -74,7 +74,13 @@ case $kind in
 esac
 
 status=0
-(cd "$build" && ctest --output-on-failure --parallel "$jobs" -L 'unit|integration' "$@") || status=$?
+# The walkthroughs and the CLI scenario (labels examples, cli) run in the
+# plain build only: they are several processes paced by wall-clock waits, and
+# under TSan's slowdown one of their consumers has twice stalled for over a
+# minute before joining its group, failing the wait rather than finding a
+# race. Everything they call is covered by the unit and integration tests.
+(cd "$build" && ctest --output-on-failure --parallel "$jobs" -L 'unit|integration' \
+  -LE 'examples|cli' "$@") || status=$?
 
 shopt -s nullglob
 found=("$reports"/*)

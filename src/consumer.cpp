@@ -228,6 +228,7 @@ struct Consumer::Impl {
         // records otherwise hits the count and stops fetching for up to a
         // second at a time (measured: +50% small-record throughput).
         {"queued.min.messages", "10000000"},
+        {"session.timeout.ms", std::to_string(options.session_timeout.count())},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };
@@ -249,6 +250,12 @@ struct Consumer::Impl {
     if (options.channels.empty()) {
       throw Exception(Error(Errc::invalid_argument, Stage::subscribe,
                             "consumer options name no channels to subscribe to"));
+    }
+    if (options.session_timeout <= std::chrono::milliseconds(0)) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "session_timeout is " +
+                                std::to_string(options.session_timeout.count()) +
+                                " ms; a group needs a positive session timeout"));
     }
     if (options.retry.max_attempts < 1) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,

@@ -88,6 +88,13 @@ struct ConsumerOptions {
   /// How long close() may take to commit and leave the group; past it the
   /// consumer closes without the broker's word (a broker that went away).
   std::chrono::milliseconds close_timeout{10'000};
+  /// How long the group waits for a member that stopped sending heartbeats
+  /// before it gives that member's partitions to the others (librdkafka's
+  /// session.timeout.ms; Kafka's default). A group rebalance on the embedded
+  /// broker also waits this long, less a second, when a member joins a
+  /// group that has settled: shorten it there for quick hand-overs. Brokers
+  /// accept 6 s to 30 min unless configured otherwise.
+  std::chrono::milliseconds session_timeout{45'000};
   /// The largest record (as stored, compressed) this consumer can fetch:
   /// librdkafka's fetch.max.bytes, with receive.message.max.bytes just
   /// above. A record past it cannot be read at all; the consumer then

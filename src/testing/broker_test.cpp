@@ -127,7 +127,7 @@ ConsumerOptions BrokerTest::consumer_options(std::string group,
   options.connect_timeout = std::chrono::seconds(10);
   options.signals = SignalHandling::ignore;
   // Faster group membership changes than Kafka's defaults, for tests.
-  options.properties["session.timeout.ms"] = "6000";
+  options.session_timeout = std::chrono::seconds(6);
   options.properties["heartbeat.interval.ms"] = "500";
   return options;
 }

@@ -17,7 +17,17 @@ trap cleanup EXIT
 passed=0 failed=0
 verdict() {  # verdict NAME CONDITION-COMMAND...
   local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
+  if "$@"; then passed=$((passed + 1)); echo "ok   $name"; return; fi
+  failed=$((failed + 1))
+  echo "FAIL $name"
+  show_logs
+}
+show_logs() {  # what each program said, for a failure that does not repeat
+  local log
+  for log in "$work"/*.log; do
+    echo "--- $(basename "$log") (last 40 lines)"
+    tail -n 40 "$log"
+  done
 }
 start_broker() {
   "$corps" broker "$@" >/dev/null 2>"$work/broker.log" &
@@ -25,8 +35,11 @@ start_broker() {
   for _ in $(seq 100); do [[ -s $CORPS_BROKER_FILE ]] && break; sleep 0.1; done
 }
 wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
-  local deadline=$((SECONDS + $1)); shift
-  until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.2; done
+  local seconds=$1 deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    ((SECONDS < deadline)) || { echo "gave up after $seconds s waiting for: $*" >&2; return 1; }
+    sleep 0.2
+  done
 }
 joined() { grep -q "assigned:" "$1" 2>/dev/null; }
 

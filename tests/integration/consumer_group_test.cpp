@@ -18,6 +18,18 @@ class ConsumerGroup : public corps::testing::BrokerTest {
   }
 };
 
+TEST_F(ConsumerGroup, ANonPositiveSessionTimeoutIsRefusedNamingIt) {
+  auto options = consumer_options("workers", {"Predictions"});
+  options.session_timeout = 0ms;
+  try {
+    corps::Consumer consumer(registry_, options);
+    FAIL() << "a zero session timeout was accepted";
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().stage(), corps::Stage::config);
+    EXPECT_NE(std::string(e.what()).find("session_timeout"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ConsumerGroup, TwoMembersSplitThePartitionsAndTogetherReadEverything) {
   auto first_options = consumer_options("workers", {"Predictions"});
   first_options.client_id = "worker-1";
