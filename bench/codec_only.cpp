@@ -17,7 +17,9 @@ constexpr const char* codec_channel = "bench-codec";
 }  // namespace
 
 CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progress) {
-  progress.stage("zlib codec only · " + payload.name() + " · encode, then load", 2 * records);
+  progress.stage(std::string(to_string(payload.codec())) + " codec only · " + payload.name() +
+                     " · encode, then load",
+                 2 * records);
   const ChannelRegistry registry = payload.registry(codec_channel);
   MessageHandler handler(registry, payload.handler_options());
   MessageLoader loader(registry);
@@ -33,7 +35,10 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
   const Usage encode_usage = encoding.elapsed();
 
   // As a consumer sees a corps record: the value and its corps-type header.
-  const Headers headers{{std::string(type_header), payload.type_name()}};
+  Headers headers{{std::string(type_header), payload.type_name()}};
+  if (payload.codec() != Codec::zlib) {
+    headers.push_back({std::string(codec_header), std::string(to_string(payload.codec()))});
+  }
   double loaded_bytes = 0;
   Meter loading;
   for (std::size_t i = 0; i < records; ++i) {

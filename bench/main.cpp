@@ -1,6 +1,6 @@
 // corps_bench: corps's typed producer and consumer against raw librdkafka
 // sending the same bytes, side by side in one run, for small messages and
-// for video frames; plus the zlib codec alone. Prints a markdown table (and
+// for video frames; plus the codec alone. Prints a markdown table (and
 // writes JSON with --json) with the ratios corps/raw. --compare-zlib-backends
 // instead compares zlib with libdeflate on the same payloads, without a broker.
 //
@@ -30,6 +30,7 @@
 #include "corps/admin.hpp"
 #include "corps/codec.hpp"
 #include "corps/logging.hpp"
+#include "corps/payload_codec.hpp"
 #include "corps_client.hpp"
 #include "frames.hpp"
 #include "latency.hpp"
@@ -61,6 +62,8 @@ struct Flags {
   std::size_t frame_samples = 16;
   std::vector<std::string> payloads{"small", "frame"};
   int zlib_level = corps::default_zlib_level;
+  std::string codec_name = "zlib";
+  corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
   bool quick = false;
   bool compare_zlib_backends = false;
   /// Set after parsing: what every topic name of this run starts with.
@@ -211,11 +214,13 @@ int run(const Flags& flags) {
 
   std::vector<Payload> payloads;
   for (const auto& name : flags.payloads) {
-    if (name == "small") payloads.push_back(Payload::predictions(64, flags.zlib_level));
+    if (name == "small") {
+      payloads.push_back(Payload::predictions(64, flags.zlib_level, flags.codec));
+    }
     if (name == "frame") {
       payloads.push_back(Payload::frames(
           load_frames(flags.video, std::min(flags.frame_samples, flags.frame_count)),
-          flags.zlib_level));
+          flags.zlib_level, flags.codec));
     }
   }
 
@@ -232,6 +237,7 @@ int run(const Flags& flags) {
   setup.set_started_at(utc_now());
   setup.set_start_rss_mib(current_rss_mib());
   setup.set_zlib_level(flags.zlib_level);
+  setup.set_codec(std::string(corps::to_string(flags.codec)));
   for (const auto& payload : payloads) {
     auto& described = *results.add_payloads();
     described.set_name(payload.name());
@@ -309,6 +315,11 @@ int main(int argc, char** argv) {
                  "MessageCorps's; the raw baseline sends values encoded at the same level")
       ->capture_default_str()
       ->check(CLI::Range(-1, 9));
+  app.add_option("--codec", flags.codec_name,
+                 "corps's codec (HandlerOptions::codec): zlib (MessageCorps's format), none, "
+                 "zstd or lz4; the raw baseline sends the same bytes")
+      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
+      ->capture_default_str();
   app.add_option("--payload", flags.payloads, "Which payloads: small, frame (default: both)")
       ->check(CLI::IsMember({"small", "frame"}));
   try {
@@ -318,6 +329,7 @@ int main(int argc, char** argv) {
   }
   apply_quick(app, flags);
   complete(flags);
+  flags.codec = *corps::parse_codec(flags.codec_name);  // IsMember checked the name
   if (std::getenv("CORPS_LOG_LEVEL") == nullptr) {
     // corps's info lines (consumers assigned, closed) would break the
     // progress line; warnings and errors still show.

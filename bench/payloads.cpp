@@ -22,7 +22,7 @@ corps::proto::MessageData* metadata_of(google::protobuf::Message& message) {
 
 }  // namespace
 
-Payload Payload::predictions(std::size_t samples, int zlib_level) {
+Payload Payload::predictions(std::size_t samples, int zlib_level, Codec codec) {
   static constexpr std::array labels{"person", "face"};
   std::vector<std::unique_ptr<google::protobuf::Message>> messages;
   for (std::size_t i = 0; i < samples; ++i) {
@@ -32,11 +32,11 @@ Payload Payload::predictions(std::size_t samples, int zlib_level) {
     prediction->set_source("vtest");
     messages.push_back(std::move(prediction));
   }
-  return Payload("small", "generated: one detected object per frame", zlib_level,
+  return Payload("small", "generated: one detected object per frame", zlib_level, codec,
                  std::move(messages));
 }
 
-Payload Payload::frames(const FrameSet& frames, int zlib_level) {
+Payload Payload::frames(const FrameSet& frames, int zlib_level, Codec codec) {
   std::vector<std::unique_ptr<google::protobuf::Message>> messages;
   for (std::size_t i = 0; i < frames.pixels.size(); ++i) {
     auto image = std::make_unique<corps::proto::Image>();
@@ -48,13 +48,14 @@ Payload Payload::frames(const FrameSet& frames, int zlib_level) {
     image->set_source("vtest");
     messages.push_back(std::move(image));
   }
-  return Payload("frame", frames.source, zlib_level, std::move(messages));
+  return Payload("frame", frames.source, zlib_level, codec, std::move(messages));
 }
 
-Payload::Payload(std::string name, std::string source, int zlib_level,
+Payload::Payload(std::string name, std::string source, int zlib_level, Codec codec,
                  std::vector<std::unique_ptr<google::protobuf::Message>> messages)
     : name_(std::move(name)),
       zlib_level_(zlib_level),
+      codec_(codec),
       source_(std::move(source)),
       messages_(std::move(messages)) {
   MessageHandler handler(registry(sample_channel), handler_options());
@@ -83,6 +84,7 @@ ChannelRegistry Payload::registry(const std::string& topic) const {
 HandlerOptions Payload::handler_options() const {
   HandlerOptions options;
   options.zlib_level = zlib_level_;
+  options.codec = codec_;
   return options;
 }
 

@@ -101,10 +101,16 @@ class RawProducer final : public BenchProducer {
     const std::string& value = payload_.value(sample);
     const std::string& type = payload_.type_name();
     for (;;) {
-      detail::HeadersPtr headers(rd_kafka_headers_new(2));
+      detail::HeadersPtr headers(rd_kafka_headers_new(3));
       rd_kafka_header_add(headers.get(), type_header.data(),
                           static_cast<ssize_t>(type_header.size()), type.data(),
                           static_cast<ssize_t>(type.size()));
+      if (payload_.codec() != Codec::zlib) {  // the headers corps would write
+        const std::string_view codec = to_string(payload_.codec());
+        rd_kafka_header_add(headers.get(), codec_header.data(),
+                            static_cast<ssize_t>(codec_header.size()), codec.data(),
+                            static_cast<ssize_t>(codec.size()));
+      }
       if (sequence) {
         char digits[24];
         const auto end = std::to_chars(digits, digits + sizeof digits, *sequence).ptr;

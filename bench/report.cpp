@@ -118,20 +118,26 @@ void add_ratios(proto::Results& results) {
   }
 }
 
+// Results written before the codec was recorded used zlib.
+std::string codec_of(const proto::Setup& setup) {
+  return setup.codec().empty() ? "zlib" : setup.codec();
+}
+
 void print_markdown(const proto::Results& results, std::ostream& out) {
   const auto& setup = results.setup();
   out << "## corps benchmark\n\n";
   out << "- brokers: " << setup.brokers() << "\n";
   out << "- librdkafka " << setup.librdkafka_version() << ", " << setup.cores() << " cores, "
       << setup.partitions() << " partitions per topic, started " << setup.started_at() << "\n";
-  out << "- zlib level " << setup.zlib_level()
+  out << "- codec " << codec_of(setup) << ", zlib level " << setup.zlib_level()
       << (setup.zlib_level() == -1 ? " (zlib's default, 6: MessageCorps's bytes)" : "") << "\n";
   out << "- client process before the first row: " << number(setup.start_rss_mib())
       << " MiB resident (included in every peak RSS below)\n";
   for (const auto& payload : results.payloads()) {
     out << "- " << payload.name() << ": " << payload.type() << ", " << payload.samples()
         << " distinct messages cycled, " << bytes(payload.serialized_bytes()) << " serialized, "
-        << bytes(payload.value_bytes()) << " on the wire (zlib); " << payload.source() << "\n";
+        << bytes(payload.value_bytes()) << " on the wire (" << codec_of(setup) << "); "
+        << payload.source() << "\n";
   }
 
   out << "\n### Throughput\n\n"
@@ -175,7 +181,8 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
     }
   }
 
-  out << "\nMB/s: record values (the zlib stream), 10^6 bytes. CPU: user + system time of the "
+  out << "\nMB/s: record values (as the codec wrote them), 10^6 bytes. CPU: user + system time of "
+         "the "
          "whole client process (every librdkafka thread; the broker runs in another process) "
          "per record. Latency: from handing the message to the producer (raw: its encoded "
          "bytes) to the consumer returning it, at a fixed rate, with linger.ms=5; timed: how "

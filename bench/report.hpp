@@ -13,7 +13,7 @@ namespace corps::bench {
 /// Names of the rows' clients.
 inline constexpr const char* raw_client = "raw librdkafka";
 inline constexpr const char* corps_client = "corps";
-inline constexpr const char* codec_client = "zlib codec only";
+inline constexpr const char* codec_client = "codec only";
 
 /// Adds a Ratio for every payload that has both a raw and a corps row.
 void add_ratios(proto::Results& results);

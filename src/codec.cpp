@@ -7,15 +7,13 @@
 #include <climits>
 #include <new>
 
+#include "detail/bounded_output.hpp"
+
 namespace corps {
 
-namespace {
-
-Error decompress_error(Errc code, std::string message) {
-  return Error(code, Stage::decompress, std::move(message));
-}
-
-}  // namespace
+using detail::decompress_error;
+using detail::first_capacity;
+using detail::too_large_error;
 
 Payload Payload::with_capacity(std::size_t capacity) {
   Payload payload;
@@ -132,27 +130,6 @@ ZlibDecompressor& ZlibDecompressor::operator=(ZlibDecompressor&&) noexcept = def
 
 namespace {
 
-// The output buffer to start with: the caller's own (reused between records),
-// or room for a ratio of 4, and one byte beyond the cap at most, which tells
-// "exactly the cap" from "more than the cap".
-std::size_t first_capacity(const std::string& output, std::size_t input_size, std::size_t limit) {
-  const std::size_t wanted = std::max<std::size_t>(output.capacity(), input_size * 4);
-  return std::clamp<std::size_t>(wanted, 256, limit);
-}
-
-Error too_large_error(std::size_t max_output, std::size_t input_size) {
-  return decompress_error(Errc::too_large,
-                          "the record inflates to more than the " + std::to_string(max_output) +
-                              "-byte limit (LoaderOptions::max_decompressed_bytes) from " +
-                              std::to_string(input_size) + " bytes");
-}
-
-Error trailing_error(std::size_t trailing, std::size_t input_size) {
-  return decompress_error(Errc::trailing_data, std::to_string(trailing) +
-                                                   " bytes follow the end of the zlib stream (" +
-                                                   std::to_string(input_size) + " bytes in all)");
-}
-
 // zlib's inflate, bounded as the fast path is: slower than libdeflate, but
 // its verdict on a broken stream is exact (truncated or corrupt, and after how
 // many bytes). `input` is not empty and at most UINT_MAX bytes.
@@ -175,7 +152,8 @@ Status inflate_with_zlib(z_stream& zs, std::string_view input, std::string& outp
       case Z_STREAM_END:
         output.resize(produced);
         if (produced > max_output) break;
-        if (zs.avail_in != 0) return trailing_error(zs.avail_in, input.size());
+        if (zs.avail_in != 0)
+          return detail::trailing_error("zlib stream", zs.avail_in, input.size());
         return {};
       case Z_OK:
       case Z_BUF_ERROR:
@@ -240,7 +218,8 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
           return too_large_error(max_output, input.size());
         }
         output.resize(produced);
-        if (consumed != input.size()) return trailing_error(input.size() - consumed, input.size());
+        if (consumed != input.size())
+          return detail::trailing_error("zlib stream", input.size() - consumed, input.size());
         return {};
       case LIBDEFLATE_INSUFFICIENT_SPACE:
         if (output.size() >= limit) {

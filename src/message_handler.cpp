@@ -7,7 +7,9 @@ namespace corps {
 MessageHandler::MessageHandler(ChannelRegistry registry, HandlerOptions options)
     : registry_(std::move(registry)),
       stamper_(std::move(options.metadata)),
-      compressor_(options.zlib_level) {}
+      compressor_(CodecOptions{.codec = options.codec,
+                               .zlib_level = options.zlib_level,
+                               .zstd_level = options.zstd_level}) {}
 
 Result<Payload> MessageHandler::encode(std::string_view channel,
                                        google::protobuf::Message& message) {

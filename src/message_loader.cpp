@@ -40,9 +40,22 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
     return Error(Errc::unknown_channel, Stage::type,
                  "channel '" + std::string(record.topic) + "' is not bound to a type", where());
   }
+  Codec codec = Codec::zlib;
   if (record.headers != nullptr) {
     if (auto hostile = check_headers(*record.headers)) {
       return Error(Errc::too_large, Stage::headers, std::move(*hostile), where());
+    }
+    const auto* named = find_header(*record.headers, codec_header);
+    if (named != nullptr) {
+      const auto parsed = named->value ? parse_codec(*named->value) : std::nullopt;
+      if (!parsed) {
+        return Error(Errc::unsupported, Stage::decompress,
+                     "the record's " + std::string(codec_header) + " header says '" +
+                         named->value.value_or("(null)") +
+                         "'; corps reads zlib (no header), none, zstd and lz4",
+                     where());
+      }
+      codec = *parsed;
     }
     const auto* declared = find_header(*record.headers, type_header);
     if (declared != nullptr && declared->value &&
@@ -57,11 +70,12 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   if (record.value == nullptr || record.value_size == 0) {
     return Error(Errc::empty_value, Stage::decompress,
                  std::string(record.value == nullptr ? "null" : "empty") +
-                     " record value; expected a zlib stream of " + binding->type()->full_name(),
+                     " record value; expected a " + std::string(to_string(codec)) + " value of " +
+                     binding->type()->full_name(),
                  where());
   }
-  const Status inflated = decompressor_.decompress({record.value, record.value_size}, inflated_,
-                                                   options_.max_decompressed_bytes);
+  const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
+                                                   inflated_, options_.max_decompressed_bytes);
   if (!inflated.ok()) {
     return Error(inflated.error().code(), Stage::decompress, inflated.error().message(), where());
   }

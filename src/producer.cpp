@@ -179,8 +179,9 @@ struct Producer::Impl {
     }
     const std::string* type =
         options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
+    const Codec codec = handler.codec();
     produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type,
-            std::move(context));
+            codec == Codec::zlib ? std::string_view() : to_string(codec), std::move(context));
   }
 
   void send_raw(std::string_view topic, std::optional<std::string_view> value,
@@ -191,18 +192,20 @@ struct Producer::Impl {
       return;
     }
     produce(where, value ? value->data() : nullptr, value ? value->size() : 0, nullptr,
-            send_options, nullptr, std::move(context));
+            send_options, nullptr, {}, std::move(context));
   }
 
   // Hands one record to librdkafka. `owned` (may be null) is the buffer
   // behind `value`, given to librdkafka on success; otherwise it copies.
+  // `type_name` (may be null) and `codec` (empty for zlib) become corps's
+  // own headers.
   void produce(const RecordLocation& where, const char* value, std::size_t size, Payload* owned,
                const SendOptions& send_options, const std::string* type_name,
-               std::unique_ptr<DeliveryContext> context) {
+               std::string_view codec, std::unique_ptr<DeliveryContext> context) {
     detail::HeadersPtr headers;
     std::size_t header_bytes = 0;
-    if (!send_options.headers.empty() || type_name != nullptr) {
-      headers.reset(rd_kafka_headers_new(send_options.headers.size() + 1));
+    if (!send_options.headers.empty() || type_name != nullptr || !codec.empty()) {
+      headers.reset(rd_kafka_headers_new(send_options.headers.size() + 2));
       for (const auto& header : send_options.headers) {
         rd_kafka_header_add(headers.get(), header.name.data(),
                             static_cast<ssize_t>(header.name.size()),
@@ -215,6 +218,12 @@ struct Producer::Impl {
                             static_cast<ssize_t>(type_header.size()), type_name->data(),
                             static_cast<ssize_t>(type_name->size()));
         header_bytes += type_header.size() + type_name->size();
+      }
+      if (!codec.empty()) {
+        rd_kafka_header_add(headers.get(), codec_header.data(),
+                            static_cast<ssize_t>(codec_header.size()), codec.data(),
+                            static_cast<ssize_t>(codec.size()));
+        header_bytes += codec_header.size() + codec.size();
       }
     }
     const std::string& topic = where.topic;

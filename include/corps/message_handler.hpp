@@ -14,6 +14,7 @@
 
 #include "corps/codec.hpp"
 #include "corps/metadata.hpp"
+#include "corps/payload_codec.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
 
@@ -26,6 +27,12 @@ struct HandlerOptions {
   MetadataDefaults metadata = MetadataDefaults::from_environment();
   /// zlib level: -1 (zlib's default, 6, as MessageCorps) or 0..9.
   int zlib_level = default_zlib_level;
+  /// How values are compressed. zlib is MessageCorps's format; any other
+  /// codec is named in a `corps-codec` header that corps readers follow and
+  /// MessageCorps does not (see payload_codec.hpp).
+  Codec codec = Codec::zlib;
+  /// Zstandard level (1..19) when codec is zstd.
+  int zstd_level = 1;
 };
 
 /// Turns typed messages into record values for their channel.
@@ -44,13 +51,16 @@ class MessageHandler {
   [[nodiscard]] Result<Payload> encode(std::string_view channel,
                                        google::protobuf::Message& message);
 
+  /// The codec every value is compressed with.
+  [[nodiscard]] Codec codec() const noexcept { return compressor_.codec(); }
+
   /// The registry this handler checks channels against.
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
 
  private:
   ChannelRegistry registry_;
   MetadataStamper stamper_;
-  ZlibCompressor compressor_;
+  PayloadCompressor compressor_;
   std::string serialized_;
 };
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "corps/codec.hpp"
+#include "corps/payload_codec.hpp"
 #include "corps/headers.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
@@ -71,7 +72,7 @@ class MessageLoader {
 
   ChannelRegistry registry_;
   LoaderOptions options_;
-  ZlibDecompressor decompressor_;
+  PayloadDecompressor decompressor_;
   std::string inflated_;
 };
 

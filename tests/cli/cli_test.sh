@@ -73,6 +73,20 @@ check "produce reports a line that is not the channel's type and exits 3" bash -
 grep -q "stdin:1: not a corps.proto.Prediction in json" "$work/last.out" \
   || { failed=$((failed + 1)); echo "FAIL the refusal names the line and the type"; }
 
+# --- codecs beyond zlib, named in a header ---------------------------------------
+for codec in none zstd lz4; do
+  echo '{"frame": 31, "object": ["'$codec'"]}' | "$corps" produce Predictions -p 1 --codec $codec >/dev/null
+  "$corps" consume Predictions -o -1 -e >"$work/codec.json" 2>/dev/null
+  check "produce --codec $codec: the record names its codec and consumes as usual" json "
+lines = [json.loads(l) for l in open('$work/codec.json')]
+line = [l for l in lines if l['partition'] == 1][0]
+assert line['headers']['corps-codec'] == '$codec', line
+assert line['message']['object'] == ['$codec'], line
+"
+done
+check "produce refuses a codec it does not know" bash -c "
+  echo '{}' | '$corps' produce Predictions --codec brotli 2>&1; test \$? -ne 0"
+
 # --- records from MessageCorps, and corrupt ones ------------------------------
 PYTHONPATH=$python_dir /usr/bin/python3 "$source_dir/tests/interop/messagecorps_client.py" write \
   --brokers "$brokers" --topic VideoStream --count 1 >/dev/null
@@ -135,8 +149,9 @@ check "replay --only another channel replays nothing" bash -c "
   '$corps' replay --only Predictions | grep -q 'replayed 0 of 1 dead letter(s) from DeadLetters (1 skipped'"
 
 # --- groups ------------------------------------------------------------------
+# Predictions holds 5 records: 2 sent as JSON above, 3 by the codec checks.
 check "a group reads everything once, then commits" bash -c "
-  test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 2"
+  test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 5"
 check "the same group then has nothing new" bash -c "
   test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
 

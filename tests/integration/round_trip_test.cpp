@@ -88,6 +88,44 @@ TEST_F(RoundTrip, KeysAndHeadersArriveAsSent) {
   EXPECT_EQ(headers[2].name, "corps-type");
 }
 
+TEST_F(RoundTrip, EveryCodecIsNamedInAHeaderAndReadBack) {
+  const corps::Codec codecs[] = {corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4};
+  std::vector<corps::proto::Image> sent;
+  for (corps::Codec codec : codecs) {
+    auto options = producer_options();
+    options.handler.codec = codec;
+    corps::Producer producer(registry_, options);
+    sent.push_back(frame(static_cast<int>(sent.size())));
+    ASSERT_TRUE(producer.send(video_, sent.back()).get().ok()) << corps::to_string(codec);
+  }
+
+  corps::Consumer consumer(registry_, consumer_options("codecs", {"VideoStream"}));
+  const auto records = consume(consumer, std::size(codecs));
+  ASSERT_EQ(records.size(), std::size(codecs));
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string name(corps::to_string(codecs[i]));
+    ASSERT_TRUE(records[i].ok()) << records[i].error().to_string();
+    const auto* named = corps::find_header(records[i].headers(), corps::codec_header);
+    ASSERT_NE(named, nullptr) << name;
+    EXPECT_EQ(named->value, name);
+    const auto& read = records[i].as<corps::proto::Image>();
+    EXPECT_EQ(read.image_data(), sent[i].image_data()) << name;
+    EXPECT_EQ(read.message_data().uuid(), sent[i].message_data().uuid()) << name;
+  }
+  // `none` is the serialized message itself.
+  EXPECT_EQ(records[0].value(), sent[0].SerializeAsString());
+}
+
+TEST_F(RoundTrip, TheDefaultCodecWritesNoCodecHeader) {
+  corps::Producer producer(registry_, producer_options());
+  auto image = frame(3);
+  ASSERT_TRUE(producer.send(video_, image).get().ok());
+  corps::Consumer consumer(registry_, consumer_options("codec-default", {"VideoStream"}));
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(corps::find_header(records[0].headers(), corps::codec_header), nullptr);
+}
+
 TEST_F(RoundTrip, ACallbackGetsOneReportPerRecord) {
   std::atomic<int> delivered{0};
   {

@@ -197,6 +197,42 @@ TEST(MessageLoader, KeepsWorkingAfterABadRecord) {
   EXPECT_TRUE(loader.load(at("VideoStream", messagecorps_image_value(2))).ok());
 }
 
+TEST(MessageLoader, FollowsTheCodecHeaderOfEveryCodec) {
+  MessageLoader loader(registry());
+  for (corps::Codec codec : {corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4}) {
+    corps::MessageHandler handler(registry(), {.codec = codec});
+    ASSERT_EQ(handler.codec(), codec);
+    corps::proto::Prediction prediction;
+    prediction.set_frame(11);
+    auto value = handler.encode("Predictions", prediction);
+    ASSERT_TRUE(value.ok());
+    const std::string bytes(value->view());
+    const corps::Headers headers{{"corps-codec", std::string(corps::to_string(codec))}};
+    auto message = loader.load(at("Predictions", bytes, &headers));
+    ASSERT_TRUE(message.ok()) << corps::to_string(codec) << ": " << message.error().to_string();
+    EXPECT_EQ(dynamic_cast<const corps::proto::Prediction&>(**message).frame(), 11);
+    // Without its header the value is taken for zlib, and refused as such.
+    EXPECT_EQ(failure(loader, at("Predictions", bytes)).stage(), Stage::decompress);
+  }
+}
+
+TEST(MessageLoader, RefusesACodecItDoesNotKnowNamingIt) {
+  MessageLoader loader(registry());
+  const corps::Headers headers{{"corps-codec", "brotli"}};
+  const auto error = failure(loader, at("VideoStream", messagecorps_image_value(1), &headers));
+  EXPECT_EQ(error.code(), Errc::unsupported);
+  EXPECT_EQ(error.stage(), Stage::decompress);
+  EXPECT_NE(error.message().find("brotli"), std::string::npos) << error.message();
+}
+
+TEST(MessageLoader, RefusesAZlibValueUnderAnotherCodecsHeader) {
+  MessageLoader loader(registry());
+  const corps::Headers headers{{"corps-codec", "zstd"}};
+  const auto error = failure(loader, at("VideoStream", messagecorps_image_value(1), &headers));
+  EXPECT_EQ(error.code(), Errc::corrupt_data);
+  EXPECT_EQ(error.stage(), Stage::decompress);
+}
+
 TEST(MessageLoader, RefusesAZeroCap) {
   EXPECT_THROW(MessageLoader(registry(), {.max_decompressed_bytes = 0}), corps::Exception);
 }

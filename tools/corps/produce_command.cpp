@@ -25,6 +25,7 @@ struct ProduceArgs {
   std::string key_delimiter;
   std::vector<std::string> headers;
   int partition = -1;
+  std::string codec = "zlib";
   bool verbose = false;
 };
 
@@ -40,6 +41,7 @@ int run_produce(ProduceArgs& args) {
   options.brokers = connection.brokers;
   options.client_id = "corps-produce";
   options.properties = connection.properties;
+  options.handler.codec = *parse_codec(args.codec);  // the flag's check knows the names
   Producer producer(connection.registry, options);
 
   std::ifstream file;
@@ -133,6 +135,11 @@ Command add_produce_command(CLI::App& app) {
                   "A header NAME=VALUE for every record (repeatable)");
   cmd->add_option("-p,--partition", args->partition, "Send every record to this partition")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--codec", args->codec,
+                  "How values are compressed: zlib (MessageCorps's format), or, for corps "
+                  "readers only, none, zstd or lz4 (named in a corps-codec header)")
+      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
+      ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose,
                 "Print topic[partition]@offset of each delivered record");
   return {cmd, [args] { return run_produce(*args); }};

@@ -1,0 +1,150 @@
+#include "corps/payload_codec.hpp"
+
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include <random>
+#include <string>
+
+namespace {
+
+using corps::Codec;
+using corps::CodecOptions;
+using corps::Errc;
+using corps::PayloadCompressor;
+using corps::PayloadDecompressor;
+using corps::Stage;
+
+constexpr std::size_t mib = std::size_t{1} << 20;
+const Codec every_codec[] = {Codec::zlib, Codec::none, Codec::zstd, Codec::lz4};
+
+// Text-like bytes: random words from a small vocabulary, which every codec
+// compresses, but not to nothing.
+std::string sample(std::size_t size, unsigned seed = 7) {
+  static const char* const words[] = {"frame ", "person ", "car ", "42 ", "camera-1 ", "0.97 "};
+  std::mt19937 random(seed);
+  std::string out;
+  while (out.size() < size) out += words[random() % std::size(words)];
+  out.resize(size);
+  return out;
+}
+
+std::string encoded(Codec codec, std::string_view input) {
+  PayloadCompressor compressor(CodecOptions{.codec = codec});
+  auto payload = compressor.compress(input);
+  EXPECT_TRUE(payload.ok());
+  return payload.ok() ? std::string(payload->view()) : std::string();
+}
+
+corps::Error failure(Codec codec, std::string_view input, std::size_t cap = mib) {
+  PayloadDecompressor decompressor;
+  std::string output;
+  const corps::Status status = decompressor.decompress(codec, input, output, cap);
+  EXPECT_FALSE(status.ok()) << corps::to_string(codec);
+  if (status.ok()) return corps::Error(Errc::invalid_argument, Stage::config, "decoded");
+  EXPECT_EQ(status.error().stage(), Stage::decompress);
+  return status.error();
+}
+
+TEST(PayloadCodec, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (Codec codec : every_codec) EXPECT_EQ(corps::parse_codec(corps::to_string(codec)), codec);
+  EXPECT_EQ(corps::parse_codec("gzip"), std::nullopt);
+  EXPECT_EQ(corps::parse_codec("ZSTD"), std::nullopt);
+  EXPECT_EQ(corps::parse_codec(""), std::nullopt);
+}
+
+TEST(PayloadCodec, EveryCodecRoundTripsSmallAndLargeValuesWithOneStatePerSide) {
+  PayloadDecompressor decompressor;
+  for (Codec codec : every_codec) {
+    PayloadCompressor compressor(CodecOptions{.codec = codec});
+    EXPECT_EQ(compressor.codec(), codec);
+    for (std::size_t size : {std::size_t{1}, std::size_t{150}, std::size_t{3 * mib}}) {
+      const std::string input = sample(size, static_cast<unsigned>(size));
+      auto payload = compressor.compress(input);
+      ASSERT_TRUE(payload.ok()) << payload.error().to_string();
+      std::string output = "left over from the last record";
+      const auto status = decompressor.decompress(codec, payload->view(), output, 4 * mib);
+      ASSERT_TRUE(status.ok()) << corps::to_string(codec) << ": " << status.error().to_string();
+      EXPECT_EQ(output, input) << corps::to_string(codec) << " at " << size << " B";
+      if (codec != Codec::none && size > 1000) {
+        EXPECT_LT(payload->size(), size / 2) << corps::to_string(codec) << " did not compress";
+      }
+    }
+  }
+}
+
+TEST(PayloadCodec, NoneIsTheValueItselfAndStillHasACap) {
+  EXPECT_EQ(encoded(Codec::none, "abc"), "abc");
+  const auto error = failure(Codec::none, std::string(2000, 'x'), 1000);
+  EXPECT_EQ(error.code(), Errc::too_large);
+  EXPECT_NE(error.message().find("1000"), std::string::npos) << error.message();
+}
+
+TEST(PayloadCodec, ABombStopsAtTheCapInEveryCompressingCodec) {
+  const std::string zeros(64 * mib, '\0');
+  for (Codec codec : {Codec::zlib, Codec::zstd, Codec::lz4}) {
+    const std::string bomb = encoded(codec, zeros);
+    ASSERT_LT(bomb.size(), mib) << corps::to_string(codec);
+    EXPECT_EQ(failure(codec, bomb, mib).code(), Errc::too_large) << corps::to_string(codec);
+  }
+}
+
+// A frame as a streaming zstd writes it: no content size recorded.
+std::string zstd_stream_frame(const std::string& input, int window_log) {
+  ZSTD_CCtx* context = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 0);
+  ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, window_log);  // 0: the level's
+  std::string frame(ZSTD_compressBound(input.size()), '\0');
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  ZSTD_outBuffer out{frame.data(), frame.size(), 0};
+  EXPECT_EQ(ZSTD_compressStream2(context, &out, &in, ZSTD_e_end), 0u);
+  ZSTD_freeCCtx(context);
+  frame.resize(out.pos);
+  EXPECT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+  return frame;
+}
+
+TEST(PayloadCodec, AZstdBombThatHidesItsSizeStillStopsAtTheCap) {
+  const std::string zeros(64 * mib, '\0');
+  for (int window_log : {0, 27}) {
+    const auto error = failure(Codec::zstd, zstd_stream_frame(zeros, window_log), mib);
+    EXPECT_EQ(error.code(), Errc::too_large) << error.message();
+  }
+}
+
+TEST(PayloadCodec, AStreamedZstdFrameWithinTheCapDecodes) {
+  const std::string input = sample(5000);
+  PayloadDecompressor decompressor;
+  std::string output;
+  const auto status =
+      decompressor.decompress(Codec::zstd, zstd_stream_frame(input, 0), output, mib);
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(output, input);
+}
+
+TEST(PayloadCodec, TruncatedCorruptAndTrailingFramesAreToldApart) {
+  const std::string input = sample(20000);
+  for (Codec codec : {Codec::zlib, Codec::zstd, Codec::lz4}) {
+    const std::string frame = encoded(codec, input);
+    const auto name = corps::to_string(codec);
+    EXPECT_EQ(failure(codec, frame.substr(0, frame.size() - 5)).code(), Errc::truncated_data)
+        << name;
+    EXPECT_EQ(failure(codec, frame + "tail").code(), Errc::trailing_data) << name;
+    std::string flipped = frame;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x5a);
+    EXPECT_EQ(failure(codec, flipped).code(), Errc::corrupt_data) << name;
+    EXPECT_EQ(failure(codec, "definitely not a frame").code(), Errc::corrupt_data) << name;
+  }
+}
+
+TEST(PayloadCodec, AZstdLevelOutOfRangeIsRefusedAtConstruction) {
+  try {
+    PayloadCompressor compressor(CodecOptions{.codec = Codec::zstd, .zstd_level = 40});
+    FAIL() << "zstd level 40 was accepted";
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().stage(), Stage::config);
+    EXPECT_NE(std::string(e.what()).find("40"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
