@@ -14,8 +14,10 @@ namespace {
 
 // corps's defaults (the settings the raw baseline copies), encoding as the
 // payload's values were encoded.
-ProducerOptions producer_options(const std::string& brokers, const Payload& payload) {
+ProducerOptions producer_options(const std::string& brokers, const Payload& payload,
+                                 unsigned compression_threads) {
   ProducerOptions options;
+  options.compression_threads = compression_threads;
   options.brokers = brokers;
   options.client_id = "corps-bench-producer";
   options.handler = payload.handler_options();
@@ -24,10 +26,12 @@ ProducerOptions producer_options(const std::string& brokers, const Payload& payl
 
 class CorpsProducer final : public BenchProducer {
  public:
-  CorpsProducer(const std::string& brokers, Payload& payload, std::string topic)
+  CorpsProducer(const std::string& brokers, Payload& payload, std::string topic,
+                unsigned compression_threads)
       : payload_(payload),
         topic_(std::move(topic)),
-        producer_(payload.registry(topic_), producer_options(brokers, payload)) {}
+        producer_(payload.registry(topic_),
+                  producer_options(brokers, payload, compression_threads)) {}
 
   void send(std::size_t sample, std::int32_t partition,
             std::optional<std::uint64_t> sequence) override {
@@ -108,13 +112,15 @@ class CorpsConsumer final : public BenchConsumer {
 
 class CorpsClient final : public Client {
  public:
-  CorpsClient(std::string brokers, Properties consumer_properties)
-      : brokers_(std::move(brokers)), consumer_properties_(std::move(consumer_properties)) {}
+  CorpsClient(std::string brokers, Properties consumer_properties, unsigned compression_threads)
+      : brokers_(std::move(brokers)),
+        consumer_properties_(std::move(consumer_properties)),
+        compression_threads_(compression_threads) {}
 
   std::string name() const override { return "corps"; }
 
   std::unique_ptr<BenchProducer> producer(Payload& payload, const std::string& topic) override {
-    return std::make_unique<CorpsProducer>(brokers_, payload, topic);
+    return std::make_unique<CorpsProducer>(brokers_, payload, topic, compression_threads_);
   }
 
   std::unique_ptr<BenchConsumer> consumer(const Payload& payload, const std::string& topic,
@@ -127,12 +133,15 @@ class CorpsClient final : public Client {
  private:
   std::string brokers_;
   Properties consumer_properties_;
+  unsigned compression_threads_;
 };
 
 }  // namespace
 
-std::unique_ptr<Client> make_corps_client(std::string brokers, Properties consumer_properties) {
-  return std::make_unique<CorpsClient>(std::move(brokers), std::move(consumer_properties));
+std::unique_ptr<Client> make_corps_client(std::string brokers, Properties consumer_properties,
+                                          unsigned compression_threads) {
+  return std::make_unique<CorpsClient>(std::move(brokers), std::move(consumer_properties),
+                                       compression_threads);
 }
 
 }  // namespace corps::bench

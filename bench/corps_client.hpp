@@ -11,8 +11,10 @@
 namespace corps::bench {
 
 /// corps clients of `brokers`; their consumers also get the raw librdkafka
-/// `consumer_properties`.
+/// `consumer_properties`, their producers `compression_threads`
+/// (ProducerOptions::compression_threads).
 [[nodiscard]] std::unique_ptr<Client> make_corps_client(std::string brokers,
-                                                        Properties consumer_properties);
+                                                        Properties consumer_properties,
+                                                        unsigned compression_threads = 1);
 
 }  // namespace corps::bench

@@ -62,6 +62,7 @@ struct Flags {
   std::size_t frame_samples = 16;
   std::vector<std::string> payloads{"small", "frame"};
   int zlib_level = corps::default_zlib_level;
+  unsigned compression_threads = 1;
   std::string codec_name = "zlib";
   corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
   bool quick = false;
@@ -238,6 +239,7 @@ int run(const Flags& flags) {
   setup.set_start_rss_mib(current_rss_mib());
   setup.set_zlib_level(flags.zlib_level);
   setup.set_codec(std::string(corps::to_string(flags.codec)));
+  setup.set_compression_threads(flags.compression_threads);
   for (const auto& payload : payloads) {
     auto& described = *results.add_payloads();
     described.set_name(payload.name());
@@ -255,7 +257,7 @@ int run(const Flags& flags) {
   Properties consumer_properties;
   if (embedded) consumer_properties["fetch.wait.max.ms"] = std::to_string(embedded_fetch_wait_ms);
   const auto raw = make_raw_client(brokers, consumer_properties);
-  const auto corps = make_corps_client(brokers, consumer_properties);
+  const auto corps = make_corps_client(brokers, consumer_properties, flags.compression_threads);
   Progress progress(payloads.size() * 5);
   for (auto& payload : payloads) {
     *results.add_rows() = measure_client(*raw, payload, flags, progress);
@@ -320,6 +322,11 @@ int main(int argc, char** argv) {
                  "zstd or lz4; the raw baseline sends the same bytes")
       ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
       ->capture_default_str();
+  app.add_option("--compression-threads", flags.compression_threads,
+                 "corps producer's ProducerOptions::compression_threads (1: compress on the "
+                 "sending thread)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_option("--payload", flags.payloads, "Which payloads: small, frame (default: both)")
       ->check(CLI::IsMember({"small", "frame"}));
   try {

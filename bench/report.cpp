@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -129,7 +130,9 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
   out << "- brokers: " << setup.brokers() << "\n";
   out << "- librdkafka " << setup.librdkafka_version() << ", " << setup.cores() << " cores, "
       << setup.partitions() << " partitions per topic, started " << setup.started_at() << "\n";
-  out << "- codec " << codec_of(setup) << ", zlib level " << setup.zlib_level()
+  out << "- codec " << codec_of(setup) << ", compression threads "
+      << std::max<std::uint32_t>(setup.compression_threads(), 1) << ", zlib level "
+      << setup.zlib_level()
       << (setup.zlib_level() == -1 ? " (zlib's default, 6: MessageCorps's bytes)" : "") << "\n";
   out << "- client process before the first row: " << number(setup.start_rss_mib())
       << " MiB resident (included in every peak RSS below)\n";

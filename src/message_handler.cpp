@@ -7,19 +7,27 @@ namespace corps {
 MessageHandler::MessageHandler(ChannelRegistry registry, HandlerOptions options)
     : registry_(std::move(registry)),
       stamper_(std::move(options.metadata)),
-      compressor_(CodecOptions{.codec = options.codec,
-                               .zlib_level = options.zlib_level,
-                               .zstd_level = options.zstd_level}) {}
+      codec_options_{.codec = options.codec,
+                     .zlib_level = options.zlib_level,
+                     .zstd_level = options.zstd_level},
+      compressor_(codec_options_) {}
 
-Result<Payload> MessageHandler::encode(std::string_view channel,
-                                       google::protobuf::Message& message) {
+Status MessageHandler::stamp_and_serialize(std::string_view channel,
+                                           google::protobuf::Message& message, std::string& out) {
   const auto& binding = registry_.check(channel, message.GetDescriptor(), Stage::encode);
   stamper_.stamp(message, binding.metadata_field());
-  if (!message.SerializeToString(&serialized_)) {
+  if (!message.SerializeToString(&out)) {
     return Error(Errc::invalid_argument, Stage::encode,
                  "cannot serialize " + message.GetTypeName() + " for channel '" +
                      std::string(channel) + "': " + message.InitializationErrorString());
   }
+  return {};
+}
+
+Result<Payload> MessageHandler::encode(std::string_view channel,
+                                       google::protobuf::Message& message) {
+  const Status serialized = stamp_and_serialize(channel, message, serialized_);
+  if (!serialized.ok()) return serialized.error();
   return compressor_.compress(serialized_);
 }
 

@@ -8,6 +8,7 @@
 
 #include "corps/logging.hpp"
 #include "detail/kafka_client.hpp"
+#include "detail/ordered_workers.hpp"
 
 namespace corps {
 
@@ -55,6 +56,70 @@ struct Producer::Impl {
   mutable std::mutex fatal_mutex;
   std::optional<Error> fatal;        // set once librdkafka declares the client unusable
   std::size_t max_record_bytes = 0;  // message.max.bytes as finally configured
+  // With compression_threads > 1: one compressor per worker, and the workers.
+  std::vector<PayloadCompressor> compressors;
+  std::unique_ptr<detail::OrderedWorkers> workers;
+
+  // A record compressed by a worker, then produced in send order.
+  class CompressJob final : public detail::OrderedWorkers::Item {
+   public:
+    CompressJob(Impl& impl, RecordLocation where, SendOptions send_options, const std::string* type,
+                std::string_view codec, std::unique_ptr<DeliveryContext> context)
+        : impl_(impl),
+          where_(std::move(where)),
+          send_options_(std::move(send_options)),
+          type_(type),
+          codec_(codec),
+          context_(std::move(context)) {}
+
+    std::string serialized;
+
+    // Reports a record that never reached the workers.
+    void finish_with(Error error) {
+      impl_.deliver(*context_,
+                    DeliveryReport{where_, std::move(error), Persistence::not_persisted});
+    }
+
+    void work(unsigned worker) override {
+      encoded_ = impl_.compressors[worker].compress(serialized);
+      std::string().swap(serialized);  // the record's memory goes now, not at finish
+    }
+
+    void finish() override {
+      if (!encoded_.ok()) {
+        impl_.deliver(*context_,
+                      DeliveryReport{where_, encoded_.error(), Persistence::not_persisted});
+        return;
+      }
+      impl_.produce(where_, encoded_->data(), encoded_->size(), &*encoded_, send_options_, type_,
+                    codec_, std::move(context_));
+    }
+
+   private:
+    Impl& impl_;
+    RecordLocation where_;
+    SendOptions send_options_;
+    const std::string* type_;
+    std::string_view codec_;
+    std::unique_ptr<DeliveryContext> context_;
+    Result<Payload> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
+  };
+
+  void start_workers() {
+    if (options.compression_threads <= 1) return;
+    for (unsigned i = 0; i < options.compression_threads; ++i) {
+      compressors.emplace_back(handler.codec_options());
+    }
+    // Two records per worker in flight keep every worker busy while the
+    // finished ones wait their turn.
+    workers = std::make_unique<detail::OrderedWorkers>(options.compression_threads,
+                                                       2 * options.compression_threads + 2);
+  }
+
+  // Until every record given to the workers is with librdkafka.
+  bool drain_workers(std::chrono::steady_clock::time_point deadline) {
+    return !workers || workers->wait_idle(deadline);
+  }
 
   std::optional<Error> fatal_error() const {
     std::lock_guard lock(fatal_mutex);
@@ -160,6 +225,10 @@ struct Producer::Impl {
                                 acks_value(options.acks) + " set Idempotence::off"));
     }
     if (options.channel) (void)registry.at(*options.channel, Stage::config);
+    if (options.compression_threads == 0) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "compression_threads is 0; 1 compresses on the sending thread"));
+    }
   }
 
   void send(std::string_view channel, google::protobuf::Message& message, SendOptions send_options,
@@ -167,6 +236,25 @@ struct Producer::Impl {
     const RecordLocation where{std::string(channel), send_options.partition.value_or(-1), -1};
     if (auto error = fatal_error()) {
       deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
+      return;
+    }
+    const std::string* type =
+        options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
+    const Codec codec = handler.codec();
+    const std::string_view codec_name =
+        codec == Codec::zlib ? std::string_view() : to_string(codec);
+    if (workers) {
+      auto job = std::make_unique<CompressJob>(*this, where, std::move(send_options), type,
+                                               codec_name, std::move(context));
+      const Status serialized = [&] {
+        std::lock_guard lock(handler_mutex);
+        return handler.stamp_and_serialize(channel, message, job->serialized);
+      }();
+      if (!serialized.ok()) {
+        job->finish_with(serialized.error());
+        return;
+      }
+      workers->submit(std::move(job));
       return;
     }
     Result<Payload> encoded = [&] {
@@ -177,11 +265,8 @@ struct Producer::Impl {
       deliver(*context, DeliveryReport{where, encoded.error(), Persistence::not_persisted});
       return;
     }
-    const std::string* type =
-        options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
-    const Codec codec = handler.codec();
-    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type,
-            codec == Codec::zlib ? std::string_view() : to_string(codec), std::move(context));
+    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type, codec_name,
+            std::move(context));
   }
 
   void send_raw(std::string_view topic, std::optional<std::string_view> value,
@@ -189,6 +274,16 @@ struct Producer::Impl {
     const RecordLocation where{std::string(topic), send_options.partition.value_or(-1), -1};
     if (auto error = fatal_error()) {
       deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
+      return;
+    }
+    // Behind every record the workers still hold, to keep send order.
+    if (!drain_workers(std::chrono::steady_clock::now() + options.delivery_timeout)) {
+      deliver(*context, DeliveryReport{where,
+                                       Error(Errc::timed_out, Stage::produce,
+                                             "the records sent before this one were not "
+                                             "compressed within the delivery timeout",
+                                             where),
+                                       Persistence::not_persisted});
       return;
     }
     produce(where, value ? value->data() : nullptr, value ? value->size() : 0, nullptr,
@@ -291,9 +386,12 @@ Producer::Producer(ChannelRegistry registry, ProducerOptions options)
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
   impl_->poller = std::thread([impl = impl_.get()] { impl->poll_loop(); });
+  impl_->start_workers();
 }
 
 Producer::~Producer() {
+  // Every record sent reaches librdkafka (and so gets its report) first.
+  impl_->workers.reset();
   const auto left = rd_kafka_flush(impl_->client.get(),
                                    static_cast<int>(impl_->options.delivery_timeout.count()));
   if (left != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -353,7 +451,14 @@ std::future<DeliveryReport> Producer::send(google::protobuf::Message& message,
 }
 
 Status Producer::flush(std::chrono::milliseconds timeout) {
-  const auto err = rd_kafka_flush(impl_->client.get(), static_cast<int>(timeout.count()));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const bool drained = impl_->drain_workers(deadline);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  const auto err = drained
+                       ? rd_kafka_flush(impl_->client.get(),
+                                        static_cast<int>(std::max<std::int64_t>(left.count(), 0)))
+                       : RD_KAFKA_RESP_ERR__TIMED_OUT;
   {
     std::exception_ptr thrown;
     {
@@ -375,7 +480,8 @@ std::optional<Error> Producer::fatal_error() const {
 }
 
 std::size_t Producer::in_flight() const noexcept {
-  return impl_->in_flight.load(std::memory_order_acquire);
+  const std::size_t compressing = impl_->workers ? impl_->workers->outstanding() : 0;
+  return impl_->in_flight.load(std::memory_order_acquire) + compressing;
 }
 
 const ChannelRegistry& Producer::registry() const noexcept {

@@ -51,8 +51,17 @@ class MessageHandler {
   [[nodiscard]] Result<Payload> encode(std::string_view channel,
                                        google::protobuf::Message& message);
 
+  /// The first half of encode(): stamps `message` and serializes it into
+  /// `out` (replacing its contents), for a caller that compresses elsewhere
+  /// (corps::Producer with compression_threads). Throws and fails as
+  /// encode() does.
+  [[nodiscard]] Status stamp_and_serialize(std::string_view channel,
+                                           google::protobuf::Message& message, std::string& out);
+
   /// The codec every value is compressed with.
   [[nodiscard]] Codec codec() const noexcept { return compressor_.codec(); }
+  /// The codec and levels, to make compressors that write what this one does.
+  [[nodiscard]] const CodecOptions& codec_options() const noexcept { return codec_options_; }
 
   /// The registry this handler checks channels against.
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
@@ -60,6 +69,7 @@ class MessageHandler {
  private:
   ChannelRegistry registry_;
   MetadataStamper stamper_;
+  CodecOptions codec_options_;
   PayloadCompressor compressor_;
   std::string serialized_;
 };

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
+#include <map>
 #include <random>
 
 #include "corps/corps.hpp"
@@ -66,6 +68,87 @@ TEST_F(ProducerTest, RefusesIdempotenceWithoutAcksAll) {
   EXPECT_NE(error.message().find("Idempotence::off"), std::string::npos);
   options.idempotence = corps::Idempotence::off;
   EXPECT_NO_THROW(corps::Producer(registry_, options));
+}
+
+TEST_F(ProducerTest, RefusesZeroCompressionThreads) {
+  auto options = producer_options();
+  options.compression_threads = 0;
+  const auto error = error_of([&] { corps::Producer(registry_, options); });
+  EXPECT_EQ(error.stage(), corps::Stage::config);
+  EXPECT_NE(error.message().find("compression_threads"), std::string::npos) << error.message();
+}
+
+// Frames of four cameras, keyed by camera, compressed by two threads: every
+// frame arrives, and each camera's frames arrive in the order they were sent.
+TEST_F(ProducerTest, ParallelCompressionKeepsEachPartitionsOrder) {
+  create_topic("Frames", 4);
+  registry_.bind<corps::proto::Image>("Frames");
+  auto options = producer_options();
+  options.compression_threads = 2;
+  options.handler.codec = corps::Codec::zlib;
+  constexpr int cameras = 4;
+  constexpr int per_camera = 30;
+  std::atomic<int> delivered{0};
+  {
+    corps::Producer producer(registry_, options);
+    std::mt19937 random(11);
+    for (int n = 0; n < cameras * per_camera; ++n) {
+      corps::proto::Image image;
+      std::string pixels(20'000 + random() % 50'000, '\0');
+      for (auto& c : pixels) c = static_cast<char>(random() % 16);  // compressible, unevenly
+      image.set_image_data(std::move(pixels));
+      image.set_source("camera-" + std::to_string(n % cameras));
+      image.set_frame(n / cameras);
+      corps::SendOptions send;
+      send.key = image.source();
+      producer.send("Frames", image, send, [&](const corps::DeliveryReport& report) {
+        if (report.ok()) ++delivered;
+      });
+    }
+    ASSERT_TRUE(producer.flush(30s).ok());
+    EXPECT_EQ(producer.in_flight(), 0u);
+  }
+  EXPECT_EQ(delivered.load(), cameras * per_camera);
+
+  corps::Consumer consumer(registry_, consumer_options("frames", {"Frames"}));
+  const auto records = corps::testing::consume(consumer, cameras * per_camera);
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(cameras * per_camera));
+  std::map<std::string, std::int64_t> next;
+  for (const auto& record : records) {
+    ASSERT_TRUE(record.ok()) << record.error().to_string();
+    const auto& image = record.as<corps::proto::Image>();
+    EXPECT_EQ(image.frame(), next[image.source()]++) << image.source() << " out of order";
+  }
+  for (const auto& [camera, count] : next) EXPECT_EQ(count, per_camera) << camera;
+}
+
+TEST_F(ProducerTest, AProducerWithCompressionThreadsDeliversEverythingSentBeforeItCloses) {
+  auto options = producer_options();
+  options.compression_threads = 2;
+  std::atomic<int> reported{0};
+  {
+    corps::Producer producer(registry_, options);
+    for (int n = 0; n < 25; ++n) {
+      corps::proto::Image image;
+      image.set_image_data(std::string(50'000, static_cast<char>(n)));
+      image.set_frame(n);
+      producer.send("VideoStream", image, {},
+                    [&](const corps::DeliveryReport& report) { reported += report.ok() ? 1 : 0; });
+    }
+  }  // no flush: the destructor hands every record over and waits for it
+  EXPECT_EQ(reported.load(), 25);
+  // send_raw after typed sends waits its turn.
+  {
+    corps::Producer producer(registry_, options);
+    corps::proto::Image image;
+    image.set_frame(99);
+    auto typed = producer.send("VideoStream", image);
+    auto raw = producer.send_raw("VideoStream", std::string_view("raw"));
+    const auto typed_report = typed.get();
+    const auto raw_report = raw.get();
+    ASSERT_TRUE(typed_report.ok() && raw_report.ok());
+    EXPECT_LT(typed_report.where.offset, raw_report.where.offset);
+  }
 }
 
 TEST_F(ProducerTest, RefusesABadLibrdkafkaPropertyNamingIt) {
