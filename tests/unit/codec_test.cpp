@@ -153,6 +153,31 @@ TEST(Codec, AcceptsOutputOfExactlyTheCapAndRefusesOneByteMore) {
   EXPECT_EQ(status.error().code(), Errc::too_large);
 }
 
+// A stream whose dynamic Huffman header is broken ("invalid bit length
+// repeat" to zlib) after a start that libdeflate, checking for room first,
+// reads as more than the cap: the verdict is zlib's, corrupt, not too_large.
+TEST(Codec, CallsAStreamBrokenBeforeTheCapCorruptNotTooLarge) {
+  const std::string hex =
+      "789cedc101010000008090feafee08ff130a000000000000000000c10000000000000000000000000000"
+      "0000007a7374640000000000000000003c20000000000000000000000000000000000000000000000000"
+      "000000000000003c00000000000000000000000000000000000000000000000000000000000000000000"
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+      "00000000000000000000000000006a000f0001dfdfdfdfdfdfdfdfdfdfdfdfbababababababababababa"
+      "bababababababababababababadfdfdfdfdfdfdfdfdfdfdfdfdfdf01000017dfdfdfdfdfdfdfdfdfdfdf"
+      "dfdfdfdfdfdfdfdfdfdfe3dfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdf"
+      "dfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdf";
+  std::string stream;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    stream.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  ASSERT_EQ(stream.size(), 312u);
+  corps::ZlibDecompressor decompressor;
+  std::string output;
+  const auto status = decompressor.decompress(stream, output, 4096);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), corps::Errc::corrupt_data) << status.error().to_string();
+}
+
 TEST(Codec, StopsAGibibyteBombAtTheCapWithBoundedMemory) {
   const auto bomb = zeros_stream(std::size_t{1} << 30);
   ASSERT_LT(bomb.size(), 2u << 20);  // about 1 MiB of input
