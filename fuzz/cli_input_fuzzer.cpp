@@ -101,14 +101,6 @@ void check_reads_back(const pb::Message& original, std::string_view printed, Inp
 
 }  // namespace
 
-// protobuf logs each string it refuses as invalid UTF-8; the verdicts are
-// checked here, and the log would only slow the run down.
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  google::protobuf::SetLogHandler(
-      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static InputTypes types;
   if (size == 0) return 0;

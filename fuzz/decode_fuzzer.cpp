@@ -284,14 +284,6 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
 
 }  // namespace
 
-// protobuf logs each string it refuses as invalid UTF-8; the verdicts are
-// checked here, and the log would only slow the run down.
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
-  google::protobuf::SetLogHandler(
-      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Session session;
   const auto input = corps::fuzz::read_decode_input({reinterpret_cast<const char*>(data), size});
