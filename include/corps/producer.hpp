@@ -1,9 +1,9 @@
 // Producer: sends typed messages to their channels.
 //
 // Each send stamps the message's metadata, serializes and compresses it
-// (MessageHandler), and hands the bytes to librdkafka without copying them.
-// Every record gets exactly one delivery report, through a callback or a
-// future. Defaults favour losing nothing: idempotence on, acks=all, no
+// (MessageHandler), and hands the bytes to librdkafka (large values without
+// a copy). Every record gets exactly one delivery report, through a callback
+// or a future. Defaults favour losing nothing: idempotence on, acks=all, no
 // reordering on retry, Kafka-level compression off (the value is already
 // zlib).
 #pragma once
@@ -114,8 +114,12 @@ struct DeliveryReport {
   [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
 };
 
-/// Called once per record on the producer's delivery thread. Must not block
-/// for long; exceptions it throws are caught and re-thrown by flush().
+/// Called once per record. Callbacks run one at a time: on the producer's
+/// delivery thread, or inside send() on a thread that sends (the thread that
+/// allocated a record then frees it, so no two threads contend for one
+/// allocator). So a callback must not block for long, and must not take a lock
+/// that the sending thread holds around send(). It may itself send.
+/// Exceptions it throws are caught and re-thrown by flush().
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 
 /// Per-send options.
