@@ -64,6 +64,21 @@ struct Consumer::Impl {
   Impl(ChannelRegistry r, ConsumerOptions o)
       : registry(std::move(r)), options(std::move(o)), loader(registry, options.loader) {}
 
+  // Orders (topic, partition) keys, and finds one by a string_view topic:
+  // no string is built to look a record's partition up.
+  struct PartitionOrder {
+    using is_transparent = void;
+    using View = std::pair<std::string_view, std::int32_t>;
+    static View view(const std::pair<std::string, std::int32_t>& key) noexcept {
+      return {key.first, key.second};
+    }
+    static View view(const View& key) noexcept { return key; }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return view(a) < view(b);
+    }
+  };
+
   struct Position {
     std::string topic;
     std::int32_t partition;
@@ -78,7 +93,7 @@ struct Consumer::Impl {
   std::optional<Position> pending;  // returned to the application, not yet handled
   // The offset each assigned partition should deliver next, to notice
   // records the broker dropped before this consumer read them.
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> expected;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t, PartitionOrder> expected;
   // A record held back while the gap before it is reported.
   std::shared_ptr<rd_kafka_message_t> held;
   bool closed = false;
@@ -470,10 +485,12 @@ struct Consumer::Impl {
   // A failed record for the offsets between what was expected and what came,
   // or nullopt if nothing is missing.
   std::optional<Record> gap_before(const RecordLocation& where) {
-    const auto key = std::make_pair(where.topic, where.partition);
-    const auto it = expected.find(key);
-    const std::int64_t due = it == expected.end() ? where.offset : it->second;
-    expected[key] = where.offset + 1;
+    auto it = expected.find(PartitionOrder::View(where.topic, where.partition));
+    if (it == expected.end()) {
+      it = expected.emplace(std::make_pair(where.topic, where.partition), where.offset).first;
+    }
+    const std::int64_t due = it->second;
+    it->second = where.offset + 1;
     if (due >= where.offset) return std::nullopt;
     RecordLocation missing{where.topic, where.partition, due};
     Error error(Errc::records_missing, Stage::consume,
@@ -552,19 +569,25 @@ struct Consumer::Impl {
       return route(decode(message, std::move(where)), message);
     }
     using clock = std::chrono::steady_clock;
-    const auto deadline = clock::now() + timeout;
+    std::optional<clock::time_point> deadline;  // read the clock only if nothing is waiting
     for (;;) {
       if (stopped()) return std::nullopt;
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      // Short slices, so stop() and signals are seen promptly.
-      const auto slice =
-          std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+      std::chrono::milliseconds slice(0);
+      if (deadline) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now());
+        // Short slices, so stop() and signals are seen promptly.
+        slice = std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+      }
       rd_kafka_message_t* raw =
           rd_kafka_consumer_poll(client.get(), static_cast<int>(slice.count()));
       if (raw == nullptr) {
+        if (!deadline) {
+          deadline = clock::now() + timeout;
+          continue;
+        }
         if (auto stalled = take_stuck()) return stalled;
-        if (clock::now() >= deadline) return std::nullopt;
+        if (clock::now() >= *deadline) return std::nullopt;
         continue;
       }
       std::shared_ptr<rd_kafka_message_t> message(raw, detail::MessageDeleter{});

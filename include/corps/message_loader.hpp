@@ -17,8 +17,8 @@
 #include <string_view>
 
 #include "corps/codec.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps/headers.hpp"
+#include "corps/payload_codec.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
 
