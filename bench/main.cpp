@@ -62,6 +62,7 @@ struct Flags {
   std::size_t frame_samples = 16;
   std::vector<std::string> payloads{"small", "frame"};
   int zlib_level = corps::default_zlib_level;
+  std::size_t zlib_store_below = corps::default_zlib_store_below;
   unsigned compression_threads = 1;
   std::string codec_name = "zlib";
   corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
@@ -170,15 +171,24 @@ corps::bench::proto::Row measure_codec_row(Payload& payload, const Flags& flags,
   return row;
 }
 
+// How corps's handler (and so the raw baseline's values) encodes.
+corps::CodecOptions codec_options(const Flags& flags) {
+  corps::CodecOptions options;
+  options.codec = flags.codec;
+  options.zlib_level = flags.zlib_level;
+  options.zlib_store_below = flags.zlib_store_below;
+  return options;
+}
+
 // The payloads serialized as corps serializes them, each set compressed as
 // many times as the throughput runs send it.
 int compare_backends(const Flags& flags) {
   std::vector<BackendSamples> sets;
   for (const auto& name : flags.payloads) {
     const bool frames = name == "frame";
-    Payload payload =
-        frames ? Payload::frames(load_frames(flags.video, flags.frame_samples), flags.zlib_level)
-               : Payload::predictions(64, flags.zlib_level);
+    Payload payload = frames ? Payload::frames(load_frames(flags.video, flags.frame_samples),
+                                               codec_options(flags))
+                             : Payload::predictions(64, codec_options(flags));
     BackendSamples set{name, {}, frames ? flags.frame_count : flags.small_count};
     for (std::size_t i = 0; i < payload.samples(); ++i)
       set.messages.push_back(payload.fresh(i).SerializeAsString());
@@ -216,12 +226,12 @@ int run(const Flags& flags) {
   std::vector<Payload> payloads;
   for (const auto& name : flags.payloads) {
     if (name == "small") {
-      payloads.push_back(Payload::predictions(64, flags.zlib_level, flags.codec));
+      payloads.push_back(Payload::predictions(64, codec_options(flags)));
     }
     if (name == "frame") {
       payloads.push_back(Payload::frames(
           load_frames(flags.video, std::min(flags.frame_samples, flags.frame_count)),
-          flags.zlib_level, flags.codec));
+          codec_options(flags)));
     }
   }
 
@@ -238,6 +248,7 @@ int run(const Flags& flags) {
   setup.set_started_at(utc_now());
   setup.set_start_rss_mib(current_rss_mib());
   setup.set_zlib_level(flags.zlib_level);
+  setup.set_zlib_store_below(flags.zlib_store_below);
   setup.set_codec(std::string(corps::to_string(flags.codec)));
   setup.set_compression_threads(flags.compression_threads);
   for (const auto& payload : payloads) {
@@ -317,6 +328,10 @@ int main(int argc, char** argv) {
                  "MessageCorps's; the raw baseline sends values encoded at the same level")
       ->capture_default_str()
       ->check(CLI::Range(-1, 9));
+  app.add_option("--zlib-store-below", flags.zlib_store_below,
+                 "corps stores zlib values shorter than this many bytes instead of deflating "
+                 "them (HandlerOptions::zlib_store_below); 0 deflates every value")
+      ->capture_default_str();
   app.add_option("--codec", flags.codec_name,
                  "corps's codec (HandlerOptions::codec): zlib (MessageCorps's format), none, "
                  "zstd or lz4; the raw baseline sends the same bytes")

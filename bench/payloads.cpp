@@ -22,7 +22,7 @@ corps::proto::MessageData* metadata_of(google::protobuf::Message& message) {
 
 }  // namespace
 
-Payload Payload::predictions(std::size_t samples, int zlib_level, Codec codec) {
+Payload Payload::predictions(std::size_t samples, const CodecOptions& codec) {
   static constexpr std::array labels{"person", "face"};
   std::vector<std::unique_ptr<google::protobuf::Message>> messages;
   for (std::size_t i = 0; i < samples; ++i) {
@@ -32,11 +32,10 @@ Payload Payload::predictions(std::size_t samples, int zlib_level, Codec codec) {
     prediction->set_source("vtest");
     messages.push_back(std::move(prediction));
   }
-  return Payload("small", "generated: one detected object per frame", zlib_level, codec,
-                 std::move(messages));
+  return Payload("small", "generated: one detected object per frame", codec, std::move(messages));
 }
 
-Payload Payload::frames(const FrameSet& frames, int zlib_level, Codec codec) {
+Payload Payload::frames(const FrameSet& frames, const CodecOptions& codec) {
   std::vector<std::unique_ptr<google::protobuf::Message>> messages;
   for (std::size_t i = 0; i < frames.pixels.size(); ++i) {
     auto image = std::make_unique<corps::proto::Image>();
@@ -48,13 +47,12 @@ Payload Payload::frames(const FrameSet& frames, int zlib_level, Codec codec) {
     image->set_source("vtest");
     messages.push_back(std::move(image));
   }
-  return Payload("frame", frames.source, zlib_level, codec, std::move(messages));
+  return Payload("frame", frames.source, codec, std::move(messages));
 }
 
-Payload::Payload(std::string name, std::string source, int zlib_level, Codec codec,
+Payload::Payload(std::string name, std::string source, const CodecOptions& codec,
                  std::vector<std::unique_ptr<google::protobuf::Message>> messages)
     : name_(std::move(name)),
-      zlib_level_(zlib_level),
       codec_(codec),
       source_(std::move(source)),
       messages_(std::move(messages)) {
@@ -83,8 +81,10 @@ ChannelRegistry Payload::registry(const std::string& topic) const {
 
 HandlerOptions Payload::handler_options() const {
   HandlerOptions options;
-  options.zlib_level = zlib_level_;
-  options.codec = codec_;
+  options.codec = codec_.codec;
+  options.zlib_level = codec_.zlib_level;
+  options.zlib_store_below = codec_.zlib_store_below;
+  options.zstd_level = codec_.zstd_level;
   return options;
 }
 

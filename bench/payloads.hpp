@@ -22,12 +22,10 @@ class Payload {
  public:
   /// Small messages: `samples` corps.proto.Prediction as the pipeline's
   /// predict service sends them (about 150 bytes with their metadata),
-  /// encoded with `codec` at `zlib_level` (HandlerOptions::zlib_level).
-  [[nodiscard]] static Payload predictions(std::size_t samples, int zlib_level,
-                                           Codec codec = Codec::zlib);
+  /// encoded as `codec` says.
+  [[nodiscard]] static Payload predictions(std::size_t samples, const CodecOptions& codec);
   /// Video frames: one corps.proto.Image per frame of `frames`.
-  [[nodiscard]] static Payload frames(const FrameSet& frames, int zlib_level,
-                                      Codec codec = Codec::zlib);
+  [[nodiscard]] static Payload frames(const FrameSet& frames, const CodecOptions& codec);
 
   /// "small" or "frame".
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -42,7 +40,7 @@ class Payload {
   /// How corps encodes this payload: the same codec and level as its values.
   [[nodiscard]] HandlerOptions handler_options() const;
   /// The codec of its values; any but zlib is named in a corps-codec header.
-  [[nodiscard]] Codec codec() const noexcept { return codec_; }
+  [[nodiscard]] Codec codec() const noexcept { return codec_.codec; }
 
   /// Sample `index % samples()`, ready to be sent as a new message would be:
   /// its trace id cleared, so stamping does all its work.
@@ -60,12 +58,11 @@ class Payload {
   [[nodiscard]] std::size_t max_value_bytes() const noexcept { return max_value_bytes_; }
 
  private:
-  Payload(std::string name, std::string source, int zlib_level, Codec codec,
+  Payload(std::string name, std::string source, const CodecOptions& codec,
           std::vector<std::unique_ptr<google::protobuf::Message>> messages);
 
   std::string name_;
-  int zlib_level_;
-  Codec codec_;
+  CodecOptions codec_;
   std::string source_;
   std::vector<std::unique_ptr<google::protobuf::Message>> messages_;
   // Each message's metadata, found once rather than per send.

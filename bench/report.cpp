@@ -133,7 +133,11 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
   out << "- codec " << codec_of(setup) << ", compression threads "
       << std::max<std::uint32_t>(setup.compression_threads(), 1) << ", zlib level "
       << setup.zlib_level()
-      << (setup.zlib_level() == -1 ? " (zlib's default, 6: MessageCorps's bytes)" : "") << "\n";
+      << (setup.zlib_level() == -1 ? " (zlib's default, 6: MessageCorps's format)" : "");
+  if (setup.has_zlib_store_below()) {
+    out << ", zlib values under " << setup.zlib_store_below() << " B stored";
+  }
+  out << "\n";
   out << "- client process before the first row: " << number(setup.start_rss_mib())
       << " MiB resident (included in every peak RSS below)\n";
   for (const auto& payload : results.payloads()) {

@@ -37,11 +37,13 @@ struct ZlibCompressor::State {
     void operator()(libdeflate_compressor* c) const noexcept { libdeflate_free_compressor(c); }
   };
   std::unique_ptr<libdeflate_compressor, Free> compressor;
+  std::unique_ptr<libdeflate_compressor, Free> store;  // level 0: stored blocks
   z_stream stream{};
   ~State() { deflateEnd(&stream); }
 };
 
-ZlibCompressor::ZlibCompressor(int level) : state_(std::make_unique<State>()), level_(level) {
+ZlibCompressor::ZlibCompressor(int level, std::size_t store_below)
+    : state_(std::make_unique<State>()), level_(level), store_below_(store_below) {
   if (level < -1 || level > 9) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "zlib level " + std::to_string(level) +
@@ -52,6 +54,8 @@ ZlibCompressor::ZlibCompressor(int level) : state_(std::make_unique<State>()), l
   // libdeflate has no -1; zlib's default level is 6, and so is libdeflate's.
   state_->compressor.reset(libdeflate_alloc_compressor(level == -1 ? 6 : level));
   if (state_->compressor == nullptr) throw std::bad_alloc();
+  state_->store.reset(libdeflate_alloc_compressor(0));
+  if (state_->store == nullptr) throw std::bad_alloc();
 }
 
 ZlibCompressor::~ZlibCompressor() = default;
@@ -100,6 +104,7 @@ Result<Payload> ZlibCompressor::compress(std::string_view input) {
     return Error(Errc::too_large, Stage::encode,
                  "a " + std::to_string(input.size()) + "-byte message is too large to compress");
   }
+  if (input.size() < store_below_) return deflate_with_libdeflate(state_->store.get(), input);
   if (input.size() < libdeflate_min_input) return deflate_with_zlib(state_->stream, input);
   return deflate_with_libdeflate(state_->compressor.get(), input);
 }

@@ -9,6 +9,7 @@ MessageHandler::MessageHandler(ChannelRegistry registry, HandlerOptions options)
       stamper_(std::move(options.metadata)),
       codec_options_{.codec = options.codec,
                      .zlib_level = options.zlib_level,
+                     .zlib_store_below = options.zlib_store_below,
                      .zstd_level = options.zstd_level},
       compressor_(codec_options_) {}
 

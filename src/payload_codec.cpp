@@ -66,7 +66,7 @@ struct PayloadCompressor::State {
 PayloadCompressor::PayloadCompressor(CodecOptions options)
     : options_(options), state_(std::make_unique<State>()) {
   switch (options_.codec) {
-    case Codec::zlib: state_->zlib.emplace(options_.zlib_level); break;
+    case Codec::zlib: state_->zlib.emplace(options_.zlib_level, options_.zlib_store_below); break;
     case Codec::none: break;
     case Codec::zstd:
       if (options_.zstd_level < 1 || options_.zstd_level > 19) {

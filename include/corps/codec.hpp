@@ -4,6 +4,8 @@
 // The work is libdeflate's, about twice as fast as zlib both ways, except for
 // values under 2 KiB, which zlib deflates faster (corps_bench
 // --compare-zlib-backends); zlib also classifies a stream libdeflate refuses.
+// Values under 256 bytes are stored, not deflated (see
+// default_zlib_store_below).
 // Each object allocates its compressor or decompressor state once and reuses
 // it for every record, and decompression is bounded: a stream that would
 // inflate past the cap stops there with Errc::too_large, having used at most
@@ -57,12 +59,24 @@ class Payload {
 /// zlib's default level (6), the level of Python's zlib.compress(data, -1).
 inline constexpr int default_zlib_level = -1;
 
+/// Values shorter than this are written as stored zlib blocks (as level 0
+/// would), which every zlib reader, MessageCorps's included, reads. Deflate
+/// spends about 5 µs building its Huffman codes whatever the input's size,
+/// and on a protobuf message this short saves a few bytes at most: a
+/// 197-byte Prediction deflates to 199 at level 6, a 290-byte one to 272.
+/// Stored, the value costs 11 bytes of framing and almost no time to write
+/// or to read.
+inline constexpr std::size_t default_zlib_store_below = 256;
+
 /// Compresses into zlib streams, reusing one deflate state.
 /// Not thread-safe: one compressor per thread.
 class ZlibCompressor {
  public:
   /// `level` is -1 (default, 6) or 0..9; throws corps::Exception otherwise.
-  explicit ZlibCompressor(int level = default_zlib_level);
+  /// Inputs shorter than `store_below` bytes are stored, not deflated; 0
+  /// deflates everything at `level`.
+  explicit ZlibCompressor(int level = default_zlib_level,
+                          std::size_t store_below = default_zlib_store_below);
   ~ZlibCompressor();
   ZlibCompressor(ZlibCompressor&&) noexcept;
   ZlibCompressor& operator=(ZlibCompressor&&) noexcept;
@@ -72,11 +86,14 @@ class ZlibCompressor {
 
   /// The level in use.
   [[nodiscard]] int level() const noexcept { return level_; }
+  /// Inputs shorter than this are stored.
+  [[nodiscard]] std::size_t store_below() const noexcept { return store_below_; }
 
  private:
   struct State;
   std::unique_ptr<State> state_;
   int level_;
+  std::size_t store_below_;
 };
 
 /// Inflates zlib streams with a cap on output size, reusing one inflate state.

@@ -27,6 +27,10 @@ struct HandlerOptions {
   MetadataDefaults metadata = MetadataDefaults::from_environment();
   /// zlib level: -1 (zlib's default, 6, as MessageCorps) or 0..9.
   int zlib_level = default_zlib_level;
+  /// zlib values shorter than this many bytes are stored, not deflated:
+  /// still zlib streams MessageCorps reads (see default_zlib_store_below).
+  /// 0 deflates every value at zlib_level.
+  std::size_t zlib_store_below = default_zlib_store_below;
   /// How values are compressed. zlib is MessageCorps's format; any other
   /// codec is named in a `corps-codec` header that corps readers follow and
   /// MessageCorps does not (see payload_codec.hpp).

@@ -48,6 +48,9 @@ struct CodecOptions {
   Codec codec = Codec::zlib;
   /// zlib level: -1 (zlib's default, 6, as MessageCorps) or 0..9.
   int zlib_level = default_zlib_level;
+  /// zlib values shorter than this are stored, not deflated (see
+  /// default_zlib_store_below); 0 deflates every value.
+  std::size_t zlib_store_below = default_zlib_store_below;
   /// Zstandard level, 1..19 (3 is zstd's own default; 1 is the fastest).
   int zstd_level = 1;
 };

@@ -81,6 +81,35 @@ TEST(Codec, WritesStreamsThatPythonsZlibDecompressAndZlibsInflateReadBack) {
   }
 }
 
+// The type of the first deflate block of a zlib stream: 0 stored, 1 fixed
+// Huffman codes, 2 dynamic (RFC 1951, after the 2-byte zlib header).
+int first_block_type(const std::string& stream) {
+  return (static_cast<unsigned char>(stream.at(2)) >> 1) & 0x3;
+}
+
+TEST(Codec, StoresValuesShorterThanTheThresholdAndDeflatesTheRest) {
+  ZlibCompressor compressor;  // stores below default_zlib_store_below
+  const auto short_input = sample(corps::default_zlib_store_below - 1);
+  auto stored = compressor.compress(short_input);
+  ASSERT_TRUE(stored.ok());
+  const std::string stored_stream(stored->view());
+  EXPECT_EQ(first_block_type(stored_stream), 0);
+  EXPECT_EQ(stored_stream.size(), short_input.size() + 11) << "header, block header, checksum";
+  EXPECT_EQ(python_zlib_decompress(stored_stream), short_input);
+
+  const auto long_input = sample(corps::default_zlib_store_below);
+  auto deflated = compressor.compress(long_input);
+  ASSERT_TRUE(deflated.ok());
+  EXPECT_NE(first_block_type(std::string(deflated->view())), 0);
+  EXPECT_LT(deflated->size(), long_input.size());
+
+  ZlibCompressor deflates_all(corps::default_zlib_level, 0);
+  auto small = deflates_all.compress(sample(100));
+  ASSERT_TRUE(small.ok());
+  EXPECT_NE(first_block_type(std::string(small->view())), 0);
+  EXPECT_EQ(python_zlib_decompress(std::string(small->view())), sample(100));
+}
+
 TEST(Codec, RoundTripsThroughOneReusedStateEachWay) {
   ZlibCompressor compressor(1);
   ZlibDecompressor decompressor;

@@ -81,6 +81,25 @@ TEST(MessageHandler, UsesTheConfiguredZlibLevel) {
             100000u);
 }
 
+TEST(MessageHandler, StoresShortValuesUnlessToldToDeflateThemAll) {
+  corps::proto::Prediction prediction;
+  prediction.add_object("person person person person person person");
+  MessageHandler stores(video_registry(), {});
+  MessageHandler deflates(video_registry(), {.zlib_store_below = 0});
+  const auto stored = stores.encode("Predictions", prediction);
+  const auto deflated = deflates.encode("Predictions", prediction);
+  ASSERT_TRUE(stored.ok() && deflated.ok());
+  const auto serialized = prediction.ByteSizeLong();
+  ASSERT_LT(serialized, corps::default_zlib_store_below);
+  EXPECT_EQ(stored->size(), serialized + 11) << "stored: zlib's framing around the bytes";
+  EXPECT_LT(deflated->size(), stored->size()) << "the repeated label deflates";
+  // MessageCorps reads both.
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(stored->view()).object(0),
+            prediction.object(0));
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(deflated->view()).object(0),
+            prediction.object(0));
+}
+
 TEST(MessageHandler, RefusesAnUnboundChannel) {
   MessageHandler handler(video_registry(), {});
   corps::proto::Image image;
