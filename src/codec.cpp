@@ -99,12 +99,14 @@ Result<Payload> deflate_with_libdeflate(libdeflate_compressor* compressor, std::
 
 }  // namespace
 
-Result<Payload> ZlibCompressor::compress(std::string_view input) {
+Result<Payload> ZlibCompressor::compress(std::string_view input, Compressibility compressibility) {
   if (input.size() > UINT_MAX / 2) {
     return Error(Errc::too_large, Stage::encode,
                  "a " + std::to_string(input.size()) + "-byte message is too large to compress");
   }
-  if (input.size() < store_below_) return deflate_with_libdeflate(state_->store.get(), input);
+  if (input.size() < store_below_ || compressibility == Compressibility::already_compressed) {
+    return deflate_with_libdeflate(state_->store.get(), input);
+  }
   if (input.size() < libdeflate_min_input) return deflate_with_zlib(state_->stream, input);
   return deflate_with_libdeflate(state_->compressor.get(), input);
 }

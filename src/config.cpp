@@ -89,7 +89,8 @@ Config from_node(const YAML::Node& root, std::string_view origin, bool allow_sec
     } else {
       throw Exception(config_error(
           origin, entry.first.Mark(),
-          "unknown key '" + key + "'; expected brokers, group, client_id, channels, consume, produce, librdkafka" +
+          "unknown key '" + key +
+              "'; expected brokers, group, client_id, channels, consume, produce, librdkafka" +
               (allow_sections ? " or sections" : "")));
     }
   }

@@ -25,11 +25,11 @@ Status MessageHandler::stamp_and_serialize(std::string_view channel,
   return {};
 }
 
-Result<Payload> MessageHandler::encode(std::string_view channel,
-                                       google::protobuf::Message& message) {
+Result<Payload> MessageHandler::encode(std::string_view channel, google::protobuf::Message& message,
+                                       Compressibility compressibility) {
   const Status serialized = stamp_and_serialize(channel, message, serialized_);
   if (!serialized.ok()) return serialized.error();
-  return compressor_.compress(serialized_);
+  return compressor_.compress(serialized_, compressibility);
 }
 
 }  // namespace corps

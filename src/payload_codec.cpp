@@ -96,9 +96,10 @@ PayloadCompressor::~PayloadCompressor() = default;
 PayloadCompressor::PayloadCompressor(PayloadCompressor&&) noexcept = default;
 PayloadCompressor& PayloadCompressor::operator=(PayloadCompressor&&) noexcept = default;
 
-Result<Payload> PayloadCompressor::compress(std::string_view input) {
+Result<Payload> PayloadCompressor::compress(std::string_view input,
+                                            Compressibility compressibility) {
   switch (options_.codec) {
-    case Codec::zlib: return state_->zlib->compress(input);
+    case Codec::zlib: return state_->zlib->compress(input, compressibility);
     case Codec::none: {
       Payload out = Payload::with_capacity(input.size());
       if (!input.empty()) std::memcpy(out.data(), input.data(), input.size());

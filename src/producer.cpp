@@ -19,6 +19,10 @@ struct DeliveryContext {
   std::variant<DeliveryCallback, std::promise<DeliveryReport>> receiver;
 };
 
+Compressibility compressibility(const SendOptions& options) {
+  return options.already_compressed ? Compressibility::already_compressed : Compressibility::normal;
+}
+
 Persistence to_persistence(rd_kafka_msg_status_t status) {
   switch (status) {
     case RD_KAFKA_MSG_STATUS_NOT_PERSISTED: return Persistence::not_persisted;
@@ -84,7 +88,7 @@ struct Producer::Impl {
     }
 
     void work(unsigned worker) override {
-      encoded_ = impl_.compressors[worker].compress(serialized);
+      encoded_ = impl_.compressors[worker].compress(serialized, compressibility(send_options_));
       std::string().swap(serialized);  // the record's memory goes now, not at finish
     }
 
@@ -262,7 +266,7 @@ struct Producer::Impl {
     }
     Result<Payload> encoded = [&] {
       std::lock_guard lock(handler_mutex);
-      return handler.encode(channel, message);
+      return handler.encode(channel, message, compressibility(send_options));
     }();
     if (!encoded.ok()) {
       deliver(*context, DeliveryReport{where, encoded.error(), Persistence::not_persisted});

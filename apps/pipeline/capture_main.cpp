@@ -94,15 +94,18 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
        ++n) {
     if (!source.read(frame)) break;
     auto image = encode_frame(frame, encoding, n, source.id(), flags.jpeg_quality);
-    service.producer().send(std::string(video_channel), image, {.key = source.id()},
-                            [&service](const corps::DeliveryReport& report) {
-                              if (report.ok()) {
-                                service.count("acked");
-                              } else {
-                                service.count("failed");
-                                corps::logger()->error("{}", report.error->to_string());
-                              }
-                            });
+    // A JPEG is compressed already: stored, not deflated again.
+    service.producer().send(
+        std::string(video_channel), image,
+        {.key = source.id(), .already_compressed = encoding == FrameEncoding::jpeg},
+        [&service](const corps::DeliveryReport& report) {
+          if (report.ok()) {
+            service.count("acked");
+          } else {
+            service.count("failed");
+            corps::logger()->error("{}", report.error->to_string());
+          }
+        });
     service.count("captured");
     next += period;
     std::this_thread::sleep_until(next);

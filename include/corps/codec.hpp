@@ -68,6 +68,17 @@ inline constexpr int default_zlib_level = -1;
 /// or to read.
 inline constexpr std::size_t default_zlib_store_below = 256;
 
+/// Whether a value is worth compressing.
+enum class Compressibility {
+  /// Compressed as the codec and its level say.
+  normal,
+  /// Its bulk is compressed already (a JPEG image, say): deflate would spend
+  /// milliseconds to gain nothing, so zlib stores it instead, in the same
+  /// zlib format. zstd and lz4, which pass incompressible data through
+  /// quickly, compress it as usual.
+  already_compressed,
+};
+
 /// Compresses into zlib streams, reusing one deflate state.
 /// Not thread-safe: one compressor per thread.
 class ZlibCompressor {
@@ -81,8 +92,10 @@ class ZlibCompressor {
   ZlibCompressor(ZlibCompressor&&) noexcept;
   ZlibCompressor& operator=(ZlibCompressor&&) noexcept;
 
-  /// `input` as one complete zlib stream, in a buffer sized to fit.
-  [[nodiscard]] Result<Payload> compress(std::string_view input);
+  /// `input` as one complete zlib stream, in a buffer sized to fit: stored
+  /// if it is short or already compressed, deflated otherwise.
+  [[nodiscard]] Result<Payload> compress(std::string_view input,
+                                         Compressibility compressibility = Compressibility::normal);
 
   /// The level in use.
   [[nodiscard]] int level() const noexcept { return level_; }

@@ -52,8 +52,10 @@ class MessageHandler {
   /// Throws corps::Exception if `channel` is unbound (unknown_channel) or bound
   /// to another type (type_mismatch): those are mistakes in the calling code.
   /// Returns an Error (Stage::encode) if the message cannot be serialized.
-  [[nodiscard]] Result<Payload> encode(std::string_view channel,
-                                       google::protobuf::Message& message);
+  /// `compressibility` says whether the message's bulk is compressed
+  /// already (see Compressibility).
+  [[nodiscard]] Result<Payload> encode(std::string_view channel, google::protobuf::Message& message,
+                                       Compressibility compressibility = Compressibility::normal);
 
   /// The first half of encode(): stamps `message` and serializes it into
   /// `out` (replacing its contents), for a caller that compresses elsewhere

@@ -66,7 +66,8 @@ class PayloadCompressor {
   PayloadCompressor& operator=(PayloadCompressor&&) noexcept;
 
   /// `input` in the codec's format, in a buffer sized to fit.
-  [[nodiscard]] Result<Payload> compress(std::string_view input);
+  [[nodiscard]] Result<Payload> compress(std::string_view input,
+                                         Compressibility compressibility = Compressibility::normal);
 
   [[nodiscard]] Codec codec() const noexcept { return options_.codec; }
 

@@ -130,6 +130,10 @@ struct SendOptions {
   Headers headers;
   /// A fixed partition; by default the key (or librdkafka) chooses.
   std::optional<std::int32_t> partition;
+  /// True if the message's bulk is compressed already (a JPEG frame): under
+  /// zlib the value is then stored, not deflated again, and stays a zlib
+  /// stream MessageCorps reads. Other codecs compress as usual.
+  bool already_compressed = false;
 };
 
 /// Sends typed messages. Thread-safe: any thread may send. Neither copyable

@@ -350,6 +350,22 @@ TEST_F(ProducerTest, LargeAndSmallValuesBothArriveIntact) {
   }
 }
 
+TEST_F(ProducerTest, AnAlreadyCompressedValueIsStoredAndReadsBack) {
+  corps::Producer producer(registry_, producer_options());
+  corps::Consumer consumer(registry_, consumer_options("stored", {"VideoStream"}));
+  corps::proto::Image image;
+  image.set_pixel_format(corps::proto::PIXEL_FORMAT_JPEG);
+  image.set_image_data(std::string(20'000, 'j'));  // deflates to almost nothing if asked
+  ASSERT_TRUE(producer.send("VideoStream", image, {.already_compressed = true}).get().ok());
+  ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
+  auto stored = consumer.poll(10s);
+  auto deflated = consumer.poll(10s);
+  ASSERT_TRUE(stored && stored->ok() && deflated && deflated->ok());
+  EXPECT_GT(stored->value()->size(), 20'000U) << "stored: the bytes as they were, framed";
+  EXPECT_LT(deflated->value()->size(), 1'000U);
+  EXPECT_EQ(stored->as<corps::proto::Image>().image_data(), image.image_data());
+}
+
 TEST_F(ProducerTest, AcksNoneAndLeaderDeliverToo) {
   for (auto acks : {corps::Acks::none, corps::Acks::leader}) {
     auto options = producer_options();

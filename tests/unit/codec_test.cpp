@@ -110,6 +110,24 @@ TEST(Codec, StoresValuesShorterThanTheThresholdAndDeflatesTheRest) {
   EXPECT_EQ(python_zlib_decompress(std::string(small->view())), sample(100));
 }
 
+TEST(Codec, StoresWhatIsCompressedAlreadyInOneValidStream) {
+  ZlibCompressor compressor;
+  // Longer than one stored block (65,535 bytes) holds.
+  const auto input = sample(150'000);
+  auto stored = compressor.compress(input, corps::Compressibility::already_compressed);
+  ASSERT_TRUE(stored.ok());
+  const std::string stream(stored->view());
+  EXPECT_EQ(first_block_type(stream), 0);
+  EXPECT_GT(stream.size(), input.size());
+  EXPECT_LT(stream.size(), input.size() + 64) << "only framing is added";
+  EXPECT_EQ(zlib_uncompress(stream, input.size()), input);
+  EXPECT_EQ(python_zlib_decompress(stream), input);
+  // The same input, not flagged, is deflated.
+  auto deflated = compressor.compress(input);
+  ASSERT_TRUE(deflated.ok());
+  EXPECT_LT(deflated->size(), input.size() / 2);
+}
+
 TEST(Codec, RoundTripsThroughOneReusedStateEachWay) {
   ZlibCompressor compressor(1);
   ZlibDecompressor decompressor;
