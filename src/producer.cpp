@@ -240,6 +240,13 @@ struct Producer::Impl {
 
   void send(std::string_view channel, google::protobuf::Message& message, SendOptions send_options,
             std::unique_ptr<DeliveryContext> context) {
+    if (find_header(send_options.headers, codec_header) != nullptr) {
+      throw Exception(Error(Errc::invalid_argument, Stage::produce,
+                            "a typed send to '" + std::string(channel) + "' carries a '" +
+                                std::string(codec_header) +
+                                "' header: corps writes that header itself, from "
+                                "HandlerOptions::codec, and readers decode the value by it"));
+    }
     const RecordLocation where{std::string(channel), send_options.partition.value_or(-1), -1};
     if (auto error = fatal_error()) {
       deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});

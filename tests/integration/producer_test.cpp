@@ -55,6 +55,18 @@ TEST_F(ProducerTest, SendsOnItsBoundChannel) {
   EXPECT_EQ(report.where.topic, "VideoStream");
 }
 
+TEST_F(ProducerTest, RefusesItsOwnCodecHeaderOnATypedSend) {
+  corps::Producer producer(registry_, producer_options());
+  corps::proto::Image image;
+  corps::SendOptions options;
+  options.headers.push_back({std::string(corps::codec_header), "zstd"});
+  const auto error = error_of([&] { (void)producer.send("VideoStream", image, options); });
+  EXPECT_EQ(error.code(), corps::Errc::invalid_argument);
+  EXPECT_NE(error.message().find("corps-codec"), std::string::npos) << error.message();
+  // A raw send copies headers as given (replay puts a record back as it was).
+  EXPECT_TRUE(producer.send_raw("VideoStream", std::string_view("raw"), options).get().ok());
+}
+
 TEST_F(ProducerTest, RefusesAnUnboundDefaultChannelAtConstruction) {
   auto options = producer_options();
   options.channel = "Nowhere";
