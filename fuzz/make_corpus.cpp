@@ -21,6 +21,7 @@
 #include "corps/message_handler.hpp"
 #include "corps/prediction.pb.h"
 #include "decode_input.hpp"
+#include "support/fuzz_findings.hpp"
 
 namespace {
 
@@ -212,6 +213,10 @@ void write_decode_seeds(const fs::path& dir) {
   seed(
       "bomb_over_small_limit",
       {.channel = video_stream, .small_limits = true, .value = zlib(std::string(64 * 1024, '\0'))});
+  // Found by this fuzzer: broken before the small limit, so corrupt, not too large.
+  seed("found_broken_before_the_cap", {.channel = video_stream,
+                                       .small_limits = true,
+                                       .value = corps_tests::stream_broken_before_the_cap()});
   seed("bomb_over_large_limit",
        {.channel = video_stream,
         .value = zlib(std::string(corps::fuzz::large_inflate_limit + 1, '\0'))});

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "support/expect.hpp"
+#include "support/fuzz_findings.hpp"
 #include "support/hostile_values.hpp"
 
 namespace {
@@ -204,19 +205,7 @@ TEST(Codec, AcceptsOutputOfExactlyTheCapAndRefusesOneByteMore) {
 // repeat" to zlib) after a start that libdeflate, checking for room first,
 // reads as more than the cap: the verdict is zlib's, corrupt, not too_large.
 TEST(Codec, CallsAStreamBrokenBeforeTheCapCorruptNotTooLarge) {
-  const std::string hex =
-      "789cedc101010000008090feafee08ff130a000000000000000000c10000000000000000000000000000"
-      "0000007a7374640000000000000000003c20000000000000000000000000000000000000000000000000"
-      "000000000000003c00000000000000000000000000000000000000000000000000000000000000000000"
-      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
-      "00000000000000000000000000006a000f0001dfdfdfdfdfdfdfdfdfdfdfdfbababababababababababa"
-      "bababababababababababababadfdfdfdfdfdfdfdfdfdfdfdfdfdf01000017dfdfdfdfdfdfdfdfdfdfdf"
-      "dfdfdfdfdfdfdfdfdfdfe3dfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdf"
-      "dfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdf";
-  std::string stream;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    stream.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
+  const std::string stream = corps_tests::stream_broken_before_the_cap();
   ASSERT_EQ(stream.size(), 312u);
   corps::ZlibDecompressor decompressor;
   std::string output;
