@@ -170,11 +170,15 @@ struct Producer::Impl {
     try {
       callback(report);
     } catch (...) {
-      // Never let an exception unwind into librdkafka: keep the first one
-      // for flush() to re-throw on the application's thread.
-      std::lock_guard lock(callback_error_mutex);
-      if (!callback_error) callback_error = std::current_exception();
+      // Never let an exception unwind into send() or the delivery thread:
+      // keep the first one for flush() to re-throw.
+      keep_callback_error(std::current_exception());
     }
+  }
+
+  void keep_callback_error(std::exception_ptr error) {
+    std::lock_guard lock(callback_error_mutex);
+    if (!callback_error) callback_error = std::move(error);
   }
 
   // One record's report, from a delivery-report event.
@@ -400,16 +404,23 @@ struct Producer::Impl {
   // was serving.
   bool serve(std::chrono::milliseconds wait) {
     if (serving.exchange(true, std::memory_order_acquire)) return false;
+    struct Release {
+      std::atomic<bool>& flag;
+      ~Release() { flag.store(false, std::memory_order_release); }
+    } release{serving};
     const int wait_ms = static_cast<int>(wait.count());
     for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms); event != nullptr;
          event = rd_kafka_queue_poll(reports.get(), 0)) {
       const detail::EventPtr owned(event);
       if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
       while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
-        on_delivery(message);
+        try {
+          on_delivery(message);
+        } catch (...) {  // building the report ran out of memory: the others still get theirs
+          keep_callback_error(std::current_exception());
+        }
       }
     }
-    serving.store(false, std::memory_order_release);
     return true;
   }
 
