@@ -42,22 +42,27 @@ std::string zlib_uncompress(const std::string& stream, std::size_t size) {
   return out;
 }
 
-// What MessageCorps reads from `stream`: Python's zlib.decompress, run by
-// /usr/bin/python3 on files in a temporary directory.
-std::string python_zlib_decompress(const std::string& stream) {
+// What Python's zlib module makes of `input` with `call` ("decompress" or
+// "compress"), run by /usr/bin/python3 on files in a temporary directory.
+std::string python_zlib(const std::string& call, const std::string& input) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("corps-codec-test-" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "in", std::ios::binary) << stream;
+  std::ofstream(dir / "in", std::ios::binary) << input;
   const std::string command =
-      "/usr/bin/python3 -c 'import sys, zlib; open(sys.argv[2], \"wb\").write("
-      "zlib.decompress(open(sys.argv[1], \"rb\").read()))' " +
-      (dir / "in").string() + " " + (dir / "out").string();
+      "/usr/bin/python3 -c 'import sys, zlib; open(sys.argv[2], \"wb\").write(zlib." + call +
+      "(open(sys.argv[1], \"rb\").read()))' " + (dir / "in").string() + " " +
+      (dir / "out").string();
   EXPECT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream in(dir / "out", std::ios::binary);
   std::string out{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   std::filesystem::remove_all(dir);
   return out;
+}
+
+// What MessageCorps reads from `stream`.
+std::string python_zlib_decompress(const std::string& stream) {
+  return python_zlib("decompress", stream);
 }
 
 corps::Error decompress_error(const std::string& input, std::size_t cap = 1 << 20) {
@@ -103,6 +108,13 @@ TEST(Codec, StoresValuesShorterThanTheThresholdAndDeflatesTheRest) {
   ASSERT_TRUE(deflated.ok());
   EXPECT_NE(first_block_type(std::string(deflated->view())), 0);
   EXPECT_LT(deflated->size(), long_input.size());
+
+  // From the limit to 2 KiB zlib deflates: MessageCorps's own bytes.
+  for (std::size_t size : {corps::default_zlib_store_below, std::size_t{2047}}) {
+    auto ours = compressor.compress(sample(size));
+    ASSERT_TRUE(ours.ok());
+    EXPECT_EQ(std::string(ours->view()), python_zlib("compress", sample(size))) << "size " << size;
+  }
 
   ZlibCompressor deflates_all(corps::default_zlib_level, 0);
   auto small = deflates_all.compress(sample(100));
