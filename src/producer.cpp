@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <variant>
 
@@ -88,27 +90,58 @@ struct Producer::Impl {
     }
 
     void work(unsigned worker) override {
+      serialized_bytes_ = serialized.size();
       encoded_ = impl_.compressors[worker].compress(serialized, compressibility(send_options_));
       std::string().swap(serialized);  // the record's memory goes now, not at finish
     }
 
-    void finish() override {
-      if (!encoded_.ok()) {
-        impl_.deliver(*context_,
-                      DeliveryReport{where_, encoded_.error(), Persistence::not_persisted});
+    void finish(std::exception_ptr failure) noexcept override {
+      if (failure) {
+        finish_with(failure_of(failure, Stage::encode, "compressing"));
         return;
       }
-      impl_.produce(where_, encoded_->data(), encoded_->size(), &*encoded_, send_options_, type_,
-                    codec_, std::move(context_));
+      if (!encoded_.ok()) {
+        finish_with(encoded_.error());
+        return;
+      }
+      try {
+        impl_.produce(where_, encoded_->data(), encoded_->size(), &*encoded_, send_options_, type_,
+                      codec_, std::move(context_));
+      } catch (...) {
+        // produce() leaves the context here until librdkafka has the record.
+        if (context_) {
+          finish_with(failure_of(std::current_exception(), Stage::produce, "handing over"));
+        }
+      }
     }
 
    private:
+    // What a step threw, as the record's error. Memory is all compressing
+    // and handing over ask of the system, so that is the usual cause.
+    Error failure_of(const std::exception_ptr& failure, Stage stage, std::string_view doing) const {
+      const std::string record = " a " + std::to_string(serialized_bytes_) + " B record";
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::bad_alloc&) {
+        return Error(Errc::too_large, stage, "out of memory " + std::string(doing) + record,
+                     where_);
+      } catch (const std::exception& e) {
+        return Error(Errc::invalid_argument, stage,
+                     std::string(doing) + record + " failed: " + e.what(), where_);
+      } catch (...) {
+        return Error(Errc::invalid_argument, stage,
+                     std::string(doing) + record + " threw something that is not a std::exception",
+                     where_);
+      }
+    }
+
     Impl& impl_;
     RecordLocation where_;
     SendOptions send_options_;
     const std::string* type_;
     std::string_view codec_;
     std::unique_ptr<DeliveryContext> context_;
+    std::size_t serialized_bytes_ = 0;
     Result<Payload> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
   };
 
@@ -315,7 +348,9 @@ struct Producer::Impl {
   // own headers.
   void produce(const RecordLocation& where, const char* value, std::size_t size, Payload* owned,
                const SendOptions& send_options, const std::string* type_name,
-               std::string_view codec, std::unique_ptr<DeliveryContext> context) {
+               std::string_view codec, std::unique_ptr<DeliveryContext>&& context) {
+    // `context` stays the caller's until librdkafka takes the record, so a
+    // caller can still report the record if something here throws.
     detail::HeadersPtr headers;
     std::size_t header_bytes = 0;
     if (!send_options.headers.empty() || type_name != nullptr || !codec.empty()) {

@@ -49,9 +49,14 @@ void OrderedWorkers::run(unsigned worker) {
     auto [sequence, item] = std::move(waiting_.front());
     waiting_.pop_front();
     lock.unlock();
-    item->work(worker);
+    std::exception_ptr failure;
+    try {
+      item->work(worker);
+    } catch (...) {
+      failure = std::current_exception();
+    }
     lock.lock();
-    worked_.emplace(sequence, std::move(item));
+    worked_.emplace(sequence, Worked{std::move(item), std::move(failure)});
     finish_ready(lock);
   }
 }
@@ -64,11 +69,11 @@ void OrderedWorkers::finish_ready(std::unique_lock<std::mutex>& lock) {
   finishing_ = true;
   for (auto next = worked_.find(next_finished_); next != worked_.end();
        next = worked_.find(next_finished_)) {
-    std::unique_ptr<Item> item = std::move(next->second);
+    Worked worked = std::move(next->second);
     worked_.erase(next);
     lock.unlock();
-    item->finish();
-    item.reset();
+    worked.item->finish(std::move(worked.failure));
+    worked.item.reset();
     lock.lock();
     ++next_finished_;
     progress_.notify_all();

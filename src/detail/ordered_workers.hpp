@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,10 +25,13 @@ class OrderedWorkers {
    public:
     virtual ~Item() = default;
     /// Runs on worker `worker` (0..threads-1), in parallel with other items.
+    /// May throw: finish() is then handed what it threw.
     virtual void work(unsigned worker) = 0;
     /// Runs after work(), in submission order, one item at a time, on
     /// whichever thread finds it next in line; never under the pool's lock.
-    virtual void finish() = 0;
+    /// `failure` is what work() threw, or null. Must not throw: every item
+    /// after this one waits for it.
+    virtual void finish(std::exception_ptr failure) noexcept = 0;
   };
 
   /// `threads` workers; submit() waits while `max_outstanding` items are
@@ -55,7 +59,11 @@ class OrderedWorkers {
   std::condition_variable work_ready_;  // an item to work on, or stopping
   std::condition_variable progress_;    // an item finished
   std::deque<std::pair<std::uint64_t, std::unique_ptr<Item>>> waiting_;
-  std::map<std::uint64_t, std::unique_ptr<Item>> worked_;
+  struct Worked {
+    std::unique_ptr<Item> item;
+    std::exception_ptr failure;  // what work() threw
+  };
+  std::map<std::uint64_t, Worked> worked_;
   std::uint64_t next_submitted_ = 0;
   std::uint64_t next_finished_ = 0;
   bool finishing_ = false;  // a thread is running finish() on items in line

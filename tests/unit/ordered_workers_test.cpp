@@ -6,6 +6,8 @@
 #include <chrono>
 #include <mutex>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -38,7 +40,8 @@ class Sleeper final : public OrderedWorkers::Item {
     --journal_.working;
   }
 
-  void finish() override {
+  void finish(std::exception_ptr failure) noexcept override {
+    EXPECT_FALSE(failure);
     std::lock_guard lock(journal_.mutex);
     journal_.finished.push_back(id_);
   }
@@ -77,6 +80,50 @@ TEST(OrderedWorkers, TheDestructorFinishesWhatWasSubmitted) {
     for (int id = 0; id < 20; ++id) workers.submit(std::make_unique<Sleeper>(journal, id, 1ms));
   }
   EXPECT_EQ(journal.finished.size(), 20u);
+}
+
+// Throws from work() when its id is a multiple of three.
+class Thrower final : public OrderedWorkers::Item {
+ public:
+  Thrower(std::vector<std::string>& finished, int id) : finished_(finished), id_(id) {}
+
+  void work(unsigned /*worker*/) override {
+    std::this_thread::sleep_for(std::chrono::microseconds(100 * (id_ % 4)));
+    if (id_ % 3 == 0) throw std::runtime_error("item " + std::to_string(id_) + " failed");
+  }
+
+  // Runs one at a time (the pool's promise), so no lock.
+  void finish(std::exception_ptr failure) noexcept override {
+    std::string what = "ok";
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& e) {
+        what = e.what();
+      }
+    }
+    finished_.push_back(std::to_string(id_) + ": " + what);
+  }
+
+ private:
+  std::vector<std::string>& finished_;
+  int id_;
+};
+
+TEST(OrderedWorkers, WhatWorkThrowsReachesFinishInItsTurn) {
+  std::vector<std::string> finished;
+  {
+    OrderedWorkers workers(2, 4);
+    for (int id = 0; id < 12; ++id) workers.submit(std::make_unique<Thrower>(finished, id));
+    EXPECT_TRUE(workers.wait_idle(std::chrono::steady_clock::now() + 60s))
+        << "an item that threw held up the ones after it";
+  }
+  std::vector<std::string> expected;
+  for (int id = 0; id < 12; ++id) {
+    expected.push_back(std::to_string(id) + ": " +
+                       (id % 3 == 0 ? "item " + std::to_string(id) + " failed" : "ok"));
+  }
+  EXPECT_EQ(finished, expected);
 }
 
 TEST(OrderedWorkers, WaitIdleGivesUpAtTheDeadline) {
