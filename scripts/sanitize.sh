@@ -14,9 +14,10 @@
 # libstdc++ are not. That is enough for ASan and UBSan. For TSan two files
 # make up for librdkafka: tests/sanitizers/c11_threads_shim.c, preloaded,
 # routes its C11 threads and locks through the pthread calls TSan
-# intercepts, and tests/sanitizers/tsan.supp ignores the memory accesses of
-# the library calls librdkafka makes itself on objects it passes between its
-# threads with atomics (never a corps frame). The image pipeline, the
+# intercepts, and tests/sanitizers/tsan.supp drops the race reports on the
+# library calls librdkafka makes itself on objects it passes between its
+# threads with atomics, while keeping those calls' locking (never a corps
+# frame alone). The image pipeline, the
 # benchmark and the install test are left out: they are the slowest to build,
 # and the pipeline's services run the Producer and Consumer the tests cover.
 #

@@ -299,6 +299,33 @@ TEST_F(ProducerTest, DeliveryCallbacksRunOneAtATimeWhileSeveralThreadsSend) {
   EXPECT_EQ(overlaps.load(), 0) << "two delivery callbacks ran at once";
 }
 
+// The first record to a topic makes librdkafka build that topic's state;
+// here several threads race to be first, on topic after topic.
+TEST_F(ProducerTest, SeveralThreadsSendingFirstToTheSameNewTopicsAllDeliver) {
+  constexpr int threads = 4;
+  constexpr int topics = 20;
+  for (int n = 0; n < topics; ++n) create_topic("Fresh-" + std::to_string(n));
+  corps::Producer producer(registry_, producer_options());
+  std::atomic<int> ready{0};
+  std::atomic<int> delivered{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t) {
+    senders.emplace_back([&] {
+      ++ready;
+      while (ready.load() < threads) std::this_thread::yield();
+      for (int n = 0; n < topics; ++n) {
+        producer.send_raw("Fresh-" + std::to_string(n), std::string_view("first"), {},
+                          [&](const corps::DeliveryReport& report) {
+                            if (report.ok()) ++delivered;
+                          });
+      }
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  ASSERT_TRUE(producer.flush(30s).ok());
+  EXPECT_EQ(delivered.load(), threads * topics);
+}
+
 TEST_F(ProducerTest, ACallbackMaySendAndItsRecordIsReportedToo) {
   corps::Producer producer(registry_, producer_options());
   std::atomic<int> first{0};
