@@ -63,6 +63,7 @@ struct Flags {
   std::vector<std::string> payloads{"small", "frame"};
   int zlib_level = corps::default_zlib_level;
   std::size_t zlib_store_below = corps::default_zlib_store_below;
+  std::size_t uncompressed_below = corps::default_uncompressed_below;
   unsigned compression_threads = 1;
   std::string codec_name = "zlib";
   corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
@@ -177,6 +178,7 @@ corps::CodecOptions codec_options(const Flags& flags) {
   options.codec = flags.codec;
   options.zlib_level = flags.zlib_level;
   options.zlib_store_below = flags.zlib_store_below;
+  options.uncompressed_below = flags.uncompressed_below;
   return options;
 }
 
@@ -249,6 +251,7 @@ int run(const Flags& flags) {
   setup.set_start_rss_mib(current_rss_mib());
   setup.set_zlib_level(flags.zlib_level);
   setup.set_zlib_store_below(flags.zlib_store_below);
+  setup.set_uncompressed_below(flags.uncompressed_below);
   setup.set_codec(std::string(corps::to_string(flags.codec)));
   setup.set_compression_threads(flags.compression_threads);
   for (const auto& payload : payloads) {
@@ -331,6 +334,11 @@ int main(int argc, char** argv) {
   app.add_option("--zlib-store-below", flags.zlib_store_below,
                  "corps stores zlib values shorter than this many bytes instead of deflating "
                  "them (HandlerOptions::zlib_store_below); 0 deflates every value")
+      ->capture_default_str();
+  app.add_option("--uncompressed-below", flags.uncompressed_below,
+                 "with --codec zstd or lz4, corps sends values shorter than this many bytes "
+                 "uncompressed, under codec none (HandlerOptions::uncompressed_below); 0 "
+                 "compresses every value")
       ->capture_default_str();
   app.add_option("--codec", flags.codec_name,
                  "corps's codec (HandlerOptions::codec): zlib (MessageCorps's format), none, "

@@ -61,6 +61,7 @@ Payload::Payload(std::string name, std::string source, const CodecOptions& codec
     metadata_.push_back(metadata_of(*message));
     auto encoded = handler.encode(sample_channel, *message);
     values_.emplace_back(encoded->view());
+    value_codecs_.push_back(handler.last_codec());
     serialized_bytes_ += static_cast<double>(message->ByteSizeLong());
     value_bytes_ += static_cast<double>(values_.back().size());
     max_value_bytes_ = std::max(max_value_bytes_, values_.back().size());
@@ -85,6 +86,7 @@ HandlerOptions Payload::handler_options() const {
   options.zlib_level = codec_.zlib_level;
   options.zlib_store_below = codec_.zlib_store_below;
   options.zstd_level = codec_.zstd_level;
+  options.uncompressed_below = codec_.uncompressed_below;
   return options;
 }
 

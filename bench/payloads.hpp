@@ -39,7 +39,7 @@ class Payload {
   [[nodiscard]] ChannelRegistry registry(const std::string& topic) const;
   /// How corps encodes this payload: the same codec and level as its values.
   [[nodiscard]] HandlerOptions handler_options() const;
-  /// The codec of its values; any but zlib is named in a corps-codec header.
+  /// The codec it is encoded with (HandlerOptions::codec).
   [[nodiscard]] Codec codec() const noexcept { return codec_.codec; }
 
   /// Sample `index % samples()`, ready to be sent as a new message would be:
@@ -48,6 +48,11 @@ class Payload {
   /// The record value corps made of sample `index % samples()`.
   [[nodiscard]] const std::string& value(std::size_t index) const {
     return values_[index % values_.size()];
+  }
+  /// The codec that value is in: codec(), or none for a short zstd or lz4
+  /// value. Any but zlib is named in a corps-codec header.
+  [[nodiscard]] Codec value_codec(std::size_t index) const {
+    return value_codecs_[index % value_codecs_.size()];
   }
 
   /// Mean size of a sample serialized (metadata included).
@@ -68,6 +73,7 @@ class Payload {
   // Each message's metadata, found once rather than per send.
   std::vector<corps::proto::MessageData*> metadata_;
   std::vector<std::string> values_;
+  std::vector<Codec> value_codecs_;
   double serialized_bytes_ = 0;
   double value_bytes_ = 0;
   std::size_t max_value_bytes_ = 0;

@@ -105,8 +105,9 @@ class RawProducer final : public BenchProducer {
       rd_kafka_header_add(headers.get(), type_header.data(),
                           static_cast<ssize_t>(type_header.size()), type.data(),
                           static_cast<ssize_t>(type.size()));
-      if (payload_.codec() != Codec::zlib) {  // the headers corps would write
-        const std::string_view codec = to_string(payload_.codec());
+      const Codec value_codec = payload_.value_codec(sample);
+      if (value_codec != Codec::zlib) {  // the headers corps would write
+        const std::string_view codec = to_string(value_codec);
         rd_kafka_header_add(headers.get(), codec_header.data(),
                             static_cast<ssize_t>(codec_header.size()), codec.data(),
                             static_cast<ssize_t>(codec.size()));

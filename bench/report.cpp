@@ -137,6 +137,11 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
   if (setup.has_zlib_store_below()) {
     out << ", zlib values under " << setup.zlib_store_below() << " B stored";
   }
+  const std::string codec = codec_of(setup);
+  if (setup.has_uncompressed_below() && (codec == "zstd" || codec == "lz4")) {
+    out << ", " << codec << " values under " << setup.uncompressed_below()
+        << " B sent uncompressed";
+  }
   out << "\n";
   out << "- client process before the first row: " << number(setup.start_rss_mib())
       << " MiB resident (included in every peak RSS below)\n";

@@ -10,8 +10,10 @@ MessageHandler::MessageHandler(ChannelRegistry registry, HandlerOptions options)
       codec_options_{.codec = options.codec,
                      .zlib_level = options.zlib_level,
                      .zlib_store_below = options.zlib_store_below,
-                     .zstd_level = options.zstd_level},
-      compressor_(codec_options_) {}
+                     .zstd_level = options.zstd_level,
+                     .uncompressed_below = options.uncompressed_below},
+      compressor_(codec_options_),
+      last_codec_(codec_options_.codec) {}
 
 Status MessageHandler::stamp_and_serialize(std::string_view channel,
                                            google::protobuf::Message& message, std::string& out) {
@@ -29,7 +31,9 @@ Result<Payload> MessageHandler::encode(std::string_view channel, google::protobu
                                        Compressibility compressibility) {
   const Status serialized = stamp_and_serialize(channel, message, serialized_);
   if (!serialized.ok()) return serialized.error();
-  return compressor_.compress(serialized_, compressibility);
+  Result<Payload> compressed = compressor_.compress(serialized_, compressibility);
+  if (compressed.ok()) last_codec_ = compressor_.codec_for(serialized_.size());
+  return compressed;
 }
 
 }  // namespace corps

@@ -96,9 +96,14 @@ PayloadCompressor::~PayloadCompressor() = default;
 PayloadCompressor::PayloadCompressor(PayloadCompressor&&) noexcept = default;
 PayloadCompressor& PayloadCompressor::operator=(PayloadCompressor&&) noexcept = default;
 
+Codec PayloadCompressor::codec_for(std::size_t input_size) const noexcept {
+  const bool framed = options_.codec == Codec::zstd || options_.codec == Codec::lz4;
+  return framed && input_size < options_.uncompressed_below ? Codec::none : options_.codec;
+}
+
 Result<Payload> PayloadCompressor::compress(std::string_view input,
                                             Compressibility compressibility) {
-  switch (options_.codec) {
+  switch (codec_for(input.size())) {
     case Codec::zlib: return state_->zlib->compress(input, compressibility);
     case Codec::none: {
       Payload out = Payload::with_capacity(input.size());

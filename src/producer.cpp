@@ -34,6 +34,12 @@ Persistence to_persistence(rd_kafka_msg_status_t status) {
   return Persistence::possibly_persisted;
 }
 
+// The `corps-codec` header for a value in `codec`: none for zlib, which is
+// what a record without the header means (and all MessageCorps reads).
+std::string_view codec_header_value(Codec codec) noexcept {
+  return codec == Codec::zlib ? std::string_view() : to_string(codec);
+}
+
 std::string acks_value(Acks acks) {
   switch (acks) {
     case Acks::none: return "0";
@@ -73,12 +79,11 @@ struct Producer::Impl {
   class CompressJob final : public detail::OrderedWorkers::Item {
    public:
     CompressJob(Impl& impl, RecordLocation where, SendOptions send_options, const std::string* type,
-                std::string_view codec, std::unique_ptr<DeliveryContext> context)
+                std::unique_ptr<DeliveryContext> context)
         : impl_(impl),
           where_(std::move(where)),
           send_options_(std::move(send_options)),
           type_(type),
-          codec_(codec),
           context_(std::move(context)) {}
 
     std::string serialized;
@@ -91,7 +96,9 @@ struct Producer::Impl {
 
     void work(unsigned worker) override {
       serialized_bytes_ = serialized.size();
-      encoded_ = impl_.compressors[worker].compress(serialized, compressibility(send_options_));
+      PayloadCompressor& compressor = impl_.compressors[worker];
+      codec_ = compressor.codec_for(serialized.size());
+      encoded_ = compressor.compress(serialized, compressibility(send_options_));
       std::string().swap(serialized);  // the record's memory goes now, not at finish
     }
 
@@ -106,7 +113,7 @@ struct Producer::Impl {
       }
       try {
         impl_.produce(where_, encoded_->data(), encoded_->size(), &*encoded_, send_options_, type_,
-                      codec_, std::move(context_));
+                      codec_header_value(codec_), std::move(context_));
       } catch (...) {
         // produce() leaves the context here until librdkafka has the record.
         if (context_) {
@@ -139,7 +146,7 @@ struct Producer::Impl {
     RecordLocation where_;
     SendOptions send_options_;
     const std::string* type_;
-    std::string_view codec_;
+    Codec codec_ = Codec::zlib;  // what work() wrote the value in
     std::unique_ptr<DeliveryContext> context_;
     std::size_t serialized_bytes_ = 0;
     Result<Payload> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
@@ -291,12 +298,9 @@ struct Producer::Impl {
     }
     const std::string* type =
         options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
-    const Codec codec = handler.codec();
-    const std::string_view codec_name =
-        codec == Codec::zlib ? std::string_view() : to_string(codec);
     if (workers) {
       auto job = std::make_unique<CompressJob>(*this, where, std::move(send_options), type,
-                                               codec_name, std::move(context));
+                                               std::move(context));
       const Status serialized = [&] {
         std::lock_guard lock(handler_mutex);
         return handler.stamp_and_serialize(channel, message, job->serialized);
@@ -308,16 +312,19 @@ struct Producer::Impl {
       workers->submit(std::move(job));
       return;
     }
+    Codec codec = Codec::zlib;
     Result<Payload> encoded = [&] {
       std::lock_guard lock(handler_mutex);
-      return handler.encode(channel, message, compressibility(send_options));
+      Result<Payload> value = handler.encode(channel, message, compressibility(send_options));
+      codec = handler.last_codec();
+      return value;
     }();
     if (!encoded.ok()) {
       deliver(*context, DeliveryReport{where, encoded.error(), Persistence::not_persisted});
       return;
     }
-    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type, codec_name,
-            std::move(context));
+    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type,
+            codec_header_value(codec), std::move(context));
   }
 
   void send_raw(std::string_view topic, std::optional<std::string_view> value,

@@ -37,6 +37,10 @@ struct HandlerOptions {
   Codec codec = Codec::zlib;
   /// Zstandard level (1..19) when codec is zstd.
   int zstd_level = 1;
+  /// zstd and lz4 values shorter than this many bytes are sent uncompressed,
+  /// under codec none (see default_uncompressed_below); 0 compresses every
+  /// value.
+  std::size_t uncompressed_below = default_uncompressed_below;
 };
 
 /// Turns typed messages into record values for their channel.
@@ -64,8 +68,18 @@ class MessageHandler {
   [[nodiscard]] Status stamp_and_serialize(std::string_view channel,
                                            google::protobuf::Message& message, std::string& out);
 
-  /// The codec every value is compressed with.
+  /// The codec values are compressed with (HandlerOptions::codec).
   [[nodiscard]] Codec codec() const noexcept { return compressor_.codec(); }
+  /// The codec the last successful encode() wrote its value in: codec(), or
+  /// none for a short zstd or lz4 value (HandlerOptions::uncompressed_below).
+  /// The record's `corps-codec` header names this one. Before the first
+  /// encode(), codec().
+  [[nodiscard]] Codec last_codec() const noexcept { return last_codec_; }
+  /// The codec a value serialized to `serialized_size` bytes is written in,
+  /// for a caller that compresses elsewhere.
+  [[nodiscard]] Codec codec_for(std::size_t serialized_size) const noexcept {
+    return compressor_.codec_for(serialized_size);
+  }
   /// The codec and levels, to make compressors that write what this one does.
   [[nodiscard]] const CodecOptions& codec_options() const noexcept { return codec_options_; }
 
@@ -77,6 +91,7 @@ class MessageHandler {
   MetadataStamper stamper_;
   CodecOptions codec_options_;
   PayloadCompressor compressor_;
+  Codec last_codec_;
   std::string serialized_;
 };
 

@@ -6,6 +6,8 @@
 // another codec adds the header; every corps reader decodes every codec, with
 // the same output cap and the same typed errors as for zlib. MessageCorps
 // (Python) reads only zlib records: keep channels it reads on the default.
+// The header is per record: a zstd or lz4 producer sends values too short
+// to gain from a frame under `none` (CodecOptions::uncompressed_below).
 //
 //   zlib   RFC 1950 stream (default, no header)
 //   none   the serialized message as is; for values that do not compress,
@@ -43,6 +45,14 @@ inline constexpr std::string_view codec_header = "corps-codec";
 /// The codec a header value (or a command-line word) names, or nullopt.
 [[nodiscard]] std::optional<Codec> parse_codec(std::string_view name) noexcept;
 
+/// zstd and lz4 values shorter than this are sent as they are, under codec
+/// `none`. On a short protobuf message a frame's header and checksum cost
+/// more than compression saves (a 144-byte Prediction becomes 155 bytes as
+/// zstd, 171 as lz4), and writing and reading each frame costs
+/// microseconds. zlib has its own threshold (default_zlib_store_below),
+/// since its values must stay zlib streams for MessageCorps.
+inline constexpr std::size_t default_uncompressed_below = 256;
+
 /// Compressor settings.
 struct CodecOptions {
   Codec codec = Codec::zlib;
@@ -53,6 +63,9 @@ struct CodecOptions {
   std::size_t zlib_store_below = default_zlib_store_below;
   /// Zstandard level, 1..19 (3 is zstd's own default; 1 is the fastest).
   int zstd_level = 1;
+  /// zstd and lz4 values shorter than this are written with codec none (see
+  /// default_uncompressed_below); 0 compresses every value.
+  std::size_t uncompressed_below = default_uncompressed_below;
 };
 
 /// Compresses values with one codec, keeping its state between values.
@@ -69,7 +82,12 @@ class PayloadCompressor {
   [[nodiscard]] Result<Payload> compress(std::string_view input,
                                          Compressibility compressibility = Compressibility::normal);
 
+  /// The codec of CodecOptions::codec.
   [[nodiscard]] Codec codec() const noexcept { return options_.codec; }
+  /// The codec compress() writes an `input_size`-byte value in: codec(), or
+  /// none for a zstd or lz4 value shorter than uncompressed_below. A record's
+  /// `corps-codec` header names this one.
+  [[nodiscard]] Codec codec_for(std::size_t input_size) const noexcept;
 
  private:
   struct State;

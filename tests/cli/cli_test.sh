@@ -74,14 +74,18 @@ grep -q "stdin:1: not a corps.proto.Prediction in json" "$work/last.out" \
   || { failed=$((failed + 1)); echo "FAIL the refusal names the line and the type"; }
 
 # --- codecs beyond zlib, named in a header ---------------------------------------
+# The padding takes each record past 256 bytes: zstd and lz4 send shorter
+# values uncompressed, under codec none (HandlerOptions::uncompressed_below).
+padding=$(printf 'x%.0s' $(seq 300))
 for codec in none zstd lz4; do
-  echo '{"frame": 31, "object": ["'$codec'"]}' | "$corps" produce Predictions -p 1 --codec $codec >/dev/null
+  echo '{"frame": 31, "object": ["'$codec'", "'$padding'"]}' \
+    | "$corps" produce Predictions -p 1 --codec $codec >/dev/null
   "$corps" consume Predictions -o -1 -e >"$work/codec.json" 2>/dev/null
   check "produce --codec $codec: the record names its codec and consumes as usual" json "
 lines = [json.loads(l) for l in open('$work/codec.json')]
 line = [l for l in lines if l['partition'] == 1][0]
 assert line['headers']['corps-codec'] == '$codec', line
-assert line['message']['object'] == ['$codec'], line
+assert line['message']['object'] == ['$codec', '$padding'], line
 "
 done
 check "produce refuses a codec it does not know" bash -c "

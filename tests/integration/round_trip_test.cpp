@@ -116,6 +116,47 @@ TEST_F(RoundTrip, EveryCodecIsNamedInAHeaderAndReadBack) {
   EXPECT_EQ(records[0].value(), sent[0].SerializeAsString());
 }
 
+// The codec header is per record: a zstd or lz4 producer sends a value too
+// short to gain from a frame as it is, under `none`, on the sending thread
+// and on compression threads alike.
+TEST_F(RoundTrip, ShortZstdAndLz4ValuesTravelUncompressedUnderNone) {
+  struct Case {
+    corps::Codec codec;
+    unsigned compression_threads;
+  };
+  const Case cases[] = {{corps::Codec::zstd, 1}, {corps::Codec::lz4, 1}, {corps::Codec::zstd, 2}};
+  std::vector<corps::proto::Image> sent;
+  std::vector<std::string> expected_codec;
+  for (const Case& c : cases) {
+    auto options = producer_options();
+    options.handler.codec = c.codec;
+    options.compression_threads = c.compression_threads;
+    corps::Producer producer(registry_, options);
+    corps::proto::Image short_image;
+    short_image.set_frame(static_cast<int>(sent.size()));
+    sent.push_back(short_image);
+    expected_codec.emplace_back("none");
+    ASSERT_TRUE(producer.send(video_, sent.back()).get().ok());
+    sent.push_back(frame(static_cast<int>(sent.size())));
+    expected_codec.emplace_back(corps::to_string(c.codec));
+    ASSERT_TRUE(producer.send(video_, sent.back()).get().ok());
+  }
+
+  corps::Consumer consumer(registry_, consumer_options("short-values", {"VideoStream"}));
+  const auto records = consume(consumer, sent.size());
+  ASSERT_EQ(records.size(), sent.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    ASSERT_TRUE(records[i].ok()) << records[i].error().to_string();
+    const auto* named = corps::find_header(records[i].headers(), corps::codec_header);
+    ASSERT_NE(named, nullptr) << i;
+    EXPECT_EQ(named->value, expected_codec[i]) << i;
+    const auto& read = records[i].as<corps::proto::Image>();
+    EXPECT_EQ(read.frame(), sent[i].frame());
+    EXPECT_EQ(read.image_data(), sent[i].image_data());
+    if (expected_codec[i] == "none") EXPECT_EQ(records[i].value(), sent[i].SerializeAsString());
+  }
+}
+
 TEST_F(RoundTrip, TheDefaultCodecWritesNoCodecHeader) {
   corps::Producer producer(registry_, producer_options());
   auto image = frame(3);

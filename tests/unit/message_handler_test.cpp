@@ -100,6 +100,32 @@ TEST(MessageHandler, StoresShortValuesUnlessToldToDeflateThemAll) {
             prediction.object(0));
 }
 
+TEST(MessageHandler, SaysWhichCodecEachValueIsIn) {
+  MessageHandler zstd(video_registry(), {.codec = corps::Codec::zstd});
+  EXPECT_EQ(zstd.last_codec(), corps::Codec::zstd) << "before any encode: the configured codec";
+  corps::proto::Prediction prediction;
+  prediction.set_frame(3);
+  const auto short_value = zstd.encode("Predictions", prediction);
+  ASSERT_TRUE(short_value.ok());
+  ASSERT_LT(prediction.ByteSizeLong(), corps::default_uncompressed_below);
+  EXPECT_EQ(zstd.last_codec(), corps::Codec::none);
+  EXPECT_EQ(short_value->view(), prediction.SerializeAsString()) << "sent as it is";
+
+  corps::proto::Image image;
+  image.set_image_data(std::string(4096, 'p'));
+  const auto long_value = zstd.encode("VideoStream", image);
+  ASSERT_TRUE(long_value.ok());
+  EXPECT_EQ(zstd.last_codec(), corps::Codec::zstd);
+  EXPECT_LT(long_value->size(), 4096u);
+  EXPECT_EQ(zstd.codec_for(image.ByteSizeLong()), corps::Codec::zstd);
+  EXPECT_EQ(zstd.codec_for(prediction.ByteSizeLong()), corps::Codec::none);
+
+  // zlib values are always zlib: short ones are stored inside the stream.
+  MessageHandler zlib(video_registry(), {});
+  ASSERT_TRUE(zlib.encode("Predictions", prediction).ok());
+  EXPECT_EQ(zlib.last_codec(), corps::Codec::zlib);
+}
+
 TEST(MessageHandler, RefusesAnUnboundChannel) {
   MessageHandler handler(video_registry(), {});
   corps::proto::Image image;

@@ -200,12 +200,14 @@ TEST(MessageLoader, KeepsWorkingAfterABadRecord) {
 TEST(MessageLoader, FollowsTheCodecHeaderOfEveryCodec) {
   MessageLoader loader(registry());
   for (corps::Codec codec : {corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4}) {
-    corps::MessageHandler handler(registry(), {.codec = codec});
+    // Every value framed, short as this one is.
+    corps::MessageHandler handler(registry(), {.codec = codec, .uncompressed_below = 0});
     ASSERT_EQ(handler.codec(), codec);
     corps::proto::Prediction prediction;
     prediction.set_frame(11);
     auto value = handler.encode("Predictions", prediction);
     ASSERT_TRUE(value.ok());
+    ASSERT_EQ(handler.last_codec(), codec);
     const std::string bytes(value->view());
     const corps::Headers headers{{"corps-codec", std::string(corps::to_string(codec))}};
     auto message = loader.load(at("Predictions", bytes, &headers));

@@ -63,13 +63,46 @@ TEST(PayloadCodec, EveryCodecRoundTripsSmallAndLargeValuesWithOneStatePerSide) {
       auto payload = compressor.compress(input);
       ASSERT_TRUE(payload.ok()) << payload.error().to_string();
       std::string output = "left over from the last record";
-      const auto status = decompressor.decompress(codec, payload->view(), output, 4 * mib);
+      const auto status =
+          decompressor.decompress(compressor.codec_for(size), payload->view(), output, 4 * mib);
       ASSERT_TRUE(status.ok()) << corps::to_string(codec) << ": " << status.error().to_string();
       EXPECT_EQ(output, input) << corps::to_string(codec) << " at " << size << " B";
       if (codec != Codec::none && size > 1000) {
         EXPECT_LT(payload->size(), size / 2) << corps::to_string(codec) << " did not compress";
       }
     }
+  }
+}
+
+TEST(PayloadCodec, ZstdAndLz4SendShortValuesUncompressedUnlessToldNotTo) {
+  const std::size_t below = corps::default_uncompressed_below;
+  for (Codec codec : {Codec::zstd, Codec::lz4}) {
+    PayloadCompressor compressor(CodecOptions{.codec = codec});
+    EXPECT_EQ(compressor.codec_for(0), Codec::none);
+    EXPECT_EQ(compressor.codec_for(below - 1), Codec::none);
+    EXPECT_EQ(compressor.codec_for(below), codec);
+    const std::string short_value = sample(below - 1, 7);
+    auto stored = compressor.compress(short_value);
+    ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+    EXPECT_EQ(stored->view(), short_value) << corps::to_string(codec);
+    const std::string long_value(below, 'a');
+    auto framed = compressor.compress(long_value);
+    ASSERT_TRUE(framed.ok()) << framed.error().to_string();
+    EXPECT_LT(framed->size(), long_value.size()) << corps::to_string(codec);
+
+    PayloadCompressor every(CodecOptions{.codec = codec, .uncompressed_below = 0});
+    EXPECT_EQ(every.codec_for(0), codec);
+    auto tiny = every.compress("abc");
+    ASSERT_TRUE(tiny.ok()) << tiny.error().to_string();
+    EXPECT_NE(tiny->view(), "abc") << corps::to_string(codec) << " wrote no frame";
+    PayloadDecompressor decompressor;
+    std::string output;
+    ASSERT_TRUE(decompressor.decompress(codec, tiny->view(), output, 1000).ok());
+    EXPECT_EQ(output, "abc");
+  }
+  // zlib keeps its own threshold (values stay zlib streams), and none is none.
+  for (Codec codec : {Codec::zlib, Codec::none}) {
+    EXPECT_EQ(PayloadCompressor(CodecOptions{.codec = codec}).codec_for(1), codec);
   }
 }
 

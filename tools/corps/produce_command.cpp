@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
 
 #include "commands.hpp"
 #include "connection.hpp"
@@ -137,7 +138,9 @@ Command add_produce_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--codec", args->codec,
                   "How values are compressed: zlib (MessageCorps's format), or, for corps "
-                  "readers only, none, zstd or lz4 (named in a corps-codec header)")
+                  "readers only, none, zstd or lz4 (named in a corps-codec header; zstd and "
+                  "lz4 send values under " +
+                      std::to_string(default_uncompressed_below) + " bytes as none)")
       ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
       ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose,
