@@ -75,11 +75,6 @@ class MessageHandler {
   /// The record's `corps-codec` header names this one. Before the first
   /// encode(), codec().
   [[nodiscard]] Codec last_codec() const noexcept { return last_codec_; }
-  /// The codec a value serialized to `serialized_size` bytes is written in,
-  /// for a caller that compresses elsewhere.
-  [[nodiscard]] Codec codec_for(std::size_t serialized_size) const noexcept {
-    return compressor_.codec_for(serialized_size);
-  }
   /// The codec and levels, to make compressors that write what this one does.
   [[nodiscard]] const CodecOptions& codec_options() const noexcept { return codec_options_; }
 

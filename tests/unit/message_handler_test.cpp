@@ -117,8 +117,10 @@ TEST(MessageHandler, SaysWhichCodecEachValueIsIn) {
   ASSERT_TRUE(long_value.ok());
   EXPECT_EQ(zstd.last_codec(), corps::Codec::zstd);
   EXPECT_LT(long_value->size(), 4096u);
-  EXPECT_EQ(zstd.codec_for(image.ByteSizeLong()), corps::Codec::zstd);
-  EXPECT_EQ(zstd.codec_for(prediction.ByteSizeLong()), corps::Codec::none);
+  // A compressor made from its options (as compression threads are) agrees.
+  const corps::PayloadCompressor elsewhere(zstd.codec_options());
+  EXPECT_EQ(elsewhere.codec_for(image.ByteSizeLong()), corps::Codec::zstd);
+  EXPECT_EQ(elsewhere.codec_for(prediction.ByteSizeLong()), corps::Codec::none);
 
   // zlib values are always zlib: short ones are stored inside the stream.
   MessageHandler zlib(video_registry(), {});
