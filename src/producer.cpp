@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <new>
@@ -49,6 +50,65 @@ std::string acks_value(Acks acks) {
   return "all";
 }
 
+// The producer whose reports this thread is serving, if any. A send from
+// there (a delivery callback that sends) must never wait: the reports that
+// would end the wait are this thread's to serve.
+thread_local const void* serving_reports_of = nullptr;
+
+// A record on its way to librdkafka, with everything librdkafka has not taken
+// yet: it may wait in the compression workers, or behind a full queue, after
+// send() returned.
+struct Outgoing {
+  RecordLocation where;  // the topic, and the partition asked for (-1: any)
+  SendOptions options;   // key, headers, partition
+  // corps's own headers: the type's name (null: none) and the codec (empty:
+  // zlib, which is what no header means)
+  const std::string* type_name = nullptr;
+  std::string_view codec;
+  std::unique_ptr<DeliveryContext> context;
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // once the queue was full
+
+  // The value: none (a tombstone), the caller's bytes (valid only during
+  // send()), an encoded buffer, or a copy made to outlive the caller.
+  enum class Value { null, borrowed, encoded, copied } kind = Value::null;
+  std::string_view borrowed;
+  Payload encoded;
+  std::string copied;
+
+  [[nodiscard]] const char* data() const noexcept {
+    switch (kind) {
+      case Value::null: return nullptr;
+      case Value::borrowed: return borrowed.data();
+      case Value::encoded: return encoded.data();
+      case Value::copied: return copied.data();
+    }
+    return nullptr;
+  }
+  [[nodiscard]] std::size_t size() const noexcept {
+    switch (kind) {
+      case Value::null: return 0;
+      case Value::borrowed: return borrowed.size();
+      case Value::encoded: return encoded.size();
+      case Value::copied: return copied.size();
+    }
+    return 0;
+  }
+  // Copies borrowed bytes, so the record may outlive the send() that gave them.
+  void own() {
+    if (kind != Value::borrowed) return;
+    copied.assign(borrowed.data(), borrowed.size());
+    kind = Value::copied;
+  }
+};
+
+// Who hands a record to librdkafka, which decides what it may do while the
+// queue is full.
+enum class Sender {
+  application,  // a thread in send(): waits for room, serving reports meanwhile
+  worker,       // a compression worker: waits for room; never serves reports
+  callback,     // a delivery callback: never waits; the record goes out after it
+};
+
 }  // namespace
 
 struct Producer::Impl {
@@ -60,17 +120,28 @@ struct Producer::Impl {
   std::mutex handler_mutex;  // MessageHandler keeps per-call state
   MessageHandler handler;
   detail::KafkaPtr client;
+  // Records sent whose report has not been delivered yet, wherever they are:
+  // compressing, deferred, in librdkafka, or failed and waiting to be reported.
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
   detail::QueuePtr reports;             // librdkafka's main queue: delivery reports
-  std::atomic<bool> serving{false};     // a thread is serving `reports`
-  std::atomic<std::uint64_t> sends{0};  // records handed to librdkafka, ever
+  std::atomic<bool> serving{false};     // a thread is serving reports
+  std::atomic<std::uint64_t> sends{0};  // records handed over by application threads, ever
   std::thread delivery_thread;
   std::mutex callback_error_mutex;
   std::exception_ptr callback_error;
   mutable std::mutex fatal_mutex;
   std::optional<Error> fatal;        // set once librdkafka declares the client unusable
   std::size_t max_record_bytes = 0;  // message.max.bytes as finally configured
+  // Reports of records that failed before librdkafka took them, waiting for
+  // the thread that serves reports: callbacks run one at a time, these too.
+  std::mutex failed_mutex;
+  std::deque<std::pair<std::unique_ptr<DeliveryContext>, DeliveryReport>> failed;
+  std::atomic<std::size_t> failed_count{0};
+  // Records a delivery callback sent while the queue was full, in send
+  // order; the serving thread hands them over as reports free room.
+  mutable std::mutex deferred_mutex;
+  std::deque<std::unique_ptr<Outgoing>> deferred;
   // With compression_threads > 1: one compressor per worker, and the workers.
   std::vector<PayloadCompressor> compressors;
   std::unique_ptr<detail::OrderedWorkers> workers;
@@ -78,78 +149,75 @@ struct Producer::Impl {
   // A record compressed by a worker, then produced in send order.
   class CompressJob final : public detail::OrderedWorkers::Item {
    public:
-    CompressJob(Impl& impl, RecordLocation where, SendOptions send_options, const std::string* type,
-                std::unique_ptr<DeliveryContext> context)
-        : impl_(impl),
-          where_(std::move(where)),
-          send_options_(std::move(send_options)),
-          type_(type),
-          context_(std::move(context)) {}
+    CompressJob(Impl& impl, Outgoing record) : impl_(impl), record_(std::move(record)) {}
 
     std::string serialized;
 
     // Reports a record that never reached the workers.
-    void finish_with(Error error) {
-      impl_.deliver(*context_,
-                    DeliveryReport{where_, std::move(error), Persistence::not_persisted});
-    }
+    void fail(Error error) { impl_.fail(record_, std::move(error)); }
 
     void work(unsigned worker) override {
       serialized_bytes_ = serialized.size();
       PayloadCompressor& compressor = impl_.compressors[worker];
       codec_ = compressor.codec_for(serialized.size());
-      encoded_ = compressor.compress(serialized, compressibility(send_options_));
+      encoded_ = compressor.compress(serialized, compressibility(record_.options));
       std::string().swap(serialized);  // the record's memory goes now, not at finish
     }
 
     void finish(std::exception_ptr failure) noexcept override {
       if (failure) {
-        finish_with(failure_of(failure, Stage::encode, "compressing"));
+        impl_.fail(record_, failure_of(failure, Stage::encode, "compressing"));
         return;
       }
       if (!encoded_.ok()) {
-        finish_with(encoded_.error());
+        impl_.fail(record_, encoded_.error());
         return;
       }
-      try {
-        impl_.produce(where_, encoded_->data(), encoded_->size(), &*encoded_, send_options_, type_,
-                      codec_header_value(codec_), std::move(context_));
-      } catch (...) {
-        // produce() leaves the context here until librdkafka has the record.
-        if (context_) {
-          finish_with(failure_of(std::current_exception(), Stage::produce, "handing over"));
-        }
-      }
+      record_.kind = Outgoing::Value::encoded;
+      record_.encoded = std::move(*encoded_);
+      record_.codec = codec_header_value(codec_);
+      impl_.produce(record_, Sender::worker);
     }
 
    private:
     // What a step threw, as the record's error. Memory is all compressing
-    // and handing over ask of the system, so that is the usual cause.
+    // asks of the system, so that is the usual cause.
     Error failure_of(const std::exception_ptr& failure, Stage stage, std::string_view doing) const {
       const std::string record = " a " + std::to_string(serialized_bytes_) + " B record";
       try {
         std::rethrow_exception(failure);
       } catch (const std::bad_alloc&) {
         return Error(Errc::too_large, stage, "out of memory " + std::string(doing) + record,
-                     where_);
+                     record_.where);
       } catch (const std::exception& e) {
         return Error(Errc::invalid_argument, stage,
-                     std::string(doing) + record + " failed: " + e.what(), where_);
+                     std::string(doing) + record + " failed: " + e.what(), record_.where);
       } catch (...) {
         return Error(Errc::invalid_argument, stage,
                      std::string(doing) + record + " threw something that is not a std::exception",
-                     where_);
+                     record_.where);
       }
     }
 
     Impl& impl_;
-    RecordLocation where_;
-    SendOptions send_options_;
-    const std::string* type_;
+    Outgoing record_;
     Codec codec_ = Codec::zlib;  // what work() wrote the value in
-    std::unique_ptr<DeliveryContext> context_;
     std::size_t serialized_bytes_ = 0;
     Result<Payload> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
+  };
+
+  // A raw record waiting its turn behind the records being compressed.
+  class InLine final : public detail::OrderedWorkers::Item {
+   public:
+    InLine(Impl& impl, Outgoing record) : impl_(impl), record_(std::move(record)) {
+      record_.own();
+    }
+    void work(unsigned) override {}
+    void finish(std::exception_ptr) noexcept override { impl_.produce(record_, Sender::worker); }
+
+   private:
+    Impl& impl_;
+    Outgoing record_;
   };
 
   void start_workers() {
@@ -163,10 +231,15 @@ struct Producer::Impl {
                                                        2 * options.compression_threads + 2);
   }
 
-  // Until every record given to the workers is with librdkafka.
-  bool drain_workers(std::chrono::steady_clock::time_point deadline) {
-    return !workers || workers->wait_idle(deadline);
+  // Hands `item` to the workers. A delivery callback does not wait for room:
+  // the room may be its own record's, which cannot finish before it returns.
+  void submit(std::unique_ptr<detail::OrderedWorkers::Item> item) {
+    workers->submit(std::move(item), in_callback()
+                                         ? detail::OrderedWorkers::Admission::immediately
+                                         : detail::OrderedWorkers::Admission::wait_for_room);
   }
+
+  [[nodiscard]] bool in_callback() const noexcept { return serving_reports_of == this; }
 
   std::optional<Error> fatal_error() const {
     std::lock_guard lock(fatal_mutex);
@@ -200,25 +273,59 @@ struct Producer::Impl {
     }
   }
 
+  // Gives `report` to its receiver. Callbacks run only on the thread that
+  // holds the serving flag; a future can be set from any thread.
   void deliver(DeliveryContext& context, const DeliveryReport& report) {
     if (auto* promise = std::get_if<std::promise<DeliveryReport>>(&context.receiver)) {
       promise->set_value(report);
-      return;
+    } else if (auto& callback = std::get<DeliveryCallback>(context.receiver)) {
+      try {
+        callback(report);
+      } catch (...) {
+        // Never let an exception unwind into send() or the delivery thread:
+        // keep the first one for flush() to re-throw.
+        keep_callback_error(std::current_exception());
+      }
     }
-    auto& callback = std::get<DeliveryCallback>(context.receiver);
-    if (!callback) return;
-    try {
-      callback(report);
-    } catch (...) {
-      // Never let an exception unwind into send() or the delivery thread:
-      // keep the first one for flush() to re-throw.
-      keep_callback_error(std::current_exception());
-    }
+    in_flight.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   void keep_callback_error(std::exception_ptr error) {
     std::lock_guard lock(callback_error_mutex);
     if (!callback_error) callback_error = std::move(error);
+  }
+
+  // Reports a record that never reached librdkafka. A future is set at once;
+  // a callback waits for the thread that serves reports, which may be this
+  // one right away.
+  void fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& where, Error error) {
+    DeliveryReport report{where, std::move(error), Persistence::not_persisted};
+    if (std::holds_alternative<std::promise<DeliveryReport>>(context->receiver)) {
+      deliver(*context, report);
+      return;
+    }
+    {
+      std::lock_guard lock(failed_mutex);
+      failed.emplace_back(std::move(context), std::move(report));
+    }
+    failed_count.fetch_add(1);
+    // Wakes a thread waiting in serve() for librdkafka's reports.
+    rd_kafka_queue_yield(reports.get());
+    (void)serve(std::chrono::milliseconds(0));
+  }
+  void fail(Outgoing& record, Error error) {
+    fail(std::move(record.context), record.where, std::move(error));
+  }
+
+  void deliver_failed() {
+    if (failed_count.load() == 0) return;
+    std::deque<std::pair<std::unique_ptr<DeliveryContext>, DeliveryReport>> batch;
+    {
+      std::lock_guard lock(failed_mutex);
+      batch.swap(failed);
+      failed_count.fetch_sub(batch.size());
+    }
+    for (auto& [context, report] : batch) deliver(*context, report);
   }
 
   // One record's report, from a delivery-report event.
@@ -238,7 +345,6 @@ struct Producer::Impl {
       if (fatal_error()) report.error->set_severity(Severity::fatal);
     }
     if (context) deliver(*context, report);
-    in_flight.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   detail::Properties properties() const {
@@ -291,183 +397,288 @@ struct Producer::Impl {
                                 "' header: corps writes that header itself, from "
                                 "HandlerOptions::codec, and readers decode the value by it"));
     }
-    const RecordLocation where{std::string(channel), send_options.partition.value_or(-1), -1};
-    if (auto error = fatal_error()) {
-      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
-      return;
+    Outgoing record;
+    record.where = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
+    record.options = std::move(send_options);
+    record.context = std::move(context);
+    if (options.type_header == TypeHeader::on) {
+      record.type_name = &message.GetDescriptor()->full_name();
     }
-    const std::string* type =
-        options.type_header == TypeHeader::on ? &message.GetDescriptor()->full_name() : nullptr;
-    if (workers) {
-      auto job = std::make_unique<CompressJob>(*this, where, std::move(send_options), type,
-                                               std::move(context));
-      const Status serialized = [&] {
-        std::lock_guard lock(handler_mutex);
-        return handler.stamp_and_serialize(channel, message, job->serialized);
-      }();
-      if (!serialized.ok()) {
-        job->finish_with(serialized.error());
+    // From here on the record gets a report; until then (an unbound channel
+    // or the wrong type, which throw) it does not.
+    in_flight.fetch_add(1, std::memory_order_acq_rel);
+    try {
+      if (auto error = fatal_error()) {
+        fail(record, std::move(*error));
         return;
       }
-      workers->submit(std::move(job));
-      return;
+      if (workers) {
+        auto job = std::make_unique<CompressJob>(*this, std::move(record));
+        const Status serialized = [&] {
+          std::lock_guard lock(handler_mutex);
+          return handler.stamp_and_serialize(channel, message, job->serialized);
+        }();
+        if (!serialized.ok()) {
+          job->fail(serialized.error());
+          return;
+        }
+        submit(std::move(job));
+        return;
+      }
+      Codec codec = Codec::zlib;
+      Result<Payload> encoded = [&] {
+        std::lock_guard lock(handler_mutex);
+        Result<Payload> value =
+            handler.encode(channel, message, compressibility(record.options));
+        codec = handler.last_codec();
+        return value;
+      }();
+      if (!encoded.ok()) {
+        fail(record, encoded.error());
+        return;
+      }
+      record.kind = Outgoing::Value::encoded;
+      record.encoded = std::move(*encoded);
+      record.codec = codec_header_value(codec);
+    } catch (...) {
+      // Thrown before the record had a way to its report: none comes.
+      in_flight.fetch_sub(1, std::memory_order_acq_rel);
+      throw;
     }
-    Codec codec = Codec::zlib;
-    Result<Payload> encoded = [&] {
-      std::lock_guard lock(handler_mutex);
-      Result<Payload> value = handler.encode(channel, message, compressibility(send_options));
-      codec = handler.last_codec();
-      return value;
-    }();
-    if (!encoded.ok()) {
-      deliver(*context, DeliveryReport{where, encoded.error(), Persistence::not_persisted});
-      return;
-    }
-    produce(where, encoded->data(), encoded->size(), &*encoded, send_options, type,
-            codec_header_value(codec), std::move(context));
+    produce(record, in_callback() ? Sender::callback : Sender::application);
   }
 
   void send_raw(std::string_view topic, std::optional<std::string_view> value,
-                const SendOptions& send_options, std::unique_ptr<DeliveryContext> context) {
-    const RecordLocation where{std::string(topic), send_options.partition.value_or(-1), -1};
+                SendOptions send_options, std::unique_ptr<DeliveryContext> context) {
+    Outgoing record;
+    record.where = RecordLocation{std::string(topic), send_options.partition.value_or(-1), -1};
+    record.options = std::move(send_options);
+    record.context = std::move(context);
+    if (value) {
+      record.kind = Outgoing::Value::borrowed;
+      record.borrowed = *value;
+    }
+    in_flight.fetch_add(1, std::memory_order_acq_rel);
     if (auto error = fatal_error()) {
-      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
+      fail(record, std::move(*error));
       return;
     }
-    // Behind every record the workers still hold, to keep send order.
-    if (!drain_workers(std::chrono::steady_clock::now() + options.delivery_timeout)) {
-      deliver(*context, DeliveryReport{where,
-                                       Error(Errc::timed_out, Stage::produce,
-                                             "the records sent before this one were not "
-                                             "compressed within the delivery timeout",
-                                             where),
-                                       Persistence::not_persisted});
+    if (workers) {
+      // Behind every record the workers hold, to keep send order.
+      submit(std::make_unique<InLine>(*this, std::move(record)));
       return;
     }
-    produce(where, value ? value->data() : nullptr, value ? value->size() : 0, nullptr,
-            send_options, nullptr, {}, std::move(context));
+    produce(record, in_callback() ? Sender::callback : Sender::application);
   }
 
-  // Hands one record to librdkafka. `owned` (may be null) is the buffer
-  // behind `value`, given to librdkafka on success if it is large;
-  // otherwise librdkafka copies the value.
-  // `type_name` (may be null) and `codec` (empty for zlib) become corps's
-  // own headers.
-  void produce(const RecordLocation& where, const char* value, std::size_t size, Payload* owned,
-               const SendOptions& send_options, const std::string* type_name,
-               std::string_view codec, std::unique_ptr<DeliveryContext>&& context) {
-    // `context` stays the caller's until librdkafka takes the record, so a
-    // caller can still report the record if something here throws.
+  // Hands `record` to librdkafka, waiting for room as `sender` may, or
+  // reports why it could not. A callback's record that finds the queue full
+  // (or others deferred before it) is deferred, to go out after it.
+  void produce(Outgoing& record, Sender sender) {
+    if (sender == Sender::callback && has_deferred()) {
+      defer(record);
+      return;
+    }
+    for (;;) {
+      const auto err = hand_over(record);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (sender == Sender::application) {
+          sends.fetch_add(1, std::memory_order_relaxed);
+          (void)serve(std::chrono::milliseconds(0));
+        }
+        return;
+      }
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && options.queue_full == QueueFull::wait) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!record.deadline) record.deadline = now + options.delivery_timeout;
+        if (now < *record.deadline) {
+          if (sender == Sender::callback) {
+            defer(record);
+            return;
+          }
+          // Back-pressure: reports free room in the queue.
+          if (sender == Sender::worker || !serve(std::chrono::milliseconds(1))) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          continue;
+        }
+      }
+      fail(record, refusal(err, record));
+      return;
+    }
+  }
+
+  // Values up to this size are copied into librdkafka's record (see hand_over).
+  static constexpr std::size_t copy_max_bytes = 1024;
+
+  // One attempt to give `record` to librdkafka. On success librdkafka owns
+  // its value (if encoded and large), its headers and its context.
+  rd_kafka_resp_err_t hand_over(Outgoing& record) {
+    const SendOptions& send_options = record.options;
     detail::HeadersPtr headers;
-    std::size_t header_bytes = 0;
-    if (!send_options.headers.empty() || type_name != nullptr || !codec.empty()) {
+    if (!send_options.headers.empty() || record.type_name != nullptr || !record.codec.empty()) {
       headers.reset(rd_kafka_headers_new(send_options.headers.size() + 2));
       for (const auto& header : send_options.headers) {
         rd_kafka_header_add(headers.get(), header.name.data(),
                             static_cast<ssize_t>(header.name.size()),
                             header.value ? header.value->data() : nullptr,
                             header.value ? static_cast<ssize_t>(header.value->size()) : 0);
-        header_bytes += header.name.size() + (header.value ? header.value->size() : 0);
       }
-      if (type_name != nullptr) {
+      if (record.type_name != nullptr) {
         rd_kafka_header_add(headers.get(), type_header.data(),
-                            static_cast<ssize_t>(type_header.size()), type_name->data(),
-                            static_cast<ssize_t>(type_name->size()));
-        header_bytes += type_header.size() + type_name->size();
+                            static_cast<ssize_t>(type_header.size()), record.type_name->data(),
+                            static_cast<ssize_t>(record.type_name->size()));
       }
-      if (!codec.empty()) {
+      if (!record.codec.empty()) {
         rd_kafka_header_add(headers.get(), codec_header.data(),
-                            static_cast<ssize_t>(codec_header.size()), codec.data(),
-                            static_cast<ssize_t>(codec.size()));
-        header_bytes += codec_header.size() + codec.size();
+                            static_cast<ssize_t>(codec_header.size()), record.codec.data(),
+                            static_cast<ssize_t>(record.codec.size()));
       }
     }
-    const std::string& topic = where.topic;
-    std::optional<std::chrono::steady_clock::time_point> deadline;  // once the queue is full
     // librdkafka's V_ macros cast their arguments unparenthesised.
     const char* key = send_options.key ? send_options.key->data() : nullptr;
     const std::size_t key_size = send_options.key ? send_options.key->size() : 0;
     const std::int32_t partition = send_options.partition.value_or(RD_KAFKA_PARTITION_UA);
+    char* value = const_cast<char*>(record.data());
+    const std::size_t size = record.size();
     // A small value is copied into librdkafka's own allocation for the
     // record, and its buffer freed here at once, where the allocator reuses
     // it for the next record. Handed over, it would be freed with thousands
     // of others when its report comes, emptying the allocator's per-thread
     // cache: slower than the copy below this size (corps_bench).
-    const bool hand_over = owned != nullptr && size > copy_max_bytes;
-    const int flags = hand_over ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
-    in_flight.fetch_add(1, std::memory_order_acq_rel);
+    const bool give = record.kind == Outgoing::Value::encoded && size > copy_max_bytes;
+    const int flags = give ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
+    const auto err = rd_kafka_producev(
+        client.get(), RD_KAFKA_V_TOPIC(record.where.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_KEY(key, key_size),
+        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags),
+        RD_KAFKA_V_OPAQUE(record.context.get()), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (give) (void)record.encoded.release();
+      (void)headers.release();
+      (void)record.context.release();
+    }
+    return err;
+  }
+
+  // Why librdkafka refused `record`, as its report's error.
+  Error refusal(rd_kafka_resp_err_t err, const Outgoing& record) const {
+    const std::string& topic = record.where.topic;
+    if (err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      return detail::kafka_error(err, Stage::produce, "record to '" + topic + "' refused",
+                                 record.where);
+    }
+    std::size_t header_bytes = 0;
+    for (const auto& header : record.options.headers) {
+      header_bytes += header.name.size() + (header.value ? header.value->size() : 0);
+    }
+    if (record.type_name != nullptr) header_bytes += type_header.size() + record.type_name->size();
+    if (!record.codec.empty()) header_bytes += codec_header.size() + record.codec.size();
+    const std::size_t key_size = record.options.key ? record.options.key->size() : 0;
+    return Error(Errc::too_large, Stage::produce,
+                 "record to '" + topic + "' refused before sending: " +
+                     std::to_string(record.size()) + " B value + " + std::to_string(key_size) +
+                     " B key + " + std::to_string(header_bytes) +
+                     " B headers (with Kafka's framing) is above the producer's limit of " +
+                     std::to_string(max_record_bytes) +
+                     " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
+                     "here, on the topic (max.message.bytes) and on its consumers "
+                     "(ConsumerOptions::max_record_bytes) together",
+                 record.where, err);
+  }
+
+  [[nodiscard]] bool has_deferred() const {
+    std::lock_guard lock(deferred_mutex);
+    return !deferred.empty();
+  }
+
+  void defer(Outgoing& record) {
+    auto kept = std::make_unique<Outgoing>(std::move(record));
+    kept->own();
+    if (!kept->deadline) kept->deadline = std::chrono::steady_clock::now() + options.delivery_timeout;
+    std::lock_guard lock(deferred_mutex);
+    deferred.push_back(std::move(kept));
+  }
+
+  // Hands over the deferred records while there is room, in order; reports
+  // those whose time ran out or that librdkafka refused. On the serving
+  // thread only.
+  void produce_deferred() {
     for (;;) {
-      const auto err = rd_kafka_producev(
-          client.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value), size), RD_KAFKA_V_KEY(key, key_size),
-          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags),
-          RD_KAFKA_V_OPAQUE(context.get()), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        // librdkafka now owns the value, the headers and the context.
-        if (hand_over) (void)owned->release();
-        (void)headers.release();
-        (void)context.release();
-        sends.fetch_add(1, std::memory_order_relaxed);
-        (void)serve(std::chrono::milliseconds(0));
-        return;
-      }
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && options.queue_full == QueueFull::wait) {
-        if (!deadline) deadline = std::chrono::steady_clock::now() + options.delivery_timeout;
-        if (std::chrono::steady_clock::now() < *deadline) {
-          // Back-pressure: reports free room in the queue.
-          if (!serve(std::chrono::milliseconds(1)))
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-          continue;
+      std::unique_ptr<Outgoing> record;
+      rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+      {
+        std::lock_guard lock(deferred_mutex);
+        if (deferred.empty()) return;
+        err = hand_over(*deferred.front());
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL &&
+            std::chrono::steady_clock::now() < *deferred.front()->deadline) {
+          return;  // still no room: the next reports make some
         }
+        record = std::move(deferred.front());
+        deferred.pop_front();
       }
-      in_flight.fetch_sub(1, std::memory_order_acq_rel);
-      Error error =
-          detail::kafka_error(err, Stage::produce, "record to '" + topic + "' refused", where);
-      if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-        error = Error(Errc::too_large, Stage::produce,
-                      "record to '" + topic + "' refused before sending: " + std::to_string(size) +
-                          " B value + " + std::to_string(key_size) + " B key + " +
-                          std::to_string(header_bytes) +
-                          " B headers (with Kafka's framing) is above the producer's limit of " +
-                          std::to_string(max_record_bytes) +
-                          " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
-                          "here, on the topic (max.message.bytes) and on its consumers "
-                          "(ConsumerOptions::max_record_bytes) together",
-                      where, err);
-      }
-      deliver(*context, DeliveryReport{where, std::move(error), Persistence::not_persisted});
-      return;
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) fail(*record, refusal(err, *record));
     }
   }
 
-  // Serves delivery reports (and librdkafka's error callbacks) unless
-  // another thread is serving them: reports reach the application one at a
-  // time. Waits up to `wait` for the first. Returns false if another thread
-  // was serving.
+  // Serves what is waiting for the application, unless another thread is
+  // serving: delivery reports from librdkafka (waiting up to `wait` for the
+  // first), reports of records that failed before librdkafka took them, and
+  // the records delivery callbacks deferred. One thread at a time, so
+  // callbacks run one at a time. Returns false if another thread was serving.
   bool serve(std::chrono::milliseconds wait) {
-    if (serving.exchange(true, std::memory_order_acquire)) return false;
-    struct Release {
-      std::atomic<bool>& flag;
-      ~Release() { flag.store(false, std::memory_order_release); }
-    } release{serving};
-    const int wait_ms = static_cast<int>(wait.count());
-    for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms); event != nullptr;
-         event = rd_kafka_queue_poll(reports.get(), 0)) {
-      const detail::EventPtr owned(event);
-      if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
-      while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
-        try {
-          on_delivery(message);
-        } catch (...) {  // building the report ran out of memory: the others still get theirs
-          keep_callback_error(std::current_exception());
+    bool served = false;
+    for (;;) {
+      if (serving.exchange(true)) return served;
+      served = true;
+      const void* outer = serving_reports_of;
+      serving_reports_of = this;
+      deliver_failed();
+      const int wait_ms = static_cast<int>(wait.count());
+      for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms);
+           event != nullptr; event = rd_kafka_queue_poll(reports.get(), 0)) {
+        const detail::EventPtr owned(event);
+        if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
+        while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
+          try {
+            on_delivery(message);
+          } catch (...) {  // building the report ran out of memory: the others still get theirs
+            keep_callback_error(std::current_exception());
+          }
         }
+        produce_deferred();
       }
+      produce_deferred();
+      deliver_failed();
+      serving_reports_of = outer;
+      serving.store(false);
+      // A report may have failed while this thread held the flag, after it
+      // looked: its thread left it here.
+      if (failed_count.load() == 0) return true;
+      wait = std::chrono::milliseconds(0);
     }
-    return true;
   }
 
-  // Values up to this size are copied into librdkafka's record (see produce).
-  static constexpr std::size_t copy_max_bytes = 1024;
+  // Until every record sent has its report delivered, or the deadline.
+  bool settle(std::chrono::steady_clock::time_point deadline) {
+    if (workers && !workers->wait_idle(deadline)) return false;
+    for (;;) {
+      if (in_flight.load() == 0) return true;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds(0)) return false;
+      // librdkafka sends lingering batches at once while it flushes, and
+      // returns when its records' reports were served.
+      (void)rd_kafka_flush(client.get(),
+                           static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
+      if (in_flight.load() == 0) return true;
+      // Deferred records and failed reports: served here or by the delivery thread.
+      if (!serve(std::chrono::milliseconds(1))) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+  }
 
   // The delivery thread serves reports while no thread is sending. A thread
   // that sends serves them itself, after each record: librdkafka then frees
@@ -514,9 +725,8 @@ Producer::Producer(ChannelRegistry registry, ProducerOptions options)
 Producer::~Producer() {
   // Every record sent reaches librdkafka (and so gets its report) first.
   impl_->workers.reset();
-  const auto left = rd_kafka_flush(impl_->client.get(),
-                                   static_cast<int>(impl_->options.delivery_timeout.count()));
-  if (left != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  const auto deadline = std::chrono::steady_clock::now() + impl_->options.delivery_timeout;
+  if (!impl_->settle(deadline)) {
     logger()->error(
         "producer closing with {} record(s) undelivered after {} ms; they are "
         "reported as failed",
@@ -527,6 +737,19 @@ Producer::~Producer() {
   (void)rd_kafka_flush(impl_->client.get(), 1000);
   impl_->stopping.store(true, std::memory_order_release);
   impl_->delivery_thread.join();
+  // Records deferred by callbacks that never found room.
+  for (;;) {
+    std::unique_ptr<Outgoing> record;
+    {
+      std::lock_guard lock(impl_->deferred_mutex);
+      if (impl_->deferred.empty()) break;
+      record = std::move(impl_->deferred.front());
+      impl_->deferred.pop_front();
+    }
+    impl_->fail(*record, Error(Errc::timed_out, Stage::produce,
+                               "the producer closed before there was room for the record",
+                               record->where));
+  }
   (void)impl_->serve(std::chrono::milliseconds(0));  // any the thread left
 }
 
@@ -574,14 +797,12 @@ std::future<DeliveryReport> Producer::send(google::protobuf::Message& message,
 }
 
 Status Producer::flush(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  const bool drained = impl_->drain_workers(deadline);
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  const auto err = drained
-                       ? rd_kafka_flush(impl_->client.get(),
-                                        static_cast<int>(std::max<std::int64_t>(left.count(), 0)))
-                       : RD_KAFKA_RESP_ERR__TIMED_OUT;
+  if (impl_->in_callback()) {
+    return Error(Errc::invalid_argument, Stage::delivery,
+                 "flush() from a delivery callback would wait for reports that only the "
+                 "callback's own thread can serve; flush from another thread");
+  }
+  const bool settled = impl_->settle(std::chrono::steady_clock::now() + timeout);
   {
     std::exception_ptr thrown;
     {
@@ -590,7 +811,7 @@ Status Producer::flush(std::chrono::milliseconds timeout) {
     }
     if (thrown) std::rethrow_exception(thrown);
   }
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (!settled) {
     return Error(Errc::timed_out, Stage::delivery,
                  std::to_string(in_flight()) + " record(s) still undelivered after " +
                      std::to_string(timeout.count()) + " ms");
@@ -603,8 +824,7 @@ std::optional<Error> Producer::fatal_error() const {
 }
 
 std::size_t Producer::in_flight() const noexcept {
-  const std::size_t compressing = impl_->workers ? impl_->workers->outstanding() : 0;
-  return impl_->in_flight.load(std::memory_order_acquire) + compressing;
+  return impl_->in_flight.load(std::memory_order_acquire);
 }
 
 const ChannelRegistry& Producer::registry() const noexcept {

@@ -114,11 +114,21 @@ struct DeliveryReport {
   [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
 };
 
-/// Called once per record. Callbacks run one at a time: on the producer's
-/// delivery thread, or inside send() on a thread that sends (the thread that
-/// allocated a record then frees it, so no two threads contend for one
-/// allocator). So a callback must not block for long, and must not take a lock
-/// that the sending thread holds around send(). It may itself send.
+/// Called once per record. Callbacks run one at a time, on whichever thread
+/// is serving reports: the producer's delivery thread, or a thread inside
+/// send() right after its record was handed over (the thread that allocated
+/// a record then frees it, so no two threads contend for one allocator).
+/// Records that fail before they reach librdkafka (too large, a full queue
+/// under QueueFull::fail, an encode failure, a fatal producer) are reported
+/// the same way, never beside another callback.
+///
+/// A callback may send (send() or send_raw()), and such a send never waits:
+/// with compression threads its record joins the line without waiting for
+/// room, and if librdkafka's queue is full the record is deferred and handed
+/// over, in send order, as soon as reports free room (or reported failed
+/// with Errc::queue_full after delivery_timeout). A callback must not block
+/// for long, must not take a lock that a sending thread holds around send(),
+/// and must not call flush() (it returns Errc::invalid_argument there).
 /// Exceptions it throws are caught and re-thrown by flush().
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 
@@ -192,14 +202,17 @@ class Producer {
 
   /// Waits until every record sent so far has its report, or `timeout`.
   /// Returns Errc::timed_out with the number still in flight. Re-throws the
-  /// first exception a delivery callback threw since the last flush.
+  /// first exception a delivery callback threw since the last flush. From a
+  /// delivery callback, returns Errc::invalid_argument at once: it would wait
+  /// for reports that only the callback's own thread can serve.
   Status flush(std::chrono::milliseconds timeout);
 
   /// The error that made this producer unusable (e.g. its idempotent
   /// session was fenced), if any; every later send fails with it.
   [[nodiscard]] std::optional<Error> fatal_error() const;
 
-  /// Records sent whose report has not arrived yet.
+  /// Records sent whose report has not been delivered yet (compressing,
+  /// deferred, queued, on the wire, or failed and about to be reported).
   [[nodiscard]] std::size_t in_flight() const noexcept;
 
   /// The registry channels are checked against.

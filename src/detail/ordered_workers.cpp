@@ -23,9 +23,11 @@ OrderedWorkers::~OrderedWorkers() {
   for (auto& thread : threads_) thread.join();
 }
 
-void OrderedWorkers::submit(std::unique_ptr<Item> item) {
+void OrderedWorkers::submit(std::unique_ptr<Item> item, Admission admission) {
   std::unique_lock lock(mutex_);
-  progress_.wait(lock, [this] { return next_submitted_ - next_finished_ < max_outstanding_; });
+  if (admission == Admission::wait_for_room) {
+    progress_.wait(lock, [this] { return next_submitted_ - next_finished_ < max_outstanding_; });
+  }
   waiting_.emplace_back(next_submitted_++, std::move(item));
   lock.unlock();
   work_ready_.notify_one();

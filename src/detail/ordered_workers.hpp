@@ -34,6 +34,16 @@ class OrderedWorkers {
     virtual void finish(std::exception_ptr failure) noexcept = 0;
   };
 
+  /// Whether submit() waits for room under the bound.
+  enum class Admission {
+    /// Waits while `max_outstanding` items are submitted but not finished.
+    wait_for_room,
+    /// Never waits: for a caller whose waiting could keep the items in line
+    /// from finishing (one running inside a finish()). The bound is then
+    /// exceeded by as many items as such callers submit.
+    immediately,
+  };
+
   /// `threads` workers; submit() waits while `max_outstanding` items are
   /// submitted but not finished, which bounds the memory they hold.
   OrderedWorkers(unsigned threads, std::size_t max_outstanding);
@@ -42,7 +52,7 @@ class OrderedWorkers {
   OrderedWorkers(const OrderedWorkers&) = delete;
   OrderedWorkers& operator=(const OrderedWorkers&) = delete;
 
-  void submit(std::unique_ptr<Item> item);
+  void submit(std::unique_ptr<Item> item, Admission admission = Admission::wait_for_room);
   /// Waits until every submitted item is finished, or the deadline passes;
   /// true if none is left.
   bool wait_idle(std::chrono::steady_clock::time_point deadline);

@@ -2,6 +2,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <random>
 #include <thread>
@@ -10,12 +11,29 @@
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "support/expect.hpp"
+#include "support/hang_guard.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 
 using corps_tests::error_of;
+using corps_tests::HangGuard;
+
+// An Image with `bytes` of data that deflate does not shrink much, so the
+// compression threads have work to do.
+corps::proto::Image noisy_image(std::int64_t frame, std::size_t bytes) {
+  corps::proto::Image image;
+  image.set_frame(frame);
+  std::string data(bytes, '\0');
+  std::uint32_t state = static_cast<std::uint32_t>(frame) * 2654435761U + 1;
+  for (auto& c : data) {
+    state = state * 1664525U + 1013904223U;
+    c = static_cast<char>(state >> 24);
+  }
+  image.set_image_data(std::move(data));
+  return image;
+}
 
 class ProducerTest : public corps::testing::BrokerTest {
  protected:
@@ -413,6 +431,160 @@ TEST_F(ProducerTest, AcksNoneAndLeaderDeliverToo) {
     corps::Producer producer(registry_, options);
     corps::proto::Image image;
     EXPECT_TRUE(producer.send("VideoStream", image).get().ok());
+  }
+}
+
+// Each callback sends one more record while the application keeps the
+// compression pipeline full: the callback's send must not wait for the
+// pipeline it is part of.
+TEST_F(ProducerTest, ACallbackThatSendsNeverWaitsOnTheCompressionThreads) {
+  auto options = producer_options();
+  options.compression_threads = 2;
+  options.delivery_timeout = 60s;
+  corps::Producer producer(registry_, options);
+  HangGuard guard(45s, "2,000 sends whose callbacks send again, on two compression threads");
+  constexpr int count = 2'000;
+  std::atomic<int> first{0};
+  std::atomic<int> second{0};
+  for (int n = 0; n < count; ++n) {
+    auto image = noisy_image(n, 2'048);
+    producer.send("VideoStream", image, {},
+                  [&](const corps::DeliveryReport& report) {
+                    if (!report.ok()) return;
+                    ++first;
+                    auto follow_up = noisy_image(report.where.offset, 512);
+                    producer.send("VideoStream", follow_up, {},
+                                  [&](const corps::DeliveryReport& again) {
+                                    second += again.ok() ? 1 : 0;
+                                  });
+                  });
+  }
+  ASSERT_TRUE(producer.flush(40s).ok());
+  EXPECT_EQ(first.load(), count);
+  EXPECT_EQ(second.load(), count);
+}
+
+TEST_F(ProducerTest, ACallbackMaySendRawWhileCompressionThreadsWork) {
+  auto options = producer_options();
+  options.compression_threads = 2;
+  options.delivery_timeout = 60s;
+  corps::Producer producer(registry_, options);
+  HangGuard guard(30s, "raw sends from callbacks, on two compression threads");
+  constexpr int count = 200;
+  std::atomic<int> forwarded{0};
+  for (int n = 0; n < count; ++n) {
+    auto image = noisy_image(n, 4'096);
+    producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
+      if (!report.ok()) return;
+      producer.send_raw("VideoStream", std::string_view("forwarded"), {},
+                        [&](const corps::DeliveryReport& again) { forwarded += again.ok(); });
+    });
+  }
+  ASSERT_TRUE(producer.flush(25s).ok());
+  EXPECT_EQ(forwarded.load(), count);
+}
+
+// The queue holds five records; every callback sends one more. The callback
+// cannot wait for room (it would wait for reports only its own thread can
+// serve): its record must still go out, in order, without a stall.
+TEST_F(ProducerTest, ACallbackSendingIntoAFullQueueDoesNotStall) {
+  for (unsigned threads : {1U, 2U}) {
+    SCOPED_TRACE("compression_threads " + std::to_string(threads));
+    const std::string topic = "Queue-" + std::to_string(threads);
+    registry_.bind<corps::proto::Image>(topic);
+    create_topic(topic);
+    constexpr int count = 100;
+    {
+      auto options = producer_options();
+      options.compression_threads = threads;
+      options.max_queued_records = 5;
+      options.delivery_timeout = 60s;
+      corps::Producer producer(registry_, options);
+      HangGuard guard(30s, "callbacks sending into a full queue");
+      std::atomic<int> second{0};
+      for (int n = 0; n < count; ++n) {
+        corps::proto::Image image;
+        image.set_frame(n);
+        producer.send(topic, image, {}, [&](const corps::DeliveryReport& report) {
+          if (!report.ok()) return;
+          corps::proto::Image follow_up;
+          follow_up.set_frame(-1 - report.where.offset);
+          producer.send(topic, follow_up, {},
+                        [&](const corps::DeliveryReport& again) { second += again.ok(); });
+        });
+      }
+      ASSERT_TRUE(producer.flush(25s).ok());
+      EXPECT_EQ(second.load(), count);
+    }
+    // The follow-ups went out in the order of their callbacks, which is the
+    // order of the first records' offsets: frames -1, -2, -3...
+    corps::Consumer reader(registry_, consumer_options("", {topic}));
+    std::vector<std::int64_t> follow_ups;
+    for (const auto& record : corps::testing::consume(reader, 2 * count)) {
+      ASSERT_TRUE(record.ok());
+      const auto frame = record.as<corps::proto::Image>().frame();
+      if (frame < 0) follow_ups.push_back(frame);
+    }
+    ASSERT_EQ(follow_ups.size(), static_cast<std::size_t>(count));
+    for (std::size_t i = 1; i < follow_ups.size(); ++i) {
+      EXPECT_LT(follow_ups[i], follow_ups[i - 1]) << "follow-up " << i << " out of order";
+    }
+  }
+}
+
+TEST_F(ProducerTest, FlushFromADeliveryCallbackIsRefusedNotADeadlock) {
+  corps::Producer producer(registry_, producer_options());
+  HangGuard guard(20s, "flush() from a delivery callback");
+  std::promise<corps::Status> flushed;
+  corps::proto::Image image;
+  producer.send("VideoStream", image, {},
+                [&](const corps::DeliveryReport&) { flushed.set_value(producer.flush(10s)); });
+  const corps::Status status = flushed.get_future().get();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), corps::Errc::invalid_argument);
+  EXPECT_NE(status.error().message().find("delivery callback"), std::string::npos);
+  EXPECT_TRUE(producer.flush(10s).ok());
+}
+
+// Records that fail before they reach the broker (too large here) are
+// reported too: their callbacks must not run beside another's.
+TEST_F(ProducerTest, DeliveryCallbacksRunOneAtATimeWhenRecordsFailLocally) {
+  for (unsigned compression : {1U, 2U}) {
+    SCOPED_TRACE("compression_threads " + std::to_string(compression));
+    auto options = producer_options();
+    options.compression_threads = compression;
+    options.max_record_bytes = 20'000;
+    corps::Producer producer(registry_, options);
+    constexpr int threads = 3;
+    constexpr int per_thread = 600;
+    std::atomic<int> running{0};
+    std::atomic<int> overlaps{0};
+    std::atomic<int> delivered{0};
+    std::atomic<int> refused{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < threads; ++t) {
+      senders.emplace_back([&, t] {
+        for (int n = 0; n < per_thread; ++n) {
+          // Every third record is over the limit after compression.
+          auto image = noisy_image(t * per_thread + n, n % 3 == 0 ? 40'000 : 64);
+          producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
+            if (running.fetch_add(1) != 0) ++overlaps;
+            std::this_thread::yield();  // widen the window another callback could enter
+            if (report.ok()) {
+              ++delivered;
+            } else if (report.error->code() == corps::Errc::too_large) {
+              ++refused;
+            }
+            running.fetch_sub(1);
+          });
+        }
+      });
+    }
+    for (auto& sender : senders) sender.join();
+    ASSERT_TRUE(producer.flush(30s).ok());
+    EXPECT_EQ(refused.load(), threads * per_thread / 3);
+    EXPECT_EQ(delivered.load() + refused.load(), threads * per_thread);
+    EXPECT_EQ(overlaps.load(), 0) << "two delivery callbacks ran at once";
   }
 }
 
