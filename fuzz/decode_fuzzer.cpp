@@ -259,9 +259,9 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
                            const corps::ChannelBinding* binding, Decoded decoded) {
   corps::Record record(corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
                                              record_partition, record_offset},
-                       input.key ? std::optional<std::string_view>(*input.key) : std::nullopt,
-                       input.null_value ? std::nullopt : std::optional<std::string_view>(value),
-                       input.headers.value_or(corps::Headers{}), 1700000000000, nullptr,
+                       input.key ? std::optional<std::string>(*input.key) : std::nullopt,
+                       input.null_value ? std::nullopt : std::optional<std::string>(value),
+                       input.headers.value_or(corps::Headers{}), 1700000000000,
                        std::move(decoded),
                        binding != nullptr ? binding->metadata_field() : nullptr);
 

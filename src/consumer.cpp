@@ -54,8 +54,7 @@ Headers read_headers(const rd_kafka_message_t* message) {
 // worth a log line, not worth interrupting the application.
 bool recovers_by_itself(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
-         err == RD_KAFKA_RESP_ERR__PARTITION_EOF || err == RD_KAFKA_RESP_ERR__RESOLVE ||
-         err == RD_KAFKA_RESP_ERR__TIMED_OUT;
+         err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__TIMED_OUT;
 }
 
 }  // namespace
@@ -91,12 +90,27 @@ struct Consumer::Impl {
   detail::KafkaPtr client;
   std::atomic<bool> stop_requested{false};
   std::optional<Position> pending;  // returned to the application, not yet handled
-  // The offset each assigned partition should deliver next, to notice
-  // records the broker dropped before this consumer read them.
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t, PartitionOrder> expected;
-  // A record held back while the gap before it is reported.
-  std::shared_ptr<rd_kafka_message_t> held;
+  // What is known of each assigned partition's offsets, to tell records the
+  // broker deleted before they were read from offsets that merely jump.
+  struct Progress {
+    // The offset due next: after the last record returned, or where reading
+    // was placed (an explicit start, a rewind). Unknown after an assignment.
+    std::optional<std::int64_t> next;
+    // The group's committed offset when the partition was assigned, once
+    // asked for (loss_before), or -1 if it has none.
+    std::optional<std::int64_t> committed;
+  };
+  std::map<std::pair<std::string, std::int32_t>, Progress, PartitionOrder> progress;
+  // A decoded record held back while the loss before it is reported. It owns
+  // its bytes, so holding it keeps nothing of librdkafka's.
+  std::optional<Record> held;
+  // Where each partition's end was last found, while no record of it has
+  // been returned since (caught_up()).
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t, PartitionOrder> ends;
   bool closed = false;
+  // While close() runs: when it must be done, which also bounds the commit
+  // of the revoke it causes.
+  std::optional<std::chrono::steady_clock::time_point> closing_by;
   // Writes dead letters; set when options.dead_letters is.
   std::unique_ptr<Producer> dead_letter_producer;
   std::string dead_letter_service;
@@ -113,8 +127,12 @@ struct Consumer::Impl {
     Error error = std::move(*stuck);
     stuck.reset();
     logger()->error("{}", error.to_string());
-    return Record(RecordLocation{}, std::nullopt, std::nullopt, {}, -1, nullptr, std::move(error),
-                  nullptr);
+    return failed_record(RecordLocation{}, std::move(error));
+  }
+
+  // A record that is only an error: nothing was fetched to go with it.
+  static Record failed_record(RecordLocation where, Error error) {
+    return Record(std::move(where), std::nullopt, std::nullopt, {}, -1, std::move(error), nullptr);
   }
 
   void open_dead_letters() {
@@ -181,27 +199,34 @@ struct Consumer::Impl {
     if (pending && pending->topic == where.topic && pending->partition == where.partition) {
       pending.reset();
     }
-    if (held && where.topic == rd_kafka_topic_name(held->rkt) &&
-        held->partition == where.partition) {
+    if (held && held->topic() == where.topic && held->partition() == where.partition) {
       held.reset();
     }
-    expected[{where.topic, where.partition}] = where.offset;
-    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition)->offset =
-        where.offset;
-    detail::ErrorPtr error(rd_kafka_seek_partitions(client.get(), list.get(), 5000));
-    if (error || list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    progress[{where.topic, where.partition}].next = where.offset;
+    if (auto failed = seek(where.topic, where.partition, where.offset)) {
       // Not ours any more (a rebalance): its next owner starts from the last
       // commit, which is before this record.
-      logger()->warn(
-          "cannot fetch {} again here ({}); it is left uncommitted", where.to_string(),
-          error ? rd_kafka_error_string(error.get()) : rd_kafka_err2str(list->elems[0].err));
+      logger()->warn("cannot fetch {} again here ({}); it is left uncommitted", where.to_string(),
+                     *failed);
     }
+  }
+
+  // Makes `partition` fetch from `offset` (or a logical offset) next; why
+  // not, if it cannot.
+  std::optional<std::string> seek(const std::string& topic, std::int32_t partition,
+                                  std::int64_t offset) {
+    ends.erase({topic, partition});
+    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+    detail::ErrorPtr error(rd_kafka_seek_partitions(client.get(), list.get(), 5000));
+    if (error) return rd_kafka_error_string(error.get());
+    if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(list->elems[0].err);
+    return std::nullopt;
   }
 
   // A failed decode goes to the dead-letter channel (if there is one)
   // before the application sees it.
-  Record route(Record record, const std::shared_ptr<rd_kafka_message_t>& message) {
+  Record route(Record record) {
     if (record.ok() || !dead_letter_producer) return record;
     const Status written = write_dead_letter(record, record.error(), 1);
     if (written.ok()) {
@@ -212,8 +237,11 @@ struct Consumer::Impl {
                     record.location().to_string());
     rewind(record.location());
     const auto* binding = registry.find(record.topic());
-    return Record(record.location(), record.key(), record.value(), record.headers(),
-                  record.timestamp_ms(), message, written.error(),
+    const auto copy = [](std::optional<std::string_view> bytes) {
+      return bytes ? std::optional<std::string>(*bytes) : std::nullopt;
+    };
+    return Record(record.location(), copy(record.key()), copy(record.value()), record.headers(),
+                  record.timestamp_ms(), written.error(),
                   binding != nullptr ? binding->metadata_field() : nullptr);
   }
 
@@ -230,7 +258,8 @@ struct Consumer::Impl {
         {"enable.auto.offset.store", automatic ? "true" : "false"},
         {"auto.commit.interval.ms", std::to_string(options.auto_commit_interval.count())},
         {"auto.offset.reset", options.start_from == StartFrom::earliest ? "earliest" : "latest"},
-        {"enable.partition.eof", "false"},
+        // Where each partition ends, for caught_up().
+        {"enable.partition.eof", "true"},
         {"fetch.max.bytes", std::to_string(options.max_record_bytes)},
         // librdkafka wants room for a response's framing above fetch.max.bytes.
         {"receive.message.max.bytes", std::to_string(options.max_record_bytes + 4096)},
@@ -360,25 +389,34 @@ struct Consumer::Impl {
                      rd_kafka_error_string(error.get()));
       return false;
     }
+    // A group's close revokes its assignment through this queue, and
+    // librdkafka's destroy waits for that revoke to be handled: once the
+    // close has begun, the revoke is served even past the deadline (it is a
+    // local event; the revoke's commit then gets no time at all).
+    constexpr std::chrono::seconds revoke_grace{2};
+    bool revoked = !grouped();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (rd_kafka_consumer_closed(client.get()) == 0 &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (rd_kafka_consumer_closed(client.get()) == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline && (revoked || now >= deadline + revoke_grace)) break;
       detail::EventPtr event(rd_kafka_queue_poll(queue.get(), 100));
       // The close revokes the assignment: the same handling as a rebalance.
       if (event && rd_kafka_event_type(event.get()) == RD_KAFKA_EVENT_REBALANCE) {
         on_rebalance(client.get(), rd_kafka_event_error(event.get()),
                      rd_kafka_event_topic_partition_list(event.get()), this);
+        revoked = revoked || rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
       }
     }
     return rd_kafka_consumer_closed(client.get()) != 0;
   }
 
-  Status commit_stored() {
-    if (!grouped()) return {};
-    const auto err = rd_kafka_commit(client.get(), nullptr, 0);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return {};
-    return detail::kafka_error(err, Stage::commit,
-                               "commit of group '" + options.group_id + "' failed");
+  // How long a commit may wait for the broker: what is left of close()'s
+  // time while closing, close_timeout otherwise.
+  std::chrono::milliseconds commit_budget() const {
+    if (!closing_by) return options.close_timeout;
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        *closing_by - std::chrono::steady_clock::now()));
   }
 
   static void on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,
@@ -390,7 +428,9 @@ struct Consumer::Impl {
       if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         logger()->info("consumer '{}' of group '{}' assigned: {}", self->options.client_id,
                        self->options.group_id, describe(partitions));
-        self->expect_from_start(client, partitions);
+        for (int i = 0; i < (partitions != nullptr ? partitions->cnt : 0); ++i) {
+          self->progress[{partitions->elems[i].topic, partitions->elems[i].partition}] = {};
+        }
         if (cooperative) {
           log_rebalance_error(rd_kafka_incremental_assign(client, partitions));
         } else {
@@ -404,14 +444,21 @@ struct Consumer::Impl {
                          ? ""
                          : std::string(" (") + rd_kafka_err2str(err) + ")");
       for (int i = 0; i < (partitions != nullptr ? partitions->cnt : 0); ++i) {
-        self->expected.erase({partitions->elems[i].topic, partitions->elems[i].partition});
+        const std::pair<std::string, std::int32_t> key{partitions->elems[i].topic,
+                                                       partitions->elems[i].partition};
+        self->ends.erase(key);
+        self->progress.erase(key);
+        // A held record of a partition leaving us goes to its next owner.
+        if (self->held && self->held->topic() == key.first &&
+            self->held->partition() == key.second) {
+          self->held.reset();
+        }
       }
-      // A held record of a partition leaving us goes to its next owner.
-      self->held.reset();
       // Handled records of the partitions leaving us are committed now, so
-      // their next owner does not deliver them again.
+      // their next owner does not deliver them again; bounded, so a broker
+      // that went away does not hold the rebalance (or close()) with it.
       if (self->options.commit_mode != CommitMode::manual) {
-        const Status committed = self->commit_stored();
+        const Status committed = self->commit_stored_within(self->commit_budget());
         if (!committed.ok()) logger()->warn("{}", committed.error().to_string());
       }
       if (cooperative) {
@@ -461,46 +508,93 @@ struct Consumer::Impl {
     }
   }
 
-  // Where each newly assigned partition will start: its committed offset,
-  // else the low (earliest) or high (latest) watermark right now.
-  void expect_from_start(rd_kafka_t* client, const rd_kafka_topic_partition_list_t* partitions) {
-    detail::PartitionListPtr copy(rd_kafka_topic_partition_list_copy(partitions));
-    if (rd_kafka_committed(client, copy.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    for (int i = 0; i < copy->cnt; ++i) {
-      const auto& element = copy->elems[i];
-      std::int64_t start = element.offset;
-      if (start < 0) {
-        std::int64_t low = -1;
-        std::int64_t high = -1;
-        if (rd_kafka_query_watermark_offsets(client, element.topic, element.partition, &low, &high,
-                                             5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          continue;
-        }
-        start = options.start_from == StartFrom::earliest ? low : high;
-      }
-      expected[{element.topic, element.partition}] = start;
+  // The oldest offset the broker still has in the partition of `where`,
+  // from the last fetch (asked for if unknown), or -1 if it cannot be had.
+  std::int64_t log_start(const RecordLocation& where) {
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    if (rd_kafka_get_watermark_offsets(client.get(), where.topic.c_str(), where.partition, &low,
+                                       &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        low >= 0) {
+      return low;
     }
+    if (rd_kafka_query_watermark_offsets(client.get(), where.topic.c_str(), where.partition, &low,
+                                         &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return -1;
+    }
+    return low;
   }
 
-  // A failed record for the offsets between what was expected and what came,
-  // or nullopt if nothing is missing.
-  std::optional<Record> gap_before(const RecordLocation& where) {
-    auto it = expected.find(PartitionOrder::View(where.topic, where.partition));
-    if (it == expected.end()) {
-      it = expected.emplace(std::make_pair(where.topic, where.partition), where.offset).first;
+  // The group's committed offset of `where`'s partition when it was
+  // assigned, or -1 if none or unknown. One question to the broker for every
+  // assigned partition not asked about yet.
+  std::int64_t committed_start(const RecordLocation& where) {
+    auto& state = progress[{where.topic, where.partition}];
+    if (!state.committed) {
+      detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+      for (const auto& [key, known] : progress) {
+        if (!known.committed && !known.next) {
+          rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
+        }
+      }
+      rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition);
+      const auto err = rd_kafka_committed(client.get(), list.get(), 5000);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        logger()->warn("cannot read group '{}''s committed offsets ({}): records deleted before "
+                       "{} was read would go unreported",
+                       options.group_id, rd_kafka_err2str(err), where.to_string());
+        return -1;
+      }
+      for (int i = 0; i < list->cnt; ++i) {
+        const auto& element = list->elems[i];
+        auto found = progress.find(PartitionOrder::View(element.topic, element.partition));
+        if (found == progress.end()) continue;
+        found->second.committed =
+            element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0 ? element.offset : -1;
+      }
     }
-    const std::int64_t due = it->second;
-    it->second = where.offset + 1;
-    if (due >= where.offset) return std::nullopt;
-    RecordLocation missing{where.topic, where.partition, due};
+    return state.committed.value_or(-1);
+  }
+
+  // A failed record for offsets of `where`'s partition that the broker
+  // deleted before this consumer read them, or nullopt if none were. Offsets
+  // may jump for other reasons (compaction, transaction markers, a start at
+  // the end): only offsets below the partition's log start were deleted.
+  std::optional<Record> loss_before(const RecordLocation& where) {
+    auto& state = progress[{where.topic, where.partition}];
+    const std::optional<std::int64_t> due = state.next;
+    state.next = where.offset + 1;
+    std::int64_t from = -1;
+    if (due) {
+      if (*due >= where.offset) return std::nullopt;  // no jump
+      from = *due;
+    } else if (grouped()) {
+      // The first record since the partition was assigned. A group resumes
+      // from its commit, unless the broker deleted the records there, when
+      // it starts at the oldest one kept: the log start, past the commit.
+      std::int64_t low = -1;
+      std::int64_t high = -1;
+      if (rd_kafka_get_watermark_offsets(client.get(), where.topic.c_str(), where.partition, &low,
+                                         &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          low <= 0 || where.offset != low) {
+        return std::nullopt;  // nothing deleted, or not started at the log start
+      }
+      from = committed_start(where);
+      if (from < 0 || from >= where.offset) return std::nullopt;
+    } else {
+      return std::nullopt;  // no group: the start was where it was asked to be
+    }
+    const std::int64_t low = log_start(where);
+    if (low < 0 || from >= low) return std::nullopt;  // compacted or skipped, not deleted
+    const std::int64_t to = std::min(where.offset, low);
+    RecordLocation missing{where.topic, where.partition, from};
     Error error(Errc::records_missing, Stage::consume,
-                "offsets " + std::to_string(due) + ".." + std::to_string(where.offset - 1) +
-                    " were never delivered: the broker no longer has them (deleted by retention "
-                    "before they were read, or compacted away)",
+                "offsets " + std::to_string(from) + ".." + std::to_string(to - 1) +
+                    " were never delivered: the broker deleted them (retention) before this "
+                    "consumer read them",
                 missing, RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
     logger()->error("{}", error.to_string());
-    return Record(std::move(missing), std::nullopt, std::nullopt, {}, -1, nullptr, std::move(error),
-                  nullptr);
+    return failed_record(std::move(missing), std::move(error));
   }
 
   Error no_group_to_commit() const {
@@ -539,16 +633,7 @@ struct Consumer::Impl {
         }
         const std::int32_t partition = metadata->topics[0].partitions[p].id;
         rd_kafka_topic_partition_list_add(list.get(), channel.c_str(), partition)->offset = start;
-        if (start >= 0) {
-          expected[{channel, partition}] = start;
-        } else if (start == RD_KAFKA_OFFSET_BEGINNING) {
-          std::int64_t low = -1;
-          std::int64_t high = -1;
-          if (rd_kafka_query_watermark_offsets(client.get(), channel.c_str(), partition, &low,
-                                               &high, timeout) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            expected[{channel, partition}] = low;
-          }
-        }
+        if (start >= 0) progress[{channel, partition}].next = start;
       }
     }
     const auto err = rd_kafka_assign(client.get(), list.get());
@@ -564,9 +649,9 @@ struct Consumer::Impl {
     store_pending();
     last_dead_lettered = false;
     if (held) {
-      auto message = std::move(held);
-      RecordLocation where{rd_kafka_topic_name(message->rkt), message->partition, message->offset};
-      return route(decode(message, std::move(where)), message);
+      Record record = std::move(*held);
+      held.reset();
+      return hand_out(std::move(record));
     }
     using clock = std::chrono::steady_clock;
     std::optional<clock::time_point> deadline;  // read the clock only if nothing is waiting
@@ -590,9 +675,13 @@ struct Consumer::Impl {
         if (clock::now() >= *deadline) return std::nullopt;
         continue;
       }
-      std::shared_ptr<rd_kafka_message_t> message(raw, detail::MessageDeleter{});
+      const detail::MessagePtr message(raw);
       RecordLocation where{message->rkt != nullptr ? rd_kafka_topic_name(message->rkt) : "",
                            message->partition, message->offset};
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        ends[{where.topic, where.partition}] = where.offset;
+        continue;
+      }
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (recovers_by_itself(message->err)) {
           logger()->warn("consumer: {}", rd_kafka_message_errstr(message.get()));
@@ -600,15 +689,28 @@ struct Consumer::Impl {
         }
         Error error = detail::kafka_error(message->err, Stage::consume,
                                           rd_kafka_message_errstr(message.get()), where);
-        return Record(std::move(where), std::nullopt, std::nullopt, {}, -1, nullptr,
-                      std::move(error), nullptr);
+        return failed_record(std::move(where), std::move(error));
       }
-      if (auto gap = gap_before(where)) {
-        held = std::move(message);
-        return gap;
+      if (!ends.empty()) {
+        // (Heterogeneous erase is C++23; find is C++14.)
+        const auto end = ends.find(PartitionOrder::View(where.topic, where.partition));
+        if (end != ends.end()) ends.erase(end);
       }
-      return route(decode(message, std::move(where)), message);
+      auto lost = loss_before(where);
+      Record record = decode(*message, std::move(where));
+      if (lost) {
+        held.emplace(std::move(record));
+        return lost;
+      }
+      return hand_out(std::move(record));
     }
+  }
+
+  // `record` to the application: it counts as handled once the next is
+  // asked for; a failed decode goes to the dead-letter channel first.
+  Record hand_out(Record record) {
+    pending = Position{record.topic(), record.partition(), record.offset() + 1};
+    return route(std::move(record));
   }
 
   // Waits `wait`, in short slices so stop() and signals cut it short.
@@ -648,23 +750,23 @@ struct Consumer::Impl {
     }
   }
 
-  Record decode(std::shared_ptr<rd_kafka_message_t> message, RecordLocation where) {
-    Headers headers = read_headers(message.get());
-    const char* value = static_cast<const char*>(message->payload);
+  // The record in `message`, decoded; it copies what it keeps, so the
+  // message goes back to librdkafka right after.
+  Record decode(const rd_kafka_message_t& message, RecordLocation where) {
+    Headers headers = read_headers(&message);
+    const char* value = static_cast<const char*>(message.payload);
     RawRecord raw{where.topic, where.partition, where.offset,
-                  value,       message->len,    headers.empty() ? nullptr : &headers};
+                  value,       message.len,     headers.empty() ? nullptr : &headers};
     auto decoded = loader.load(raw);
-    std::optional<std::string_view> key;
-    if (message->key != nullptr)
-      key.emplace(static_cast<const char*>(message->key), message->key_len);
-    std::optional<std::string_view> value_view;
-    if (value != nullptr) value_view.emplace(value, message->len);
+    std::optional<std::string> key;
+    if (message.key != nullptr) key.emplace(static_cast<const char*>(message.key), message.key_len);
+    std::optional<std::string> value_copy;
+    if (value != nullptr) value_copy.emplace(value, message.len);
     rd_kafka_timestamp_type_t kind{};
-    const std::int64_t timestamp = rd_kafka_message_timestamp(message.get(), &kind);
+    const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
     const auto* binding = registry.find(where.topic);
-    pending = Position{where.topic, where.partition, where.offset + 1};
-    return Record(std::move(where), key, value_view, std::move(headers), timestamp,
-                  std::move(message), std::move(decoded),
+    return Record(std::move(where), std::move(key), std::move(value_copy), std::move(headers),
+                  timestamp, std::move(decoded),
                   binding != nullptr ? binding->metadata_field() : nullptr);
   }
 };
@@ -809,7 +911,10 @@ Status Consumer::commit() {
   if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
   if (!impl_->grouped()) return impl_->no_group_to_commit();
   impl_->store_pending();
-  return impl_->commit_stored();
+  const auto err = rd_kafka_commit(impl_->client.get(), nullptr, 0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return {};
+  return detail::kafka_error(err, Stage::commit,
+                             "commit of group '" + impl_->options.group_id + "' failed");
 }
 
 Status Consumer::commit(const Record& record) {
@@ -841,19 +946,30 @@ bool Consumer::stopped() const noexcept {
 Status Consumer::close() {
   if (impl_->closed) return {};
   impl_->closed = true;
+  // One deadline for the commit and for leaving the group (whose revoke
+  // commits again): a broker that went away must not keep the program from
+  // ending.
+  impl_->closing_by = std::chrono::steady_clock::now() + impl_->options.close_timeout;
   Status committed;
   if (impl_->options.commit_mode != CommitMode::manual) {
     impl_->store_pending();
-    committed = impl_->commit_stored_within(impl_->options.close_timeout);
+    // Half the time at most: leaving needs the rest.
+    committed = impl_->commit_stored_within(impl_->commit_budget() / 2);
   }
-  // Bounded: a broker that went away must not keep the program from ending.
-  if (!impl_->leave_within(impl_->options.close_timeout)) {
+  if (!impl_->leave_within(impl_->commit_budget())) {
     logger()->warn("consumer '{}' closed without the broker's acknowledgement after {} ms",
                    impl_->options.client_id, impl_->options.close_timeout.count());
   }
   logger()->info("consumer '{}' {} closed", impl_->options.client_id,
                  impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");
   return committed;
+}
+
+std::optional<std::int64_t> Consumer::caught_up(const TopicPartition& partition) const {
+  const auto it =
+      impl_->ends.find(Impl::PartitionOrder::View(partition.topic, partition.partition));
+  if (it == impl_->ends.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<TopicPartition> Consumer::assignment() const {

@@ -4,17 +4,15 @@
 
 namespace corps {
 
-Record::Record(RecordLocation where, std::optional<std::string_view> key,
-               std::optional<std::string_view> value, Headers headers, std::int64_t timestamp_ms,
-               std::shared_ptr<const void> storage,
+Record::Record(RecordLocation where, std::optional<std::string> key,
+               std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
                Result<std::unique_ptr<google::protobuf::Message>> decoded,
                const google::protobuf::FieldDescriptor* metadata_field)
     : where_(std::move(where)),
-      key_(key),
-      value_(value),
+      key_(std::move(key)),
+      value_(std::move(value)),
       headers_(std::move(headers)),
       timestamp_ms_(timestamp_ms),
-      storage_(std::move(storage)),
       decoded_(std::move(decoded)),
       metadata_field_(metadata_field) {}
 

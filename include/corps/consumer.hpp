@@ -5,10 +5,13 @@
 // decode comes back as a Record holding a typed Error, and the records after
 // it keep flowing.
 //
-// A consumer also watches the offsets it is given: when the broker no longer
-// has records the consumer was due to read (deleted by retention before they
-// were read), the next poll returns a Record failed with
-// Errc::records_missing naming the missing range, then the records resume.
+// A consumer also notices records lost before it read them: when the broker
+// no longer has the offset the consumer was due to read (deleted by
+// retention), the next poll returns a Record failed with
+// Errc::records_missing naming the missing range, then the records resume at
+// the oldest one kept. Offsets that merely jump (compaction, transaction
+// markers, aborted transactions, a start at the end) are not losses and are
+// not reported.
 //
 // Offsets are committed after the record was handled, by default: a record
 // counts as handled when the application asks for the next one (poll() again,
@@ -203,6 +206,13 @@ class Consumer {
   /// CommitMode::manual) and leaves the group. Idempotent. Returns the
   /// commit's failure, if any.
   Status close();
+
+  /// Where this consumer last found the end of `partition` (the offset the
+  /// next record written there will get, as of then), if it has returned no
+  /// record of the partition since; nullopt otherwise, or if the partition
+  /// is not assigned. Read everything there was: every assigned partition
+  /// caught up at or past the end it had when you started.
+  [[nodiscard]] std::optional<std::int64_t> caught_up(const TopicPartition& partition) const;
 
   /// The partitions currently assigned to this member.
   [[nodiscard]] std::vector<TopicPartition> assignment() const;

@@ -22,16 +22,15 @@
 
 namespace corps {
 
-/// One consumed record. Move-only; holds the client's buffer for the raw
-/// bytes, which stay valid as long as the record lives.
+/// One consumed record. Move-only. It owns copies of its key, value and
+/// headers: nothing in it points into the Kafka client's memory, so it may
+/// be kept as long as needed, also after its Consumer is gone.
 class Record {
  public:
-  /// Assembles a record. `storage` keeps `key` and `value` alive;
-  /// `metadata_field` is the bound type's metadata field (nullptr if the
-  /// channel is unknown). Used by Consumer and by test kits.
-  Record(RecordLocation where, std::optional<std::string_view> key,
-         std::optional<std::string_view> value, Headers headers, std::int64_t timestamp_ms,
-         std::shared_ptr<const void> storage,
+  /// Assembles a record. `metadata_field` is the bound type's metadata field
+  /// (nullptr if the channel is unknown). Used by Consumer and by test kits.
+  Record(RecordLocation where, std::optional<std::string> key, std::optional<std::string> value,
+         Headers headers, std::int64_t timestamp_ms,
          Result<std::unique_ptr<google::protobuf::Message>> decoded,
          const google::protobuf::FieldDescriptor* metadata_field);
 
@@ -47,9 +46,13 @@ class Record {
   /// topic, partition and offset together.
   [[nodiscard]] const RecordLocation& location() const noexcept { return where_; }
   /// The key, if the record has one (MessageCorps records have none).
-  [[nodiscard]] std::optional<std::string_view> key() const noexcept { return key_; }
+  [[nodiscard]] std::optional<std::string_view> key() const noexcept {
+    return key_ ? std::optional<std::string_view>(*key_) : std::nullopt;
+  }
   /// The raw value as on the wire (compressed), or nullopt for a null value.
-  [[nodiscard]] std::optional<std::string_view> value() const noexcept { return value_; }
+  [[nodiscard]] std::optional<std::string_view> value() const noexcept {
+    return value_ ? std::optional<std::string_view>(*value_) : std::nullopt;
+  }
   /// The record's headers, in wire order.
   [[nodiscard]] const Headers& headers() const noexcept { return headers_; }
   /// The record's Kafka timestamp in Unix milliseconds, or -1.
@@ -86,11 +89,10 @@ class Record {
   [[noreturn]] void throw_not(const std::string& wanted) const;
 
   RecordLocation where_;
-  std::optional<std::string_view> key_;
-  std::optional<std::string_view> value_;
+  std::optional<std::string> key_;
+  std::optional<std::string> value_;
   Headers headers_;
   std::int64_t timestamp_ms_;
-  std::shared_ptr<const void> storage_;
   Result<std::unique_ptr<google::protobuf::Message>> decoded_;
   const google::protobuf::FieldDescriptor* metadata_field_;
 };

@@ -1,10 +1,9 @@
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "support/numbered_predictions.hpp"
+#include "support/retention.hpp"
 
 namespace {
 
@@ -82,20 +81,8 @@ TEST_F(CommitResume, RecordsTheBrokerDroppedBeforeTheyWereReadAreReportedNotSkip
     ASSERT_EQ(consume(consumer, 1).size(), 1u);
     ASSERT_TRUE(consumer.close().ok());  // committed: the group resumes at offset 1
   }
-  // The embedded broker keeps about 5 MiB per partition: 10 records of
-  // about 0.75 MiB compressed (random letters) push the unread ones out.
-  auto options = producer_options();
-  options.properties["message.max.bytes"] = "4000000";
-  corps::Producer producer(registry_, options);
-  std::mt19937 random(3);
-  std::string noise(1 << 20, '\0');
-  for (int n = 0; n < 10; ++n) {
-    for (auto& c : noise) c = static_cast<char>('a' + random() % 26);
-    corps::proto::Prediction big;
-    big.set_frame(100 + n);
-    big.add_object(noise);
-    ASSERT_TRUE(producer.send("Predictions", big).get().ok());
-  }
+  corps::Producer producer(registry_, corps_tests::allowing_large_records(producer_options()));
+  corps_tests::push_out_of_retention(producer, "Predictions");
   corps::Consumer resumed(registry_, consumer_options("retention", {"Predictions"}));
   const auto records = consume(resumed, 2);
   ASSERT_EQ(records.size(), 2u);

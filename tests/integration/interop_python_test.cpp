@@ -5,41 +5,26 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <regex>
 #include <sstream>
 
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
+#include "support/run_command.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using corps::testing::consume;
 
-struct Outcome {
-  int exit_code;
-  std::vector<std::string> lines;
-};
+using Outcome = corps_tests::CommandOutcome;
 
 Outcome run_python_client(const std::string& arguments) {
-  const std::string command = "PYTHONPATH=" CORPS_TEST_PYTHON_DIR
-                              " ENVIRONMENT=STAGING LOG_TAG_SERVICE=python-sender "
-                              "/usr/bin/python3 " CORPS_TEST_INTEROP_DIR
-                              "/messagecorps_client.py " +
-                              arguments;
-  FILE* pipe = popen(command.c_str(), "r");
-  Outcome outcome{-1, {}};
-  if (pipe == nullptr) return outcome;
-  char buffer[8192];
-  while (fgets(buffer, sizeof buffer, pipe) != nullptr) {
-    std::string line(buffer);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    outcome.lines.push_back(line);
-  }
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return outcome;
+  return corps_tests::run_command("PYTHONPATH=" CORPS_TEST_PYTHON_DIR
+                                  " ENVIRONMENT=STAGING LOG_TAG_SERVICE=python-sender "
+                                  "/usr/bin/python3 " CORPS_TEST_INTEROP_DIR
+                                  "/messagecorps_client.py " +
+                                  arguments);
 }
 
 google::protobuf::Struct parse_json(const std::string& line) {

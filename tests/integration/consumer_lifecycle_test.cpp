@@ -1,0 +1,91 @@
+// What a consumer owns and how long it takes to let go: records that outlive
+// it, a close that must finish on time when the broker has gone away.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "corps/corps.hpp"
+#include "corps/testing/broker_test.hpp"
+#include "support/hang_guard.hpp"
+#include "support/numbered_predictions.hpp"
+#include "support/retention.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using corps::testing::consume;
+using corps_tests::HangGuard;
+
+using ConsumerLifecycle = corps_tests::NumberedPredictions;
+
+// A record's bytes are its own: reading them after the consumer is gone is
+// reading the record, not freed client memory (ASan would say so).
+TEST_F(ConsumerLifecycle, ARecordKeptPastItsConsumerKeepsItsBytes) {
+  registry_.bind<corps::proto::Image>("Raw");
+  create_topic("Raw", 1);
+  corps::MessageHandler handler(registry_);
+  corps::proto::Image image;
+  image.set_image_data(std::string(5'000, 'x'));
+  const std::string value(handler.encode("Raw", image)->view());
+  corps::testing::produce_raw(brokers(), "Raw",
+                              {{.value = value,
+                                .key = std::string("the-key"),
+                                .headers = {{"origin", std::string("lifecycle")}},
+                                .partition = std::nullopt}});
+  std::optional<corps::Record> kept;
+  {
+    corps::Consumer consumer(registry_, consumer_options("", {"Raw"}));
+    auto records = consume(consumer, 1);
+    ASSERT_EQ(records.size(), 1U);
+    kept.emplace(std::move(records[0]));
+  }
+  ASSERT_TRUE(kept->ok()) << kept->error().to_string();
+  EXPECT_EQ(kept->value(), value);
+  EXPECT_EQ(kept->key(), "the-key");
+  ASSERT_EQ(kept->headers().size(), 1U);
+  EXPECT_EQ(kept->headers()[0].value, "lifecycle");
+  EXPECT_EQ(kept->as<corps::proto::Image>().image_data().size(), 5'000U);
+}
+
+// Without a group the consumer starts where it is told; offsets the broker
+// has dropped since are reported first. Closing right after must not wait
+// on anything the report kept.
+TEST_F(ConsumerLifecycle, AGrouplessConsumerClosesPromptlyRightAfterReportingALoss) {
+  {
+    corps::Producer producer(registry_, corps_tests::allowing_large_records(producer_options()));
+    corps_tests::push_out_of_retention(producer, "Predictions");
+  }
+  HangGuard guard(40s, "a group-less consumer closed after reporting a loss");
+  auto options = consumer_options("", {"Predictions"});
+  options.start_offset = 0;
+  auto consumer = std::make_unique<corps::Consumer>(registry_, options);
+  const auto records = consume(*consumer, 1);
+  ASSERT_EQ(records.size(), 1U);
+  ASSERT_FALSE(records[0].ok());
+  EXPECT_EQ(records[0].error().code(), corps::Errc::records_missing);
+  EXPECT_EQ(records[0].offset(), 0);
+  consumer.reset();
+}
+
+// Handled records whose offsets are stored but not yet committed, and the
+// broker (the group's coordinator) gone: close() gives up on the commit and
+// the group within close_timeout, not whenever librdkafka stops retrying.
+TEST_F(ConsumerLifecycle, CloseWithTheCoordinatorGoneEndsWithinItsTimeout) {
+  auto options = consumer_options("gone", {"Predictions"});
+  options.auto_commit_interval = 60s;  // stored, never committed in the background
+  options.close_timeout = 2s;
+  corps::Consumer consumer(registry_, options);
+  ASSERT_EQ(consume(consumer, 5).size(), 5U);
+  (void)consumer.poll(1s);  // marks the fifth handled: its offset is stored
+  broker().set_broker_down(1);
+  HangGuard guard(90s, "close() with the coordinator gone");
+  const auto start = std::chrono::steady_clock::now();
+  const corps::Status closed = consumer.close();
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(closed.ok()) << "the commit cannot have succeeded";
+  // Generous against a loaded machine; without the bound it takes minutes.
+  EXPECT_LT(took, options.close_timeout + 4s)
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+}
+
+}  // namespace

@@ -1,0 +1,157 @@
+// Offsets that jump without anything lost: a partition's offsets are not
+// always consecutive. Compaction removes records from inside batches, a
+// transaction's marker takes an offset no consumer sees, and a consumer that
+// starts at the end starts wherever the end is when it gets there. None of
+// these is a loss; only records the broker deleted before they were read
+// are (commit_resume_test.cpp has that case).
+//
+// The embedded broker neither compacts nor writes markers: the batches are
+// written by tests/interop/offset_gaps.py, with kafka-python's batch builder,
+// as a broker's log holds them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "corps/corps.hpp"
+#include "corps/testing/broker_test.hpp"
+#include "support/run_command.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+class OffsetJumps : public corps::testing::BrokerTest {
+ protected:
+  OffsetJumps() {
+    registry_.bind<corps::proto::Prediction>("Values");
+    create_topic("Values", 1);
+  }
+
+  void send(corps::Producer& producer, std::int64_t frame) {
+    corps::proto::Prediction value;
+    value.set_frame(frame);
+    const auto report = producer.send("Values", value).get();
+    ASSERT_TRUE(report.ok()) << report.error->to_string();
+  }
+
+  // The record value corps writes for `frame`, in hex.
+  std::string encoded_hex(std::int64_t frame) {
+    corps::MessageHandler handler(registry_);
+    corps::proto::Prediction value;
+    value.set_frame(frame);
+    const auto bytes = handler.encode("Values", value);
+    std::string hex;
+    for (unsigned char c : bytes->view()) {
+      static constexpr char digits[] = "0123456789abcdef";
+      hex += digits[c >> 4];
+      hex += digits[c & 15];
+    }
+    return hex;
+  }
+
+  // Writes a batch of `shape` with kafka-python; its first offset.
+  std::int64_t write_batch(const std::string& shape, const std::vector<std::int64_t>& frames) {
+    std::string command = "/usr/bin/python3 " CORPS_TEST_INTEROP_DIR "/offset_gaps.py --brokers " +
+                          brokers() + " --topic Values " + shape;
+    for (auto frame : frames) command += " " + encoded_hex(frame);
+    const auto outcome = corps_tests::run_command(command);
+    EXPECT_EQ(outcome.exit_code, 0) << command;
+    return outcome.lines.empty() ? -1 : std::stoll(outcome.lines.back());
+  }
+
+  struct Read {
+    std::vector<std::int64_t> offsets;
+    std::vector<std::int64_t> frames;
+    std::vector<corps::Error> failures;
+  };
+
+  // Reads with `consumer` until `count` records decoded, then a second more
+  // to see whether anything else (a false loss) follows.
+  static Read read(corps::Consumer& consumer, std::size_t count) {
+    Read out;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::optional<std::chrono::steady_clock::time_point> settle;
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now > deadline || (settle && now > *settle)) break;
+      auto record = consumer.poll(100ms);
+      if (!record) continue;
+      if (!record->ok()) {
+        out.failures.push_back(record->error());
+        continue;
+      }
+      out.offsets.push_back(record->offset());
+      out.frames.push_back(record->as<corps::proto::Prediction>().frame());
+      if (out.offsets.size() == count) settle = std::chrono::steady_clock::now() + 1s;
+    }
+    return out;
+  }
+
+  static std::string describe(const std::vector<corps::Error>& failures) {
+    std::string out;
+    for (const auto& failure : failures) out += failure.to_string() + "\n";
+    return out;
+  }
+};
+
+TEST_F(OffsetJumps, ACompactedBatchIsNotReportedAsLoss) {
+  corps::Producer producer(registry_, producer_options());
+  send(producer, 0);
+  send(producer, 1);
+  // What compaction leaves of four records: offsets 2 and 5.
+  ASSERT_EQ(write_batch("compacted", {2, 3}), 2);
+  send(producer, 4);
+  corps::Consumer consumer(registry_, consumer_options("compacted", {"Values"}));
+  const Read got = read(consumer, 5);
+  EXPECT_TRUE(got.failures.empty()) << describe(got.failures);
+  EXPECT_EQ(got.offsets, (std::vector<std::int64_t>{0, 1, 2, 5, 6}));
+  EXPECT_EQ(got.frames, (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST_F(OffsetJumps, ATransactionMarkerIsNotReportedAsLoss) {
+  corps::Producer producer(registry_, producer_options());
+  send(producer, 0);
+  send(producer, 1);
+  ASSERT_EQ(write_batch("marker", {}), 2);
+  send(producer, 2);
+  for (const std::string group : {"marker", ""}) {
+    SCOPED_TRACE(group.empty() ? "without a group" : "in a group");
+    corps::Consumer consumer(registry_, consumer_options(group, {"Values"}));
+    const Read got = read(consumer, 3);
+    EXPECT_TRUE(got.failures.empty()) << describe(got.failures);
+    EXPECT_EQ(got.offsets, (std::vector<std::int64_t>{0, 1, 3}));
+  }
+}
+
+// The group starts at the end while records keep arriving: where the end is
+// when it gets there is not a loss of the records before.
+TEST_F(OffsetJumps, StartingAtTheEndWhileRecordsArriveReportsNoLoss) {
+  std::atomic<bool> sending{true};
+  std::atomic<std::int64_t> sent{0};
+  std::thread sender([&] {
+    corps::Producer producer(registry_, producer_options());
+    while (sending) {
+      corps::proto::Prediction value;
+      value.set_frame(sent++);
+      producer.send("Values", value, {}, [](const corps::DeliveryReport&) {});
+      std::this_thread::sleep_for(2ms);
+    }
+    (void)producer.flush(10s);
+  });
+  while (sent < 200) std::this_thread::sleep_for(10ms);
+  auto options = consumer_options("latest", {"Values"});
+  options.start_from = corps::StartFrom::latest;
+  corps::Consumer consumer(registry_, options);
+  const Read got = read(consumer, 100);
+  sending = false;
+  sender.join();
+  EXPECT_TRUE(got.failures.empty()) << describe(got.failures);
+  EXPECT_GE(got.offsets.size(), 100U);
+  EXPECT_GT(got.frames.front(), 0) << "started at the end, not the beginning";
+  for (std::size_t i = 1; i < got.offsets.size(); ++i) {
+    EXPECT_EQ(got.offsets[i], got.offsets[i - 1] + 1);
+  }
+}
+
+}  // namespace
