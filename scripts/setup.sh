@@ -11,6 +11,8 @@ packages=(
   build-essential cmake pkg-config
   # the library's dependencies
   libprotobuf-dev libprotoc-dev protobuf-compiler librdkafka-dev zlib1g-dev libdeflate-dev libzstd-dev liblz4-dev libspdlog-dev libyaml-cpp-dev
+  # SHA-256 digests of the values truncated dead letters leave out
+  libssl-dev
   # the corps tool and the examples
   libcli11-dev
   # the image pipeline: OpenCV with Debian's videos (opencv-doc) and Haar

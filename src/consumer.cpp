@@ -146,11 +146,12 @@ struct Consumer::Impl {
     producer.delivery_timeout = letters.write_timeout;
     producer.linger = std::chrono::milliseconds(0);
     producer.connect_timeout = std::chrono::milliseconds(0);  // the consumer just checked
-    // A letter carries the whole record, which may be as large as anything
-    // the consumer can fetch.
-    producer.max_record_bytes =
-        std::max<std::size_t>(producer.max_record_bytes, options.loader.max_decompressed_bytes);
-    producer.properties = letters.producer_properties;
+    // A letter above this is written truncated (write_dead_letter).
+    producer.max_record_bytes = letters.max_letter_bytes;
+    // The consumer's own connection and security settings, so the letters
+    // reach the cluster the records came from.
+    producer.properties = detail::producer_properties_of(options.properties);
+    for (const auto& [name, value] : letters.producer_properties) producer.properties[name] = value;
     dead_letter_producer = std::make_unique<Producer>(std::move(letter_registry), producer);
     dead_letter_service = letters.service;
     if (dead_letter_service.empty()) {
@@ -159,37 +160,56 @@ struct Consumer::Impl {
     }
   }
 
-  // Writes `record` to the dead-letter channel and waits for the broker.
-  Status write_dead_letter(const Record& record, const Error& error, int attempts) {
-    if (!dead_letter_producer) {
-      return Error(Errc::invalid_argument, Stage::dead_letter,
-                   "no dead-letter channel is configured (ConsumerOptions::dead_letters)",
-                   record.location());
-    }
+  // Sends `letter` for `record` and waits for the broker's answer.
+  DeliveryReport send_dead_letter(const Record& record, proto::DeadLetter& letter) {
     const std::string& channel = options.dead_letters->channel;
-    auto letter = make_dead_letter(record, error, attempts, options.group_id, dead_letter_service);
     // Keyed by origin, so the letters of one partition stay in order.
     SendOptions send;
     send.key = record.topic() + "[" + std::to_string(record.partition()) + "]";
     auto report = dead_letter_producer->send(channel, letter, std::move(send));
     if (report.wait_for(options.dead_letters->write_timeout + std::chrono::seconds(1)) !=
         std::future_status::ready) {
-      return Error(Errc::timed_out, Stage::dead_letter,
-                   "no acknowledgement for the dead letter on '" + channel + "' within " +
-                       std::to_string(options.dead_letters->write_timeout.count()) + " ms",
+      return DeliveryReport{
+          RecordLocation{channel, -1, -1},
+          Error(Errc::timed_out, Stage::dead_letter,
+                "no acknowledgement for the dead letter on '" + channel + "' within " +
+                    std::to_string(options.dead_letters->write_timeout.count()) + " ms",
+                record.location()),
+          Persistence::possibly_persisted};
+    }
+    return report.get();
+  }
+
+  // Writes `record` to the dead-letter channel and waits for the broker. A
+  // letter too large for the channel is written truncated, never refused.
+  Status write_dead_letter(const Record& record, const Error& error, int attempts) {
+    if (!dead_letter_producer) {
+      return Error(Errc::invalid_argument, Stage::dead_letter,
+                   "no dead-letter channel is configured (ConsumerOptions::dead_letters)",
                    record.location());
     }
-    const DeliveryReport delivered = report.get();
+    const DeadLetterOptions& letters = *options.dead_letters;
+    auto letter = make_dead_letter(record, error, attempts, options.group_id, dead_letter_service);
+    if (letter.ByteSizeLong() > letters.max_letter_bytes) letter = truncate_dead_letter(letter);
+    DeliveryReport delivered = send_dead_letter(record, letter);
+    if (!delivered.ok() && delivered.error->code() == Errc::too_large && !letter.truncated()) {
+      logger()->warn("the dead letter for {} is too large for '{}' ({}); writing it truncated",
+                     record.location().to_string(), letters.channel, delivered.error->message());
+      letter = truncate_dead_letter(std::move(letter));
+      delivered = send_dead_letter(record, letter);
+    }
     if (!delivered.ok()) {
       Error failed(delivered.error->code(), Stage::dead_letter,
-                   "dead letter not written to '" + channel + "': " + delivered.error->message(),
+                   "dead letter not written to '" + letters.channel +
+                       "': " + delivered.error->message(),
                    record.location(), delivered.error->kafka_code());
       failed.set_severity(delivered.error->severity());
       return failed;
     }
-    logger()->warn("{} went to the dead-letter channel as {} after {} attempt(s): {}",
-                   record.location().to_string(), delivered.where.to_string(), attempts,
-                   error.to_string());
+    logger()->warn("{} went to the dead-letter channel as {}{} after {} attempt(s): {}",
+                   record.location().to_string(), delivered.where.to_string(),
+                   letter.truncated() ? " (truncated: key, headers and value left out)" : "",
+                   attempts, error.to_string());
     return {};
   }
 

@@ -42,6 +42,11 @@ Severity kafka_severity(rd_kafka_resp_err_t err) noexcept;
 Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
                   std::optional<RecordLocation> where = std::nullopt);
 
+/// The raw properties a consumer was given, for a producer that works
+/// beside it (dead letters, replay): everything but the consumer-only
+/// properties, so connection and security settings carry over.
+Properties producer_properties_of(const Properties& consumer_properties);
+
 /// A non-empty, validated bootstrap list; throws corps::Exception otherwise.
 void check_brokers(std::string_view brokers, std::string_view client_kind);
 

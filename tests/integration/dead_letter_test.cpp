@@ -4,8 +4,10 @@
 // the letters back.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
 
 #include <atomic>
+#include <iostream>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "support/hostile_values.hpp"
+#include "support/run_command.hpp"
 #include "support/watchdog.hpp"
 
 namespace {
@@ -21,6 +24,26 @@ using namespace std::chrono_literals;
 using corps::testing::RawValue;
 
 using corps_tests::Watchdog;
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EXPECT_EQ(EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr), 1);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    static constexpr char digits[] = "0123456789abcdef";
+    hex += digits[digest[i] >> 4];
+    hex += digits[digest[i] & 15];
+  }
+  return hex;
+}
+
+std::string noise_of(std::size_t bytes, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string noise(bytes, '\0');
+  for (auto& c : noise) c = static_cast<char>(random());
+  return noise;
+}
 
 class DeadLetters : public corps::testing::BrokerTest {
  protected:
@@ -154,9 +177,22 @@ TEST_F(DeadLetters, EveryHostileInputBecomesALetterAndTheNextRecordFlows) {
     EXPECT_EQ(letter.consumer_group(), "hostile");
     EXPECT_EQ(letter.service(), "dead-letter-test");
     EXPECT_EQ(letter.null_value(), !raw.value.has_value());
-    EXPECT_TRUE(letter.value() == raw.value.value_or("")) << "the raw value is kept whole";
-    EXPECT_EQ(letter.headers_size(), static_cast<int>(raw.headers.size()));
     EXPECT_GT(letter.failed_at(), 0);
+    std::size_t header_bytes = 0;
+    for (const auto& header : raw.headers) header_bytes += header.name.size() + header.value->size();
+    // Past DeadLetterOptions::max_letter_bytes (1 MB) the letter says what
+    // the record held instead of holding it (the bomb, the 2 MiB header).
+    const std::size_t raw_bytes = raw.value.value_or("").size() + header_bytes;
+    EXPECT_EQ(letter.truncated(), raw_bytes > 1'000'000) << raw_bytes << " bytes";
+    if (letter.truncated()) {
+      EXPECT_EQ(letter.value_size(), static_cast<std::int64_t>(raw.value.value_or("").size()));
+      EXPECT_EQ(letter.value_sha256(), sha256_hex(raw.value.value_or("")));
+      EXPECT_EQ(letter.header_count(), static_cast<int>(raw.headers.size()));
+      EXPECT_EQ(letter.header_bytes(), static_cast<std::int64_t>(header_bytes));
+    } else {
+      EXPECT_TRUE(letter.value() == raw.value.value_or("")) << "the raw value is kept whole";
+      EXPECT_EQ(letter.headers_size(), static_cast<int>(raw.headers.size()));
+    }
   }
 }
 
@@ -340,6 +376,234 @@ TEST_F(DeadLetters, AConsumerCannotReadItsOwnDeadLetterChannel) {
     EXPECT_EQ(e.error().stage(), corps::Stage::config);
     EXPECT_NE(std::string(e.what()).find("loop"), std::string::npos) << e.what();
   }
+}
+
+// A header name and a codec name that are not UTF-8: the letter must still
+// parse (proto3 strings refuse anything else), and replay must put the exact
+// bytes back.
+TEST_F(DeadLetters, ALetterOfHostileHeaderBytesReadsBackAndReplaysThemExactly) {
+  const std::string name("\xc3\x28", 2);
+  const std::string codec("\xff", 1);
+  corps::testing::produce_raw(brokers(), "VideoStream",
+                              {{good(0), std::nullopt, {{name, std::string("x")},
+                                                        {"corps-codec", codec}}}});
+  std::int64_t timestamp = -1;
+  {
+    corps::Consumer consumer(registry_, routed("hostile-bytes"));
+    const auto received = corps::testing::consume(consumer, 1);
+    ASSERT_EQ(received.size(), 1U);
+    ASSERT_FALSE(received[0].ok());
+    EXPECT_EQ(received[0].error().stage(), corps::Stage::decompress);
+    timestamp = received[0].timestamp_ms();
+    ASSERT_TRUE(consumer.commit().ok());
+  }
+  const auto written = letters();
+  ASSERT_EQ(written.size(), 1U);
+  const auto& letter = written[0];
+  EXPECT_EQ(letter.timestamp_ms(), timestamp);
+  EXPECT_GT(letter.timestamp_ms(), 0);
+  ASSERT_EQ(letter.headers_size(), 2);
+  EXPECT_EQ(letter.headers(0).name(), "\xEF\xBF\xBD(") << "a byte that is not UTF-8 becomes U+FFFD";
+  EXPECT_EQ(letter.headers(0).name_bytes(), name);
+  EXPECT_EQ(corps::header_name(letter.headers(0)), name);
+  EXPECT_EQ(letter.headers(1).value(), codec);
+
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  EXPECT_EQ(replay->replayed, 1U);
+  EXPECT_TRUE(replay->failures.empty());
+  corps::Consumer reader(registry_, consumer_options("", {"VideoStream"}));
+  const auto records = corps::testing::consume(reader, 2);
+  ASSERT_EQ(records.size(), 2U);
+  ASSERT_GE(records[1].headers().size(), 2U);
+  EXPECT_EQ(records[1].headers()[0].name, name);
+  EXPECT_EQ(records[1].headers()[1].value, codec);
+}
+
+// A letter larger than its channel takes is written without the record's
+// bytes, saying what they were: the group goes on, it does not halt.
+TEST_F(DeadLetters, ALetterTooLargeForItsChannelIsTruncatedNotRefused) {
+  const std::string noise = noise_of(300'000, 11);
+  corps::testing::produce_raw(brokers(), "VideoStream",
+                              {{noise, std::string("k"), {{"h", std::string("v")}}}, {good(1)}});
+  auto options = routed("too-large");
+  options.dead_letters->max_letter_bytes = 100'000;
+  {
+    corps::Consumer consumer(registry_, options);
+    EXPECT_EQ(run_until(consumer, 1), (std::vector<int>{1}));
+    ASSERT_TRUE(consumer.commit().ok());
+  }
+  EXPECT_EQ(committed("too-large"), 2);
+  const auto written = letters();
+  ASSERT_EQ(written.size(), 1U);
+  const auto& letter = written[0];
+  EXPECT_TRUE(letter.truncated());
+  EXPECT_EQ(letter.offset(), 0);
+  EXPECT_EQ(letter.stage(), "decompress");
+  EXPECT_TRUE(letter.value().empty());
+  EXPECT_EQ(letter.value_size(), 300'000);
+  EXPECT_EQ(letter.value_sha256(), sha256_hex(noise));
+  EXPECT_EQ(letter.key_size(), 1);
+  EXPECT_EQ(letter.header_count(), 1);
+  EXPECT_EQ(letter.header_bytes(), 2);
+  // Replay cannot send what the letter does not hold, and says where it is.
+  corps::ReplayOptions replay_options;
+  replay_options.brokers = brokers();
+  const auto replay = corps::replay_dead_letters(replay_options);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->replayed, 0U);
+  ASSERT_EQ(replay->failures.size(), 1U);
+  EXPECT_NE(replay->failures[0].message().find("VideoStream[0]@0"), std::string::npos)
+      << replay->failures[0].to_string();
+}
+
+TEST_F(DeadLetters, ALetterTheBrokerRefusesAsTooLargeIsWrittenTruncated) {
+  corps::testing::produce_raw(brokers(), "VideoStream", {{std::string("bad")}, {good(1)}});
+  broker().push_request_errors(corps::KafkaApi::produce, {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  {
+    corps::Consumer consumer(registry_, routed("refused-size"));
+    EXPECT_EQ(run_until(consumer, 1), (std::vector<int>{1}));
+    ASSERT_TRUE(consumer.commit().ok());
+  }
+  EXPECT_EQ(committed("refused-size"), 2);
+  const auto written = letters();
+  ASSERT_EQ(written.size(), 1U);
+  EXPECT_TRUE(written[0].truncated());
+  EXPECT_EQ(written[0].value_size(), 3);
+}
+
+// The consumer reaches its cluster through a property (as a secured cluster
+// needs its security properties): the letters and the replay must too.
+TEST_F(DeadLetters, LettersAndReplayUseTheConsumersLibrdkafkaProperties) {
+  corps::testing::produce_raw(brokers(), "VideoStream", {{std::string("bad")}, {good(1)}});
+  auto options = routed("through-properties");
+  options.brokers = "127.0.0.1:9";  // nothing listens there
+  options.properties["bootstrap.servers"] = brokers();
+  options.dead_letters->write_timeout = 5s;
+  {
+    corps::Consumer consumer(registry_, options);
+    const auto received = corps::testing::consume(consumer, 2);
+    ASSERT_EQ(received.size(), 2U);
+    ASSERT_FALSE(received[0].ok());
+    EXPECT_EQ(received[0].error().stage(), corps::Stage::decompress)
+        << "the letter was not written: " << received[0].error().to_string();
+  }
+  EXPECT_EQ(letters().size(), 1U);
+
+  corps::ReplayOptions replay_options;
+  replay_options.brokers = "127.0.0.1:9";
+  replay_options.properties["bootstrap.servers"] = brokers();
+  replay_options.timeout = 20s;
+  const auto replay = corps::replay_dead_letters(replay_options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  EXPECT_EQ(replay->replayed, 1U);
+}
+
+// A transaction's marker takes the channel's last offset and no consumer
+// ever sees it: replay must know the end when it gets there.
+TEST_F(DeadLetters, ReplayFinishesWhenTheChannelEndsInATransactionMarker) {
+  corps::testing::produce_raw(brokers(), "VideoStream", {{std::string("bad")}, {good(1)}});
+  {
+    corps::Consumer consumer(registry_, routed("marker"));
+    ASSERT_EQ(corps::testing::consume(consumer, 2).size(), 2U);
+  }
+  const auto marker = corps_tests::run_command("/usr/bin/python3 " CORPS_TEST_INTEROP_DIR
+                                               "/offset_gaps.py --brokers " +
+                                               brokers() + " --topic DeadLetters marker");
+  ASSERT_EQ(marker.exit_code, 0);
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  options.timeout = 15s;
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  EXPECT_TRUE(replay->reached_end);
+  EXPECT_EQ(replay->replayed, 1U);
+  EXPECT_TRUE(replay->failures.empty()) << replay->failures.front().to_string();
+}
+
+TEST_F(DeadLetters, ReplaySendsEachRecordBackToThePartitionItCameFrom) {
+  registry_.bind<corps::proto::Image>("Spread");
+  create_topic("Spread", 3);
+  std::vector<RawValue> bad;
+  for (int i = 0; i < 9; ++i) {
+    bad.push_back({std::string("bad-") + std::to_string(i), std::nullopt, {}, i % 3});
+  }
+  corps::testing::produce_raw(brokers(), "Spread", bad);
+  {
+    auto options = routed("spread");
+    options.channels = {"Spread"};
+    corps::Consumer consumer(registry_, options);
+    ASSERT_EQ(corps::testing::consume(consumer, 9).size(), 9U);
+  }
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_EQ(replay->replayed, 9U);
+  corps::Consumer reader(registry_, consumer_options("", {"Spread"}));
+  int replayed = 0;
+  for (const auto& record : corps::testing::consume(reader, 18)) {
+    if (corps::find_header(record.headers(), corps::replayed_from_header) == nullptr) continue;
+    ++replayed;
+    const int sent_to = std::stoi(std::string(record.value()->substr(4))) % 3;
+    EXPECT_EQ(record.partition(), sent_to) << *record.value();
+  }
+  EXPECT_EQ(replayed, 9);
+}
+
+// Replays onto a channel whose broker answers slowly, with too little time:
+// every letter is counted for what became of it. One counted as not replayed
+// must not arrive; every one that arrives was counted replayed or unconfirmed.
+class SlowReplay : public corps::testing::BrokerTest {
+ protected:
+  SlowReplay() : BrokerTest(corps::EmbeddedBrokerOptions{.broker_count = 2, .topics = {}}) {
+    registry_.bind<corps::proto::Image>("VideoStream");
+    create_topic("VideoStream", 1);
+    create_topic("DeadLetters", 1);
+    broker().set_partition_leader("VideoStream", 0, 2);
+    broker().set_partition_leader("DeadLetters", 0, 1);
+  }
+};
+
+TEST_F(SlowReplay, EveryLetterIsCountedForWhatBecameOfIt) {
+  constexpr int count = 5;
+  std::vector<RawValue> bad;
+  for (int i = 0; i < count; ++i) bad.push_back({std::string("bad")});
+  corps::testing::produce_raw(brokers(), "VideoStream", bad);
+  {
+    auto options = consumer_options("slow", {"VideoStream"});
+    options.dead_letters.emplace();
+    corps::Consumer consumer(registry_, options);
+    ASSERT_EQ(corps::testing::consume(consumer, count).size(), static_cast<std::size_t>(count));
+  }
+  // VideoStream's leader answers each request (connecting, then producing)
+  // 1.5 s late: the answers to the replayed records come around the end of
+  // the replay's time, some before, some after.
+  broker().set_round_trip_time(2, 1500ms);
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  options.timeout = 3s;
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  std::size_t not_replayed = 0;
+  for (const auto& failure : replay->failures) not_replayed += failure.where().has_value();
+  not_replayed -= replay->unconfirmed;
+  std::cout << "[ replay   ] replayed " << replay->replayed << ", unconfirmed "
+            << replay->unconfirmed << ", not replayed " << not_replayed << "\n";
+  EXPECT_EQ(replay->replayed + replay->unconfirmed + not_replayed,
+            static_cast<std::size_t>(count));
+  broker().set_round_trip_time(2, 0ms);
+  std::this_thread::sleep_for(4s);  // anything still on its way arrives
+  corps::Consumer reader(registry_, consumer_options("", {"VideoStream"}));
+  const auto end = reader.watermarks({"VideoStream", 0}, 10s);
+  ASSERT_TRUE(end.ok());
+  const auto arrived = static_cast<std::size_t>(end->second - count);
+  EXPECT_GE(arrived, replay->replayed);
+  EXPECT_LE(arrived, replay->replayed + replay->unconfirmed)
+      << arrived << " replayed records arrived, but the report counts " << replay->replayed
+      << " replayed and " << replay->unconfirmed << " unconfirmed";
 }
 
 }  // namespace

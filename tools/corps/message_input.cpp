@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "utf8.hpp"
+#include "detail/utf8.hpp"
 
 namespace corps::cli {
 
@@ -44,7 +44,7 @@ std::string find_unreadable_string(const pb::Message& message, const std::string
             field->is_repeated()
                 ? reflection->GetRepeatedStringReference(message, field, i, &scratch)
                 : reflection->GetStringReference(message, field, &scratch);
-        if (!is_valid_utf8(text)) return path;
+        if (!detail::is_valid_utf8(text)) return path;
       } else if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
         const pb::Message& child = field->is_repeated()
                                        ? reflection->GetRepeatedMessage(message, field, i)

@@ -4,7 +4,7 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
-#include "utf8.hpp"
+#include "detail/utf8.hpp"
 
 namespace corps::cli {
 
@@ -67,19 +67,19 @@ void RecordPrinter::print_json(const Record& record) {
   // they go through to_valid_utf8, or the line would not be JSON.
   pb::Struct line;
   auto& fields = *line.mutable_fields();
-  fields["topic"].set_string_value(to_valid_utf8(record.topic()));
+  fields["topic"].set_string_value(detail::to_valid_utf8(record.topic()));
   fields["partition"].set_number_value(record.partition());
   fields["offset"].set_number_value(static_cast<double>(record.offset()));
   if (record.key()) {
-    fields["key"].set_string_value(to_valid_utf8(*record.key()));
+    fields["key"].set_string_value(detail::to_valid_utf8(*record.key()));
   } else {
     fields["key"].set_null_value(pb::NULL_VALUE);
   }
   auto& headers = *fields["headers"].mutable_struct_value()->mutable_fields();
   for (const auto& header : record.headers()) {
-    auto& value = headers[to_valid_utf8(header.name)];
+    auto& value = headers[detail::to_valid_utf8(header.name)];
     if (header.value) {
-      value.set_string_value(to_valid_utf8(*header.value));
+      value.set_string_value(detail::to_valid_utf8(*header.value));
     } else {
       value.set_null_value(pb::NULL_VALUE);
     }
@@ -95,7 +95,7 @@ void RecordPrinter::print_json(const Record& record) {
     auto& error = *fields["error"].mutable_struct_value()->mutable_fields();
     error["stage"].set_string_value(std::string(to_string(record.error().stage())));
     error["code"].set_string_value(std::string(to_string(record.error().code())));
-    error["message"].set_string_value(to_valid_utf8(record.error().message()));
+    error["message"].set_string_value(detail::to_valid_utf8(record.error().message()));
     if (record.value()) {
       fields["value_hex"].set_string_value(to_hex(*record.value()));
     } else {

@@ -21,6 +21,7 @@ int replay(const ReplayArgs& args) {
   const auto connection = connect(args.connection, {});
   ReplayOptions options = args.options;
   options.brokers = connection.brokers;
+  options.properties = connection.properties;
   options.timeout = std::chrono::milliseconds(args.timeout_ms);
   if (args.count) options.max_letters = static_cast<std::size_t>(*args.count);
   const auto report = replay_dead_letters(options);
@@ -29,7 +30,9 @@ int replay(const ReplayArgs& args) {
     std::cerr << "corps: " << failure.to_string() << '\n';
   std::cout << "replayed " << report->replayed << " of " << report->read << " dead letter(s) from "
             << options.dead_letter_channel << " (" << report->skipped << " skipped, "
-            << report->failures.size() << " failed)\n";
+            << report->failures.size() - report->unconfirmed << " failed";
+  if (report->unconfirmed > 0) std::cout << ", " << report->unconfirmed << " unconfirmed";
+  std::cout << ")\n";
   return report->failures.empty() ? 0 : 3;
 }
 

@@ -1,6 +1,6 @@
-#include "utf8.hpp"
+#include "detail/utf8.hpp"
 
-namespace corps::cli {
+namespace corps::detail {
 
 namespace {
 
@@ -57,4 +57,4 @@ std::string to_valid_utf8(std::string_view text) {
   return out;
 }
 
-}  // namespace corps::cli
+}  // namespace corps::detail

@@ -1,12 +1,13 @@
-// UTF-8 at the tool's edges: Kafka keys and header values are arbitrary
-// bytes, while JSON text and protobuf's proto3 `string` fields must be
-// UTF-8 (RFC 8259, and protobuf refuses to parse anything else).
+// UTF-8 where bytes from the wire meet text: Kafka keys, header names and
+// values are arbitrary bytes, while JSON text and protobuf's proto3 `string`
+// fields must be UTF-8 (RFC 8259, and protobuf refuses to parse anything
+// else). Used by dead letters and by the corps tool's printers.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace corps::cli {
+namespace corps::detail {
 
 /// True if `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
 /// surrogates, nothing above U+10FFFF).
@@ -16,4 +17,4 @@ namespace corps::cli {
 /// U+FFFD, the replacement character; well-formed text comes back unchanged.
 [[nodiscard]] std::string to_valid_utf8(std::string_view text);
 
-}  // namespace corps::cli
+}  // namespace corps::detail
