@@ -1,5 +1,6 @@
 #include "corps/message_loader.hpp"
 
+#include <limits>
 #include <utility>
 
 #include "corps/metadata.hpp"
@@ -11,6 +12,15 @@ MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
   if (options_.max_decompressed_bytes == 0) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "LoaderOptions::max_decompressed_bytes must be above 0"));
+  }
+  // protobuf parses at most INT_MAX bytes; ParseFromArray takes an int.
+  constexpr auto parse_limit = static_cast<std::size_t>(std::numeric_limits<int>::max());
+  if (options_.max_decompressed_bytes > parse_limit) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "LoaderOptions::max_decompressed_bytes is " +
+                              std::to_string(options_.max_decompressed_bytes) +
+                              "; protobuf parses at most " + std::to_string(parse_limit) +
+                              " bytes, so the cap must not exceed that"));
   }
 }
 

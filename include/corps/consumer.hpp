@@ -23,7 +23,9 @@
 // decoded, or whose handler keeps failing, goes to the dead-letter channel
 // (ConsumerOptions::dead_letters), and its offset is committed only once the
 // dead letter is acknowledged. Without a dead-letter channel, run() stops at
-// such a record and leaves it uncommitted rather than skip it.
+// such a record and leaves it uncommitted rather than skip it. (Under
+// CommitMode::automatic, at-most-once, offsets are committed as records are
+// fetched, and neither holds.)
 #pragma once
 
 #include <chrono>

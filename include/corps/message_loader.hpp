@@ -27,7 +27,8 @@ namespace corps {
 /// Limits applied when loading records.
 struct LoaderOptions {
   /// The most bytes one record may inflate to. A decompression bomb stops
-  /// here, having used at most this much memory.
+  /// here, having used at most this much memory. At most 2^31 - 1, the most
+  /// protobuf parses.
   std::size_t max_decompressed_bytes = std::size_t{64} << 20;
   /// The most headers one record may carry; corps writes one.
   std::size_t max_headers = 1'000;

@@ -255,6 +255,24 @@ TEST_F(DeadLetters, WithoutADeadLetterChannelRunStopsAtTheBadRecordAndKeepsIt) {
   EXPECT_EQ(committed("strict"), 1);
 }
 
+// CommitMode::automatic is at-most-once (MessageCorps's behaviour): offsets
+// are stored as records are fetched, so the record run() stops at is
+// committed anyway. The README says so; this pins it.
+TEST_F(DeadLetters, InAutomaticCommitModeTheRecordRunStopsAtIsCommittedAnyway) {
+  corps::testing::produce_raw(brokers(), "VideoStream",
+                              {{good(0)}, {std::string("not zlib")}, {good(2)}});
+  {
+    auto options = consumer_options("automatic", {"VideoStream"});
+    options.commit_mode = corps::CommitMode::automatic;
+    corps::Consumer consumer(registry_, options);
+    Watchdog watchdog(consumer, 60s);
+    const auto status = consumer.run([](const corps::Record&) {});
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().where(), (corps::RecordLocation{"VideoStream", 0, 1}));
+  }
+  EXPECT_EQ(committed("automatic"), 2);
+}
+
 TEST_F(DeadLetters, AFailedDeadLetterWriteLeavesTheRecordUncommitted) {
   corps::testing::produce_raw(brokers(), "VideoStream", {{good(0)}, {std::string("bad")}});
   // The next produce request (the dead letter's) is refused for good.

@@ -239,4 +239,16 @@ TEST(MessageLoader, RefusesAZeroCap) {
   EXPECT_THROW(MessageLoader(registry(), {.max_decompressed_bytes = 0}), corps::Exception);
 }
 
+// protobuf parses at most 2 GiB - 1 bytes: a larger cap would only move the
+// failure to a parse of a size cast to int.
+TEST(MessageLoader, RefusesACapProtobufCannotParse) {
+  for (std::size_t cap : {std::size_t{1} << 31, std::size_t{3} << 30}) {
+    const auto error = corps_tests::error_of(
+        [&] { MessageLoader(registry(), {.max_decompressed_bytes = cap}); });
+    EXPECT_EQ(error.stage(), Stage::config);
+    EXPECT_NE(error.message().find("2147483647"), std::string::npos) << error.message();
+  }
+  EXPECT_NO_THROW(MessageLoader(registry(), {.max_decompressed_bytes = (std::size_t{1} << 31) - 1}));
+}
+
 }  // namespace
