@@ -1,5 +1,7 @@
 #include "codec_only.hpp"
 
+#include <zlib.h>
+
 #include <array>
 #include <stdexcept>
 
@@ -15,12 +17,37 @@ namespace {
 
 constexpr const char* codec_channel = "bench-codec";
 
+// A zlib stream of `zeros` zero bytes, built without holding them.
+std::string zeros_stream(std::size_t zeros) {
+  z_stream zs{};
+  if (deflateInit(&zs, 9) != Z_OK) throw std::runtime_error("deflateInit failed");
+  const std::string chunk(std::size_t{1} << 20, '\0');
+  std::string out;
+  std::string buffer(std::size_t{1} << 16, '\0');
+  std::size_t left = zeros;
+  do {
+    const std::size_t now = std::min(left, chunk.size());
+    left -= now;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+    zs.avail_in = static_cast<uInt>(now);
+    const int flush = left == 0 ? Z_FINISH : Z_NO_FLUSH;
+    do {
+      zs.next_out = reinterpret_cast<Bytef*>(buffer.data());
+      zs.avail_out = static_cast<uInt>(buffer.size());
+      deflate(&zs, flush);
+      out.append(buffer.data(), buffer.size() - zs.avail_out);
+    } while (zs.avail_out == 0);
+  } while (left > 0);
+  deflateEnd(&zs);
+  return out;
+}
+
 }  // namespace
 
 CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progress) {
   progress.stage(std::string(to_string(payload.codec())) + " codec only · " + payload.name() +
-                     " · encode, then load",
-                 2 * records);
+                     " · encode, load, refuse a bomb, load again",
+                 3 * records);
   const ChannelRegistry registry = payload.registry(codec_channel);
   MessageHandler handler(registry, payload.handler_options());
   MessageLoader loader(registry);
@@ -46,22 +73,33 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
       headers.push_back({std::string(codec_header), std::string(to_string(codec))});
     }
   }
-  double loaded_bytes = 0;
-  Meter loading;
-  for (std::size_t i = 0; i < records; ++i) {
-    const std::string& value = payload.value(i);
-    const Headers& headers = headers_of[static_cast<std::size_t>(payload.value_codec(i))];
-    const RawRecord record{codec_channel, 0,       static_cast<std::int64_t>(i), value.data(),
-                           value.size(),  &headers};
-    auto message = loader.load(record);
-    if (!message.ok()) throw std::runtime_error("load: " + message.error().to_string());
-    loaded_bytes += static_cast<double>(value.size());
-    progress.update(records + i + 1);
-  }
-  const Usage load_usage = loading.elapsed();
+  const auto load_all = [&](std::size_t done_before) {
+    double loaded_bytes = 0;
+    Meter loading;
+    for (std::size_t i = 0; i < records; ++i) {
+      const std::string& value = payload.value(i);
+      const Headers& headers = headers_of[static_cast<std::size_t>(payload.value_codec(i))];
+      const RawRecord record{codec_channel, 0,       static_cast<std::int64_t>(i), value.data(),
+                             value.size(),  &headers};
+      auto message = loader.load(record);
+      if (!message.ok()) throw std::runtime_error("load: " + message.error().to_string());
+      loaded_bytes += static_cast<double>(value.size());
+      progress.update(done_before + i + 1);
+    }
+    return rate_of(records, loaded_bytes, loading.elapsed());
+  };
+  const proto::Throughput load = load_all(records);
 
-  return {rate_of(records, encoded_bytes, encode_usage),
-          rate_of(records, loaded_bytes, load_usage)};
+  const std::string bomb = zeros_stream(2 * loader.options().max_decompressed_bytes);
+  const Headers zlib_headers{{std::string(type_header), payload.type_name()}};
+  const auto refused = loader.load(
+      RawRecord{codec_channel, 0, -1, bomb.data(), bomb.size(), &zlib_headers});
+  if (refused.ok() || refused.error().code() != Errc::too_large) {
+    throw std::runtime_error("the bomb was not refused at the cap");
+  }
+  const proto::Throughput after_bomb = load_all(records);
+
+  return {rate_of(records, encoded_bytes, encode_usage), load, after_bomb};
 }
 
 }  // namespace corps::bench

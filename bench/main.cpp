@@ -168,6 +168,7 @@ corps::bench::proto::Row measure_codec_row(Payload& payload, const Flags& flags,
   row.set_client(codec_client);
   *row.mutable_produce() = codec.encode;
   *row.mutable_consume() = codec.load;
+  *row.mutable_consume_after_bomb() = codec.load_after_bomb;
   row.set_peak_rss_mib(peak_rss_mib());
   return row;
 }

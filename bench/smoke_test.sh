@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 cat "$work/table.md"
 
 for expected in '### Throughput' '### Latency and memory' '| small | raw librdkafka |' \
-    '| small | corps |' '| frame | corps |' '**corps / raw**' '| small | codec only |'; do
+    '| small | corps |' '| frame | corps |' '**corps / raw**' '| small | codec only |' '| small | codec only, after a bomb |'; do
   grep -qF -- "$expected" "$work/table.md" || { echo "missing from the table: $expected" >&2; exit 1; }
 done
 /usr/bin/python3 -c '

@@ -12,7 +12,6 @@
 namespace corps {
 
 using detail::decompress_error;
-using detail::first_capacity;
 using detail::too_large_error;
 
 Payload Payload::with_capacity(std::size_t capacity) {
@@ -122,6 +121,7 @@ struct ZlibDecompressor::State {
   };
   std::unique_ptr<libdeflate_decompressor, Free> decompressor;
   z_stream stream{};
+  detail::OutputSizing sizing;
   ~State() { inflateEnd(&stream); }
 };
 
@@ -140,14 +140,14 @@ namespace {
 // zlib's inflate, bounded as the fast path is: slower than libdeflate, but
 // its verdict on a broken stream is exact (truncated or corrupt, and after how
 // many bytes). `input` is not empty and at most UINT_MAX bytes.
-Status inflate_with_zlib(z_stream& zs, std::string_view input, std::string& output,
-                         std::size_t max_output) {
+Status inflate_with_zlib(z_stream& zs, const detail::OutputSizing& sizing, std::string_view input,
+                         std::string& output, std::size_t max_output) {
   inflateReset(&zs);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   zs.avail_in = static_cast<uInt>(input.size());
 
   const std::size_t limit = max_output + 1;
-  output.resize(first_capacity(output, input.size(), limit));
+  sizing.prepare(output, input.size(), limit);
   std::size_t produced = 0;
   for (;;) {
     const std::size_t room = std::min<std::size_t>(output.size() - produced, UINT_MAX);
@@ -211,7 +211,7 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
         Errc::too_large, std::to_string(input.size()) + " bytes of input is beyond zlib's limit");
   }
   const std::size_t limit = max_output + 1;
-  output.resize(first_capacity(output, input.size(), limit));
+  state_->sizing.prepare(output, input.size(), limit);
   for (;;) {
     std::size_t consumed = 0;
     std::size_t produced = 0;
@@ -225,6 +225,7 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
           return too_large_error(max_output, input.size());
         }
         output.resize(produced);
+        state_->sizing.decoded(produced);
         if (consumed != input.size())
           return detail::trailing_error("zlib stream", input.size() - consumed, input.size());
         return {};
@@ -234,14 +235,14 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
           // does: a stream it finds too large may be broken before the cap
           // (found by fuzz/decode_fuzzer). zlib's bounded inflate decides,
           // on this error path only.
-          return inflate_with_zlib(state_->stream, input, output, max_output);
+          return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
         }
         output.resize(std::min(output.size() * 2, limit));
         continue;
       // Only returned when no actual_out_nbytes_ret is given; handled as
       // broken data for completeness.
       case LIBDEFLATE_SHORT_OUTPUT:
-      case LIBDEFLATE_BAD_DATA: return inflate_with_zlib(state_->stream, input, output, max_output);
+      case LIBDEFLATE_BAD_DATA: return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
     }
     output.clear();
     return decompress_error(Errc::corrupt_data,

@@ -14,7 +14,6 @@
 namespace corps {
 
 using detail::decompress_error;
-using detail::first_capacity;
 using detail::too_large_error;
 
 std::string_view to_string(Codec codec) noexcept {
@@ -146,6 +145,7 @@ Result<Payload> PayloadCompressor::compress(std::string_view input,
 
 struct PayloadDecompressor::State {
   ZlibDecompressor zlib;
+  detail::OutputSizing sizing;  // for the codecs other than zlib
   std::unique_ptr<ZSTD_DCtx, FreeZstdDecompressor> zstd;
   std::unique_ptr<LZ4F_dctx, FreeLz4Decompressor> lz4;
 };
@@ -171,9 +171,9 @@ struct Step {
 // most one byte past the cap; classifies the ways a frame can be wrong.
 template <typename Decode>
 Status decode_bounded(std::string_view frame_name, std::string_view input, std::string& output,
-                      std::size_t max_output, Decode&& step) {
+                      std::size_t max_output, detail::OutputSizing& sizing, Decode&& step) {
   const std::size_t limit = max_output + 1;
-  output.resize(first_capacity(output, input.size(), limit));
+  sizing.prepare(output, input.size(), limit);
   std::size_t read = 0;
   std::size_t produced = 0;
   for (;;) {
@@ -200,6 +200,7 @@ Status decode_bounded(std::string_view frame_name, std::string_view input, std::
     }
     if (done.finished) {
       output.resize(produced);
+      sizing.decoded(produced);
       if (read != input.size()) {
         return detail::trailing_error(frame_name, input.size() - read, input.size());
       }
@@ -252,6 +253,8 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
                                     " bytes, above the " + std::to_string(max_output) +
                                     "-byte limit (LoaderOptions::max_decompressed_bytes)");
       }
+      // assign() would keep a capacity grown by an earlier huge value.
+      detail::OutputSizing::release_if_oversized(output, input.size());
       output.assign(input.data(), input.size());
       return {};
     case Codec::zstd: {
@@ -269,7 +272,7 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
       ZSTD_DCtx* context = state_->zstd.get();
       ZSTD_DCtx_reset(context, ZSTD_reset_session_only);
       ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, window_log_for(max_output));
-      return decode_bounded("zstd frame", input, output, max_output,
+      return decode_bounded("zstd frame", input, output, max_output, state_->sizing,
                             [&](std::string_view in, char* out, std::size_t room) {
                               ZSTD_inBuffer source{in.data(), in.size(), 0};
                               ZSTD_outBuffer target{out, room, 0};
@@ -295,7 +298,7 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
       }
       LZ4F_dctx* context = state_->lz4.get();
       LZ4F_resetDecompressionContext(context);
-      return decode_bounded("lz4 frame", input, output, max_output,
+      return decode_bounded("lz4 frame", input, output, max_output, state_->sizing,
                             [&](std::string_view in, char* out, std::size_t room) {
                               std::size_t written = room;
                               std::size_t read = in.size();

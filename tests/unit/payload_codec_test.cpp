@@ -145,6 +145,35 @@ TEST(PayloadCodec, AZstdBombThatHidesItsSizeStillStopsAtTheCap) {
   }
 }
 
+// A decoder reuses the caller's buffer from value to value. One that grew to
+// the cap (a bomb refused there) or far past what later values need (one
+// huge value) must shrink back: else every later value pays to zero-fill it
+// (after one bomb a loader decoded small values 4,000 times slower) and its
+// memory is held for good.
+TEST(PayloadCodec, ABufferGrownByABombOrAHugeValueShrinksBackForTheValuesAfterIt) {
+  const std::string zeros(64 * mib, '\0');
+  for (Codec codec : every_codec) {
+    // zstd's frames declare their size, refused before decoding: the bomb is
+    // one that hides it.
+    const std::string huge =
+        codec == Codec::zstd ? zstd_stream_frame(zeros, 27) : encoded(codec, zeros);
+    const std::string small = encoded(codec, sample(300));
+    for (const std::size_t cap : {16 * mib, 128 * mib}) {
+      SCOPED_TRACE(std::string(corps::to_string(codec)) +
+                   (cap < zeros.size() ? ": a bomb refused at the cap" : ": a huge value"));
+      PayloadDecompressor decompressor;
+      std::string output;
+      const corps::Status first = decompressor.decompress(codec, huge, output, cap);
+      EXPECT_EQ(first.ok(), cap > zeros.size());
+      for (int i = 0; i < 2; ++i) {
+        ASSERT_TRUE(decompressor.decompress(codec, small, output, cap).ok());
+        EXPECT_EQ(output, sample(300));
+      }
+      EXPECT_LE(output.capacity(), mib) << "the buffer kept " << output.capacity() << " bytes";
+    }
+  }
+}
+
 TEST(PayloadCodec, AStreamedZstdFrameWithinTheCapDecodes) {
   const std::string input = sample(5000);
   PayloadDecompressor decompressor;
