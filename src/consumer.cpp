@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "corps/logging.hpp"
 #include "corps/producer.hpp"
 #include "corps/shutdown.hpp"
+#include "detail/header_limits.hpp"
 #include "detail/kafka_client.hpp"
 
 namespace corps {
@@ -33,14 +35,35 @@ std::string describe(const rd_kafka_topic_partition_list_t* partitions) {
   return out;
 }
 
-Headers read_headers(const rd_kafka_message_t* message) {
+// A record's headers, copied only once they are known to be within
+// `limits`: a record of 100,000 long headers (librdkafka's most) must not
+// cost their copy before it is refused. Sets `refused` and copies nothing
+// if they are not within them, or cannot be read.
+Headers read_headers(const rd_kafka_message_t* message, const LoaderOptions& limits,
+                     std::optional<std::string>& refused) {
   Headers headers;
   rd_kafka_headers_t* raw = nullptr;
-  if (rd_kafka_message_headers(message, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return headers;
-  headers.reserve(rd_kafka_header_cnt(raw));
+  const auto err = rd_kafka_message_headers(message, &raw);
+  if (err == RD_KAFKA_RESP_ERR__NOENT) return headers;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    refused = std::string("the record's headers cannot be read (") + rd_kafka_err2str(err) +
+              "; librdkafka reads at most 100,000)";
+    return headers;
+  }
   const char* name = nullptr;
   const void* value = nullptr;
   std::size_t size = 0;
+  const std::size_t count = rd_kafka_header_cnt(raw);
+  std::size_t bytes = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(raw, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    bytes += std::strlen(name) + size;
+  }
+  if (auto breach = detail::header_limit_breach(count, bytes, limits)) {
+    refused = *breach + "; the headers are not kept";
+    return headers;
+  }
+  headers.reserve(count);
   for (std::size_t i = 0;
        rd_kafka_header_get_all(raw, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
     Header header{name, std::nullopt};
@@ -773,11 +796,14 @@ struct Consumer::Impl {
   // The record in `message`, decoded; it copies what it keeps, so the
   // message goes back to librdkafka right after.
   Record decode(const rd_kafka_message_t& message, RecordLocation where) {
-    Headers headers = read_headers(&message);
+    std::optional<std::string> refused;
+    Headers headers = read_headers(&message, options.loader, refused);
     const char* value = static_cast<const char*>(message.payload);
     RawRecord raw{where.topic, where.partition, where.offset,
                   value,       message.len,     headers.empty() ? nullptr : &headers};
-    auto decoded = loader.load(raw);
+    auto decoded = refused ? Result<std::unique_ptr<google::protobuf::Message>>(
+                                 Error(Errc::too_large, Stage::headers, *refused, where))
+                           : loader.load(raw);
     std::optional<std::string> key;
     if (message.key != nullptr) key.emplace(static_cast<const char*>(message.key), message.key_len);
     std::optional<std::string> value_copy;

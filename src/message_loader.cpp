@@ -4,11 +4,17 @@
 #include <utility>
 
 #include "corps/metadata.hpp"
+#include "detail/header_limits.hpp"
+#include "detail/parse_cost.hpp"
 
 namespace corps {
 
 MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
     : registry_(std::move(registry)), options_(options) {
+  if (options_.max_parsed_bytes == 0) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "LoaderOptions::max_parsed_bytes must be above 0"));
+  }
   if (options_.max_decompressed_bytes == 0) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "LoaderOptions::max_decompressed_bytes must be above 0"));
@@ -24,21 +30,22 @@ MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
   }
 }
 
+MessageLoader::~MessageLoader() = default;
+MessageLoader::MessageLoader(MessageLoader&&) noexcept = default;
+MessageLoader& MessageLoader::operator=(MessageLoader&&) noexcept = default;
+
+const detail::ParseCost& MessageLoader::parse_cost(const ChannelBinding& binding) {
+  auto& cost = parse_costs_[binding.type()];
+  if (!cost) cost = std::make_unique<detail::ParseCost>(binding.prototype());
+  return *cost;
+}
+
 std::optional<std::string> MessageLoader::check_headers(const Headers& headers) const {
-  if (headers.size() > options_.max_headers) {
-    return std::to_string(headers.size()) + " headers; at most " +
-           std::to_string(options_.max_headers) + " are accepted (LoaderOptions::max_headers)";
-  }
   std::size_t bytes = 0;
   for (const auto& header : headers) {
     bytes += header.name.size() + (header.value ? header.value->size() : 0);
   }
-  if (bytes > options_.max_header_bytes) {
-    return std::to_string(bytes) + " bytes of headers; at most " +
-           std::to_string(options_.max_header_bytes) +
-           " are accepted (LoaderOptions::max_header_bytes)";
-  }
-  return std::nullopt;
+  return detail::header_limit_breach(headers.size(), bytes, options_);
 }
 
 Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const RawRecord& record) {
@@ -88,6 +95,15 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                                                    inflated_, options_.max_decompressed_bytes);
   if (!inflated.ok()) {
     return Error(inflated.error().code(), Stage::decompress, inflated.error().message(), where());
+  }
+  if (const auto cost = parse_cost(*binding).over_budget(inflated_, options_.max_parsed_bytes)) {
+    return Error(Errc::too_large, Stage::parse,
+                 "the " + std::to_string(inflated_.size()) + " inflated bytes would parse into " +
+                     "more than the " + std::to_string(options_.max_parsed_bytes) +
+                     "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " +
+                     binding->type()->full_name() + ": at least " + std::to_string(*cost) +
+                     " B counted before the walk stopped",
+                 where());
   }
   auto message = binding->new_message();
   if (!message->ParseFromArray(inflated_.data(), static_cast<int>(inflated_.size()))) {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@
 
 namespace corps {
 
+namespace detail {
+class ParseCost;
+}
+
 /// Limits applied when loading records.
 struct LoaderOptions {
   /// The most bytes one record may inflate to. A decompression bomb stops
@@ -34,6 +39,12 @@ struct LoaderOptions {
   std::size_t max_headers = 1'000;
   /// The most bytes one record's header names and values may add up to.
   std::size_t max_header_bytes = std::size_t{1} << 20;
+  /// The most memory parsing one record may take. A value built to expand
+  /// (millions of empty sub-messages or unknown groups, two bytes each on
+  /// the wire) is refused before it is parsed (Stage::parse, too_large);
+  /// the estimate is from above, and is only made for values large enough
+  /// to pass it at the type's worst ratio of memory to wire bytes.
+  std::size_t max_parsed_bytes = std::size_t{256} << 20;
 };
 
 /// A record as it came off the wire. Views only: the caller keeps the bytes
@@ -57,6 +68,9 @@ class MessageLoader {
   /// Copies `registry` (copies share bindings). Throws corps::Exception
   /// (Stage::config) for bad options.
   explicit MessageLoader(ChannelRegistry registry, LoaderOptions options = {});
+  ~MessageLoader();
+  MessageLoader(MessageLoader&&) noexcept;
+  MessageLoader& operator=(MessageLoader&&) noexcept;
 
   /// Decodes `record` into a new message of its channel's type and writes the
   /// record's offset and partition into its metadata.
@@ -71,10 +85,14 @@ class MessageLoader {
   // Why `headers` are too many or too large to accept, or nullopt.
   [[nodiscard]] std::optional<std::string> check_headers(const Headers& headers) const;
 
+  // What parsing a value of `binding`'s type may cost, made once per type.
+  const detail::ParseCost& parse_cost(const ChannelBinding& binding);
+
   ChannelRegistry registry_;
   LoaderOptions options_;
   PayloadDecompressor decompressor_;
   std::string inflated_;
+  std::map<const google::protobuf::Descriptor*, std::unique_ptr<detail::ParseCost>> parse_costs_;
 };
 
 }  // namespace corps
