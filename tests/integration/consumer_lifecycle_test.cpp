@@ -130,4 +130,29 @@ TEST_F(ConsumerLifecycle, AHeaderBombIsRefusedBeforeItsHeadersAreCopied) {
   EXPECT_LT(*grown, 2 * header_bytes + (std::size_t{16} << 20));
 }
 
+// librdkafka reads at most 100,000 headers of a record; past that it
+// reports none. Read as a record without headers, its corps-codec header
+// would be ignored and its value misread: it is refused instead.
+TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotReadAsHeaderless) {
+  registry_.bind<corps::proto::Image>("Raw");
+  create_topic("Raw", 1);
+  corps::MessageHandler handler(registry_);
+  corps::proto::Image image;
+  corps::Headers many(100'001, corps::Header{"h", std::nullopt});
+  corps::testing::produce_raw(brokers(), "Raw",
+                              {{.value = std::string(handler.encode("Raw", image)->view()),
+                                .key = std::nullopt,
+                                .headers = many,
+                                .partition = std::nullopt}});
+  auto options = consumer_options("", {"Raw"});
+  options.loader.max_headers = 200'000;  // corps's own limit is not what refuses it
+  corps::Consumer consumer(registry_, options);
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1U);
+  ASSERT_FALSE(records[0].ok());
+  EXPECT_EQ(records[0].error().stage(), corps::Stage::headers);
+  EXPECT_NE(records[0].error().message().find("100,000"), std::string::npos)
+      << records[0].error().to_string();
+}
+
 }  // namespace
