@@ -334,7 +334,9 @@ struct Producer::Impl {
     DeliveryReport report;
     report.where.topic = rd_kafka_topic_name(message->rkt);
     report.where.partition = message->partition;
-    report.where.offset = message->offset;
+    // librdkafka says RD_KAFKA_OFFSET_INVALID (-1001) where there is none
+    // (acks=0); corps's reports say -1, as documented.
+    report.where.offset = message->offset >= 0 ? message->offset : -1;
     report.persistence = to_persistence(rd_kafka_message_status(message));
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       report.error =

@@ -83,7 +83,13 @@ TEST_F(EmbeddedBrokerTest, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItRetu
     image.set_frame(n);
     reports.push_back(producer.send("VideoStream", image));
   }
+  // A second of the broker being down: nothing may be acknowledged in it.
   std::this_thread::sleep_for(1s);
+  for (auto& report : reports) {
+    ASSERT_EQ(report.wait_for(0s), std::future_status::timeout)
+        << "a record was acknowledged while the broker was down";
+  }
+  EXPECT_EQ(producer.in_flight(), 10U);
   broker().set_broker_up(1);
   for (auto& report : reports) {
     const auto delivered = report.get();

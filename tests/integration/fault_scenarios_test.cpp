@@ -23,6 +23,7 @@
 #include "corps/testing/broker_test.hpp"
 #include "corps/testing/child_process.hpp"
 #include "corps/testing/delivery_checker.hpp"
+#include "support/wait.hpp"
 #include "support/watchdog.hpp"
 
 namespace {
@@ -184,10 +185,8 @@ TEST_F(FaultScenario, ConsumerKilledMidBatchResumesFromItsLastCommit) {
   };
   const auto journaled = [&] { return corps::testing::Journal::read(journal_path).size(); };
   const auto wait_for_lines = [&](std::size_t lines, std::chrono::seconds limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (journaled() < lines && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(20ms);
-    }
+    (void)corps_tests::wait_until([&] { return journaled() >= lines; }, limit,
+                                  std::to_string(lines) + " values journaled");
   };
   {
     corps::testing::ChildProcess first(consumer_body);
@@ -201,15 +200,15 @@ TEST_F(FaultScenario, ConsumerKilledMidBatchResumesFromItsLastCommit) {
   {
     corps::testing::ChildProcess second(consumer_body);
     // Everything, plus whatever the first one handled but had not committed.
-    const auto until = std::chrono::steady_clock::now() + 90s;
-    for (;;) {
-      std::set<std::string> distinct;
-      for (const auto& line : corps::testing::Journal::read(journal_path)) {
-        distinct.insert(line.substr(0, line.find(' ')));
-      }
-      if (distinct.size() >= 2000 || std::chrono::steady_clock::now() > until) break;
-      std::this_thread::sleep_for(100ms);
-    }
+    (void)corps_tests::wait_until(
+        [&] {
+          std::set<std::string> distinct;
+          for (const auto& line : corps::testing::Journal::read(journal_path)) {
+            distinct.insert(line.substr(0, line.find(' ')));
+          }
+          return distinct.size() >= 2000;
+        },
+        90s, "all 2,000 values journaled after the restart");
     second.kill(SIGTERM);
     (void)second.wait_for(15s);
   }
@@ -276,23 +275,37 @@ TEST_F(FaultScenario, ARebalanceWhileHandlingLosesNothing) {
     });
     EXPECT_TRUE(status.ok()) << status.error().to_string();
   };
+  // Each member says where it is once it exists, and that it ended (so a
+  // member that could not start ends the wait for it too).
   std::atomic<corps::Consumer*> a{nullptr};
   std::atomic<corps::Consumer*> b{nullptr};
-  std::thread first([&] { member("a", a); });
-  while (handled < 300) std::this_thread::sleep_for(10ms);
-  std::thread second([&] { member("b", b); });  // joins mid-stream: a rebalance
-  const auto until = std::chrono::steady_clock::now() + 90s;
-  for (;;) {
-    {
-      std::lock_guard lock(seen_mutex);
-      if (seen.size() >= 2000) break;
+  std::atomic<int> ended{0};
+  const auto run_member = [&](const std::string& name, std::atomic<corps::Consumer*>& self) {
+    member(name, self);
+    ++ended;
+  };
+  // Stops `self` once it exists, or says why it cannot.
+  const auto stop = [&](std::atomic<corps::Consumer*>& self, const std::string& name) {
+    if (corps_tests::wait_until([&] { return self.load() != nullptr || ended.load() == 2; }, 30s,
+                                "member " + name + " to start") &&
+        self.load() != nullptr) {
+      self.load()->stop();
     }
-    if (std::chrono::steady_clock::now() > until) break;
-    std::this_thread::sleep_for(50ms);
+  };
+  std::thread first([&] { run_member("a", a); });
+  const bool first_going = corps_tests::wait_until(
+      [&] { return handled.load() >= 300 || ended.load() > 0; }, 60s, "300 records handled by a");
+  std::thread second([&] { run_member("b", b); });  // joins mid-stream: a rebalance
+  if (first_going) {
+    (void)corps_tests::wait_until(
+        [&] {
+          std::lock_guard lock(seen_mutex);
+          return seen.size() >= 2000 || ended.load() == 2;
+        },
+        90s, "all 2,000 values handled by a and b");
   }
-  a.load()->stop();
-  while (b.load() == nullptr) std::this_thread::sleep_for(10ms);
-  b.load()->stop();
+  stop(a, "a");
+  stop(b, "b");
   first.join();
   second.join();
   expect_holds({.allow_duplicated = false, .allow_redelivered = true});

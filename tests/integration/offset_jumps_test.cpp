@@ -16,6 +16,7 @@
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "support/run_command.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
@@ -139,7 +140,11 @@ TEST_F(OffsetJumps, StartingAtTheEndWhileRecordsArriveReportsNoLoss) {
     }
     (void)producer.flush(10s);
   });
-  while (sent < 200) std::this_thread::sleep_for(10ms);
+  if (!corps_tests::wait_until([&] { return sent.load() >= 200; }, 30s, "200 records sent")) {
+    sending = false;
+    sender.join();
+    return;
+  }
   auto options = consumer_options("latest", {"Values"});
   options.start_from = corps::StartFrom::latest;
   corps::Consumer consumer(registry_, options);

@@ -423,14 +423,36 @@ TEST_F(ProducerTest, AnAlreadyCompressedValueIsStoredAndReadsBack) {
   EXPECT_EQ(stored->as<corps::proto::Image>().image_data(), image.image_data());
 }
 
+// acks=0 reports a record as sent without an offset (the broker does not
+// answer); acks=1 with the offset the leader gave it. Either way the
+// records arrive, in order.
 TEST_F(ProducerTest, AcksNoneAndLeaderDeliverToo) {
+  std::int64_t frame = 0;
   for (auto acks : {corps::Acks::none, corps::Acks::leader}) {
     auto options = producer_options();
     options.acks = acks;
     options.idempotence = corps::Idempotence::off;
     corps::Producer producer(registry_, options);
-    corps::proto::Image image;
-    EXPECT_TRUE(producer.send("VideoStream", image).get().ok());
+    for (int n = 0; n < 5; ++n) {
+      corps::proto::Image image;
+      image.set_frame(frame++);
+      const auto report = producer.send("VideoStream", image).get();
+      ASSERT_TRUE(report.ok()) << report.error->to_string();
+      EXPECT_EQ(report.where.topic, "VideoStream");
+      if (acks == corps::Acks::none) {
+        EXPECT_EQ(report.where.offset, -1) << "acks=0 has no offset to report";
+      } else {
+        EXPECT_EQ(report.where.offset, frame - 1);
+        EXPECT_EQ(report.persistence, corps::Persistence::persisted);
+      }
+    }
+  }
+  corps::Consumer reader(registry_, consumer_options("", {"VideoStream"}));
+  const auto records = corps::testing::consume(reader, 10);
+  ASSERT_EQ(records.size(), 10U);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].as<corps::proto::Image>().frame(), static_cast<std::int64_t>(i));
+    EXPECT_EQ(records[i].offset(), static_cast<std::int64_t>(i));
   }
 }
 

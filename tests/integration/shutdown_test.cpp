@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 
 #include "corps/corps.hpp"
 #include "corps/testing/broker_test.hpp"
+#include "support/hang_guard.hpp"
 #include "support/numbered_predictions.hpp"
+#include "support/wait.hpp"
 
 namespace {
 
@@ -38,16 +41,21 @@ TEST_F(Shutdown, SigtermEndsIterationAndKeepsHandledWork) {
   EXPECT_EQ(records[0].as<corps::proto::Prediction>().frame(), 3);
 }
 
+// Iteration waits for records that never come until another thread stops
+// it: once all ten were seen, the stop is what ends the loop.
 TEST_F(Shutdown, StopFromAnotherThreadEndsIteration) {
   corps::Consumer consumer(registry_, consumer_options("stopper", {"Predictions"}));
+  corps_tests::HangGuard guard(60s, "iteration stopped from another thread");
+  std::atomic<int> seen{0};
   std::thread stopper([&] {
-    std::this_thread::sleep_for(6s);
+    (void)corps_tests::wait_until([&] { return seen.load() == 10; }, 30s,
+                                  "the ten records to be seen");
     consumer.stop();
   });
-  int seen = 0;
-  for (auto& record : consumer) seen += record.ok();
+  for (auto& record : consumer) seen += record.ok() ? 1 : 0;
   stopper.join();
-  EXPECT_EQ(seen, 10);
+  EXPECT_EQ(seen.load(), 10);
+  EXPECT_TRUE(consumer.stopped());
 }
 
 }  // namespace
