@@ -26,11 +26,27 @@ struct Journal {
   std::atomic<int> most_outstanding{0};
 };
 
+// An item that notes in the journal when it is finished.
+class Journaled : public OrderedWorkers::Item {
+ public:
+  Journaled(Journal& journal, int id) : journal_(journal), id_(id) {}
+
+  void finish(std::exception_ptr failure) noexcept override {
+    EXPECT_FALSE(failure);
+    std::lock_guard lock(journal_.mutex);
+    journal_.finished.push_back(id_);
+  }
+
+ protected:
+  Journal& journal_;
+  int id_;
+};
+
 // Works for a random short while, so items complete out of order.
-class Sleeper final : public OrderedWorkers::Item {
+class Sleeper final : public Journaled {
  public:
   Sleeper(Journal& journal, int id, std::chrono::microseconds nap)
-      : journal_(journal), id_(id), nap_(nap) {}
+      : Journaled(journal, id), nap_(nap) {}
 
   void work(unsigned worker) override {
     EXPECT_LT(worker, 3u);
@@ -42,25 +58,17 @@ class Sleeper final : public OrderedWorkers::Item {
     --journal_.working;
   }
 
-  void finish(std::exception_ptr failure) noexcept override {
-    EXPECT_FALSE(failure);
-    std::lock_guard lock(journal_.mutex);
-    journal_.finished.push_back(id_);
-  }
-
  private:
-  Journal& journal_;
-  int id_;
   std::chrono::microseconds nap_;
 };
 
 // Each even item's work waits until the odd item after it has done its own,
 // so work ends out of submission order, for certain; finish() must still
 // run in submission order.
-class Overtaken final : public OrderedWorkers::Item {
+class Overtaken final : public Journaled {
  public:
   Overtaken(Journal& journal, std::vector<std::atomic<bool>>& worked, int id)
-      : journal_(journal), worked_(worked), id_(id) {}
+      : Journaled(journal, id), worked_(worked) {}
 
   void work(unsigned /*worker*/) override {
     if (id_ % 2 == 0) {
@@ -77,16 +85,8 @@ class Overtaken final : public OrderedWorkers::Item {
     worked_[static_cast<std::size_t>(id_)] = true;
   }
 
-  void finish(std::exception_ptr failure) noexcept override {
-    EXPECT_FALSE(failure);
-    std::lock_guard lock(journal_.mutex);
-    journal_.finished.push_back(id_);
-  }
-
  private:
-  Journal& journal_;
   std::vector<std::atomic<bool>>& worked_;
-  int id_;
 };
 
 TEST(OrderedWorkers, FinishesInSubmissionOrderWhateverOrderTheWorkEnds) {
