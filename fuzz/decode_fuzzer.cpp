@@ -9,8 +9,10 @@
 //   (type, headers, decompress, parse, metadata) with a code that belongs to
 //   that stage and the record's coordinates; it never throws; exactly the
 //   records its documented checks refuse before inflating are refused so;
-// - its verdict on the value agrees with zlib's own one-shot uncompress2(),
-//   and the codec inflates exactly the bytes zlib does;
+// - its verdict on the value agrees with the codec library's own one-shot
+//   decoder (zlib's uncompress2(), ZSTD_decompress on the first frame, an
+//   LZ4F_decompress of the whole frame, or the bytes themselves for none),
+//   and what it decodes is exactly the bytes that decoder does;
 // - a loader that has decoded earlier records answers as a fresh one does;
 // - the JSON line `corps consume` prints is one valid JSON object.
 // A breach prints what was expected and aborts; libFuzzer saves the input.
@@ -18,7 +20,10 @@
 #include <google/protobuf/util/field_comparator.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <lz4frame.h>
 #include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -93,16 +98,37 @@ corps::LoaderOptions limits(bool small) {
   return options;
 }
 
+// A compressor for every codec, each framing every value (no value is sent
+// as it is for being short).
+std::vector<corps::PayloadCompressor> make_compressors() {
+  std::vector<corps::PayloadCompressor> compressors;
+  for (const corps::Codec codec :
+       {corps::Codec::zlib, corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4}) {
+    compressors.emplace_back(corps::CodecOptions{.codec = codec, .uncompressed_below = 0});
+  }
+  return compressors;
+}
+
 // What lives across inputs, as it lives across records in a consumer.
 struct Session {
   corps::ChannelRegistry registry = make_registry();
   corps::MessageLoader small_loader{registry, limits(true)};
   corps::MessageLoader large_loader{registry, limits(false)};
-  corps::ZlibCompressor compressor;
-  corps::ZlibDecompressor decompressor;
+  std::vector<corps::PayloadCompressor> compressors = make_compressors();  // by Codec
+  corps::PayloadDecompressor decompressor;
   std::string inflated;
-  std::vector<Bytef> reference = std::vector<Bytef>(corps::fuzz::large_inflate_limit);
+  std::vector<Bytef> reference = std::vector<Bytef>(corps::fuzz::large_inflate_limit + 1);
 };
+
+// The codec the record's corps-codec header names, zlib without one; nullopt
+// if it names none corps knows.
+std::optional<corps::Codec> codec_of(const corps::fuzz::DecodeInput& input) {
+  if (!input.headers) return corps::Codec::zlib;
+  const auto* named = corps::find_header(*input.headers, corps::codec_header);
+  if (named == nullptr) return corps::Codec::zlib;
+  if (!named->value) return std::nullopt;
+  return corps::parse_codec(*named->value);
+}
 
 // A code that the stage can report for a record, per message_loader.hpp.
 bool belongs_to(Stage stage, Errc code) {
@@ -187,47 +213,135 @@ void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBind
              "-byte value, or the reverse: " + error.to_string());
 }
 
-// Checks the loader's verdict on the zlib stream against zlib's one-shot
-// uncompress2(), and the codec's inflated bytes against zlib's.
-void check_against_zlib(Session& session, const corps::fuzz::DecodeInput& input,
-                        std::string_view value, std::size_t limit, const Decoded& decoded) {
-  if (value.empty()) return;
-  if (input.headers) {
-    const auto* codec = corps::find_header(*input.headers, corps::codec_header);
-    if (codec != nullptr && codec->value != "zlib") return;  // not a zlib stream
-  }
-  if (!decoded.ok() &&
-      (decoded.error().stage() == Stage::type || decoded.error().stage() == Stage::headers)) {
-    return;  // refused before inflating
-  }
+// What a codec library's own decoder made of a value: the bytes, or why not.
+struct Reference {
+  bool decoded = false;
+  std::size_t size = 0;      // bytes decoded, in Session::reference
+  bool too_large = false;    // more than the limit
+  bool trailing = false;     // decoded, with bytes after the frame
+  std::string says;          // for the breach message
+};
+
+Reference zlib_reference(Session& session, std::string_view value, std::size_t limit) {
   uLongf produced = limit;
   uLong consumed = value.size();
   const int rc = uncompress2(session.reference.data(), &produced,
                              reinterpret_cast<const Bytef*>(value.data()), &consumed);
-  const bool whole_stream = rc == Z_OK && consumed == value.size();
-  const std::string zlib_says = "zlib: rc " + std::to_string(rc) + ", " + std::to_string(consumed) +
-                                " of " + std::to_string(value.size()) + " bytes read, " +
-                                std::to_string(produced) + " inflated";
+  Reference r;
+  r.decoded = rc == Z_OK;
+  r.size = produced;
+  r.trailing = rc == Z_OK && consumed < value.size();
+  r.too_large = rc == Z_BUF_ERROR && produced == limit;
+  r.says = "zlib: rc " + std::to_string(rc) + ", " + std::to_string(consumed) + " of " +
+           std::to_string(value.size()) + " bytes read, " + std::to_string(produced) +
+           " inflated";
+  return r;
+}
 
-  const bool inflate_failed = !decoded.ok() && decoded.error().stage() == Stage::decompress;
-  expect(inflate_failed != whole_stream,
-         "loader (" + describe(decoded) + ") disagrees with " + zlib_says);
-  if (inflate_failed) {
+Reference zstd_reference(Session& session, std::string_view value, std::size_t limit) {
+  Reference r;
+  const std::size_t frame = ZSTD_findFrameCompressedSize(value.data(), value.size());
+  if (ZSTD_isError(frame)) {
+    r.says = std::string("zstd: ") + ZSTD_getErrorName(frame);
+    return r;
+  }
+  const std::size_t rc = ZSTD_decompress(session.reference.data(), limit + 1, value.data(), frame);
+  if (ZSTD_isError(rc)) {
+    r.too_large = ZSTD_getErrorCode(rc) == ZSTD_error_dstSize_tooSmall;
+    r.says = std::string("zstd: ") + ZSTD_getErrorName(rc);
+    return r;
+  }
+  r.too_large = rc > limit;
+  r.decoded = !r.too_large;
+  r.size = rc;
+  r.trailing = frame < value.size();
+  r.says = "zstd: " + std::to_string(rc) + " bytes from a " + std::to_string(frame) + "-byte frame of " +
+           std::to_string(value.size());
+  return r;
+}
+
+Reference lz4_reference(Session& session, std::string_view value, std::size_t limit) {
+  Reference r;
+  LZ4F_dctx* context = nullptr;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&context, LZ4F_VERSION))) {
+    breach("cannot create an lz4 context");
+  }
+  std::size_t written = limit + 1;
+  std::size_t read = value.size();
+  const std::size_t rc =
+      LZ4F_decompress(context, session.reference.data(), &written, value.data(), &read, nullptr);
+  LZ4F_freeDecompressionContext(context);
+  if (LZ4F_isError(rc)) {
+    r.says = std::string("lz4: ") + LZ4F_getErrorName(rc);
+    return r;
+  }
+  r.too_large = written > limit;
+  r.decoded = rc == 0 && !r.too_large;  // 0: the frame is complete
+  r.size = written;
+  r.trailing = r.decoded && read < value.size();
+  r.says = "lz4: rc " + std::to_string(rc) + ", " + std::to_string(read) + " of " +
+           std::to_string(value.size()) + " bytes read, " + std::to_string(written) + " decoded";
+  return r;
+}
+
+Reference none_reference(Session& session, std::string_view value, std::size_t limit) {
+  Reference r;
+  r.too_large = value.size() > limit;
+  r.decoded = !r.too_large;
+  if (r.decoded) {
+    std::memcpy(session.reference.data(), value.data(), value.size());
+    r.size = value.size();
+  }
+  r.says = "none: " + std::to_string(value.size()) + " bytes";
+  return r;
+}
+
+// Checks the loader's verdict on the value, and the codec's decoded bytes,
+// against the codec library's own one-shot decoder.
+void check_against_reference(Session& session, const corps::fuzz::DecodeInput& input,
+                             std::string_view value, std::size_t limit, const Decoded& decoded) {
+  if (value.empty()) return;
+  const auto codec = codec_of(input);
+  if (!codec) return;  // refused before decoding
+  if (!decoded.ok() &&
+      (decoded.error().stage() == Stage::type || decoded.error().stage() == Stage::headers)) {
+    return;  // refused before decoding
+  }
+  Reference reference;
+  switch (*codec) {
+    case corps::Codec::zlib: reference = zlib_reference(session, value, limit); break;
+    case corps::Codec::none: reference = none_reference(session, value, limit); break;
+    case corps::Codec::zstd: reference = zstd_reference(session, value, limit); break;
+    case corps::Codec::lz4: reference = lz4_reference(session, value, limit); break;
+  }
+  const std::string name(corps::to_string(*codec));
+  const bool whole = reference.decoded && !reference.trailing;
+  const bool decode_failed = !decoded.ok() && decoded.error().stage() == Stage::decompress;
+  if (decode_failed) {
     const Errc code = decoded.error().code();
-    const bool agrees = code == Errc::trailing_data ? rc == Z_OK && consumed < value.size()
-                        : code == Errc::too_large   ? rc == Z_BUF_ERROR
-                                                    : rc == Z_DATA_ERROR || rc == Z_BUF_ERROR;
-    expect(agrees, "loader says " + decoded.error().to_string() + "; " + zlib_says);
+    // zstd refuses a frame whose window passes what the cap allows before
+    // decoding it, which the one-shot decoder (no window) may decode.
+    const bool window = *codec == corps::Codec::zstd && code == Errc::too_large &&
+                        decoded.error().message().find("window") != std::string::npos;
+    expect(!whole || window, "loader (" + describe(decoded) + ") refuses what " + reference.says);
+    const bool agrees = code == Errc::trailing_data ? reference.trailing
+                        : code == Errc::too_large   ? reference.too_large || window
+                                                    : !reference.decoded;
+    expect(agrees, "loader says " + decoded.error().to_string() + "; " + reference.says);
+  } else {
+    expect(whole, "loader (" + describe(decoded) + ") accepts what " + reference.says);
   }
 
-  const corps::Status status = session.decompressor.decompress(value, session.inflated, limit);
-  expect(status.ok() == whole_stream, "codec disagrees with " + zlib_says);
+  const corps::Status status = session.decompressor.decompress(*codec, value, session.inflated, limit);
+  expect(status.ok() == !decode_failed, name + " codec disagrees with the loader: " +
+                                            (status.ok() ? "ok" : status.error().to_string()));
   if (status.ok()) {
-    expect(session.inflated.size() == produced &&
-               std::memcmp(session.inflated.data(), session.reference.data(), produced) == 0,
-           "the codec inflated other bytes than zlib; " + zlib_says);
+    expect(session.inflated.size() == reference.size &&
+               std::memcmp(session.inflated.data(), session.reference.data(), reference.size) ==
+                   0,
+           "the " + name + " codec decoded other bytes than " + reference.says);
   } else {
-    expect(session.inflated.size() <= limit + 1, "the codec kept more than its limit");
+    expect(session.inflated.size() <= limit + 1, "the " + name + " codec kept more than its limit");
   }
 }
 
@@ -290,9 +404,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     std::string value = input.value;
     if (input.compress && !input.null_value) {
-      auto compressed = session.compressor.compress(value);
-      expect(compressed.ok(),
-             "could not compress a " + std::to_string(value.size()) + "-byte value");
+      const auto codec = codec_of(input).value_or(corps::Codec::zlib);
+      auto compressed = session.compressors[static_cast<std::size_t>(codec)].compress(value);
+      expect(compressed.ok(), "could not compress a " + std::to_string(value.size()) +
+                                  "-byte value as " + std::string(corps::to_string(codec)));
       value = std::string(compressed->view());
     }
     const std::string_view topic = corps::fuzz::channel_name(input);
@@ -309,7 +424,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto* binding = session.registry.find(topic);
     const std::string_view seen = input.null_value ? std::string_view() : std::string_view(value);
     check_shape(input, binding, options, seen, decoded);
-    check_against_zlib(session, input, seen, options.max_decompressed_bytes, decoded);
+    check_against_reference(session, input, seen, options.max_decompressed_bytes, decoded);
     corps::MessageLoader fresh(session.registry, options);
     check_same_outcome(decoded, fresh.load(raw));
     print_as_consume_does(input, seen, binding, std::move(decoded));

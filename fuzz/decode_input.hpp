@@ -3,8 +3,9 @@
 // together. The seed generator (make_corpus.cpp) writes the same layout.
 //
 //   byte 0      flags: bits 0-2 the channel (decode_channels, modulo its size);
-//               bit 3 zlib-compress the value before loading it, so mutations
-//               reach the protobuf parser behind a valid stream; bit 4 the
+//               bit 3 compress the value before loading it, in the codec its
+//               corps-codec header names (zlib without one), so mutations
+//               reach the protobuf parser behind a valid frame; bit 4 the
 //               small limits (inflate, header count and bytes); bit 5 a null
 //               value (a tombstone);
 //               bit 6 headers follow; bit 7 a key follows
@@ -48,7 +49,7 @@ inline constexpr std::size_t small_header_bytes_limit = 256;
 /// One record, as the fuzzer feeds it to MessageLoader.
 struct DecodeInput {
   std::size_t channel = 0;  ///< index into decode_channels
-  bool compress = false;    ///< zlib-compress `value` before loading
+  bool compress = false;    ///< compress `value` (in its header's codec) before loading
   bool small_limits = false;
   bool null_value = false;
   std::optional<Headers> headers;

@@ -1,5 +1,5 @@
-// Writes the fuzzers' seed corpora: `fuzz_make_corpus DIR` fills DIR/decode/
-// and DIR/cli_input/ (the committed copies are in fuzz/corpus/; regenerate
+// Writes the fuzzers' seed corpora: `fuzz_make_corpus DIR` fills DIR/decode/,
+// DIR/dead_letter/ and DIR/cli_input/ (the committed copies are in fuzz/corpus/; regenerate
 // them with `scripts/fuzz.sh --make-corpus`). Records made by MessageHandler
 // carry a fresh uuid and time, so regenerated files differ in those bytes.
 //
@@ -19,6 +19,7 @@
 #include "corps/dead_letter.pb.h"
 #include "corps/image.pb.h"
 #include "corps/message_handler.hpp"
+#include "corps/payload_codec.hpp"
 #include "corps/prediction.pb.h"
 #include "decode_input.hpp"
 #include "support/fuzz_findings.hpp"
@@ -221,6 +222,41 @@ void write_decode_seeds(const fs::path& dir) {
        {.channel = video_stream,
         .value = zlib(std::string(corps::fuzz::large_inflate_limit + 1, '\0'))});
 
+  // The other codecs, each named by its corps-codec header: good frames,
+  // and the ways a frame can be wrong.
+  for (const corps::Codec codec : {corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4}) {
+    const std::string name(corps::to_string(codec));
+    corps::PayloadCompressor compressor({.codec = codec, .uncompressed_below = 0});
+    const corps::Headers named{{"corps-codec", name}};
+    corps::proto::Prediction p = prediction();
+    p.mutable_message_data()->set_uuid("018f2b3a-0b1c-7def-9a1b-0242ac120002");
+    const std::string frame(compressor.compress(p.SerializeAsString())->view());
+    auto codec_seed = [&](const std::string& what, DecodeInput input) {
+      input.headers = named;
+      seed((name + "_" + what).c_str(), std::move(input));
+    };
+    codec_seed("prediction", {.channel = predictions, .value = frame});
+    codec_seed("plain_prediction",
+               {.channel = predictions, .compress = true, .value = p.SerializeAsString()});
+    codec_seed("truncated", {.channel = predictions, .value = frame.substr(0, frame.size() - 3)});
+    codec_seed("trailing", {.channel = predictions, .value = frame + "tail"});
+    codec_seed("two_frames", {.channel = predictions, .value = frame + frame});
+    std::string corrupt = frame;
+    corrupt[corrupt.size() / 2] ^= 0x40;
+    codec_seed("corrupt", {.channel = predictions, .value = corrupt});
+    codec_seed("bomb_over_small_limit",
+               {.channel = video_stream,
+                .small_limits = true,
+                .value = std::string(compressor.compress(std::string(64 * 1024, '\0'))->view())});
+  }
+  // Header bytes that are not UTF-8: a name, and a codec's name.
+  seed("header_bytes_not_utf8",
+       {.channel = predictions,
+        .headers = corps::Headers{{std::string("\xc3\x28", 2), "x"},
+                                  {"corps-codec", std::string("\xff", 1)}},
+        .key = std::string("\xff\xfe", 2),
+        .value = good_prediction});
+
   // Values that inflate but do not parse, or carry no metadata.
   seed("not_protobuf", {.channel = predictions, .value = zlib("this is not a protobuf \xff\xff")});
   seed("no_metadata", {.channel = predictions, .value = zlib(prediction().SerializeAsString())});
@@ -329,14 +365,18 @@ void write_cli_input_seeds(const fs::path& dir) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::cerr << "usage: fuzz_make_corpus DIR  (writes DIR/decode/ and DIR/cli_input/)\n";
+    std::cerr << "usage: fuzz_make_corpus DIR  (writes DIR/decode/, DIR/dead_letter/ and "
+                 "DIR/cli_input/)\n";
     return 2;
   }
   try {
     const fs::path out = argv[1];
     fs::create_directories(out / "decode");
+    fs::create_directories(out / "dead_letter");
     fs::create_directories(out / "cli_input");
     write_decode_seeds(out / "decode");
+    // The dead-letter fuzzer reads the same layout: any record, as a letter.
+    write_decode_seeds(out / "dead_letter");
     write_cli_input_seeds(out / "cli_input");
   } catch (const std::exception& e) {
     std::cerr << "fuzz_make_corpus: " << e.what() << '\n';

@@ -726,8 +726,11 @@ struct Consumer::Impl {
         continue;
       }
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (recovers_by_itself(message->err)) {
-          logger()->warn("consumer: {}", rd_kafka_message_errstr(message.get()));
+        // librdkafka retries these itself (a fetch that timed out, a leader
+        // that moved): a log line, not a record.
+        if (recovers_by_itself(message->err) ||
+            detail::kafka_severity(message->err) == Severity::retriable) {
+          logger()->warn("consumer: {}; retrying", rd_kafka_message_errstr(message.get()));
           continue;
         }
         Error error = detail::kafka_error(message->err, Stage::consume,

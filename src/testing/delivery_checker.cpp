@@ -19,6 +19,12 @@ void DeliveryChecker::sent(std::int64_t value, const DeliveryReport& report) {
   reports_.insert_or_assign(value, report);
 }
 
+void DeliveryChecker::sent(std::int64_t value, const DeliveryReport& report, std::string key) {
+  std::lock_guard lock(mutex_);
+  reports_.insert_or_assign(value, report);
+  keys_.insert_or_assign(value, std::move(key));
+}
+
 void DeliveryChecker::consumed(std::int64_t value, const RecordLocation& where) {
   std::lock_guard lock(mutex_);
   receipts_.push_back({value, where});
@@ -76,22 +82,26 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
     }
   }
 
-  // Send order within each partition: the first copy of each value must
-  // come after the first copy of every smaller value (later copies are
-  // retries, counted as duplicated).
+  // Send order within each partition, and within a key where values have
+  // one: the first copy of each value must come after the first copy of
+  // every smaller value (later copies are retries, counted as duplicated).
   for (const auto& [partition, entries] : log) {
     std::set<std::int64_t> placed;
-    std::int64_t highest = INT64_MIN;
+    std::map<std::string, std::int64_t> highest;  // by key ("" without one)
     for (const auto& [offset, value] : entries) {
       if (!placed.insert(value).second) continue;
-      if (value < highest) {
+      const auto key = keys_.find(value);
+      auto [last, first] = highest.try_emplace(key != keys_.end() ? key->second : std::string(),
+                                               INT64_MIN);
+      if (value < last->second) {
         ++verdict.reordered;
         example(verdict, per_kind, "reordered",
                 std::to_string(value) + " at " + partition.first + "[" +
                     std::to_string(partition.second) + "]@" + std::to_string(offset) + " after " +
-                    std::to_string(highest));
+                    std::to_string(last->second) +
+                    (key != keys_.end() ? " (key " + key->second + ")" : std::string()));
       }
-      highest = std::max(highest, value);
+      last->second = std::max(last->second, value);
     }
   }
 

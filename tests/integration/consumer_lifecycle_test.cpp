@@ -1,6 +1,7 @@
 // What a consumer owns and how long it takes to let go: records that outlive
 // it, a close that must finish on time when the broker has gone away.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <iostream>
@@ -153,6 +154,22 @@ TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotR
   EXPECT_EQ(records[0].error().stage(), corps::Stage::headers);
   EXPECT_NE(records[0].error().message().find("100,000"), std::string::npos)
       << records[0].error().to_string();
+}
+
+// A fetch the broker answers with an error librdkafka retries by itself
+// (a timeout, a leader moving) is not a record: poll() does not return it
+// as one, and the records arrive once the retry succeeds.
+TEST_F(ConsumerLifecycle, FetchErrorsTheClientRetriesAreNotReturnedAsRecords) {
+  broker().push_request_errors(corps::KafkaApi::fetch,
+                               {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+  corps::Consumer consumer(registry_, consumer_options("", {"Predictions"}));
+  const auto records = consume(consumer, 10);
+  ASSERT_EQ(records.size(), 10U);
+  for (const auto& record : records) {
+    EXPECT_TRUE(record.ok()) << record.error().to_string();
+  }
 }
 
 }  // namespace

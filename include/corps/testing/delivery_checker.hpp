@@ -5,7 +5,10 @@
 //  - lost:       acknowledged, but never consumed;
 //  - phantom:    consumed, but never sent;
 //  - misplaced:  consumed at another partition or offset than acknowledged;
-//  - reordered:  within a partition, the log holds values out of send order;
+//  - reordered:  the log holds values out of send order, within a partition,
+//                or, for values sent with a key, within the values of that
+//                key (several producers share partitions; each keeps its
+//                keys' order);
 //  - duplicated: the same value at two offsets (a producer retry the broker
 //                did not de-duplicate);
 //  - redelivered: the same offset consumed twice (at-least-once consumers
@@ -65,6 +68,9 @@ class DeliveryChecker {
  public:
   /// Records that `value` was sent and how its delivery was reported.
   void sent(std::int64_t value, const DeliveryReport& report);
+  /// As above, for a value sent with `key`: its order is judged among the
+  /// values of its key (sent in increasing order), not its whole partition.
+  void sent(std::int64_t value, const DeliveryReport& report, std::string key);
   /// Records that `value` was consumed at `where`.
   void consumed(std::int64_t value, const RecordLocation& where);
   /// Judges everything recorded so far.
@@ -77,6 +83,7 @@ class DeliveryChecker {
   };
   mutable std::mutex mutex_;
   std::map<std::int64_t, DeliveryReport> reports_;
+  std::map<std::int64_t, std::string> keys_;  // of values sent with one
   std::vector<Receipt> receipts_;
 };
 

@@ -1,0 +1,87 @@
+// corps::testing::DeliveryChecker judges a history as Jepsen's queue
+// workload does; these cases pin each verdict, so a soak that says "holds"
+// means what it says.
+#include "corps/testing/delivery_checker.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using corps::DeliveryReport;
+using corps::Persistence;
+using corps::RecordLocation;
+using corps::testing::DeliveryChecker;
+
+DeliveryReport acknowledged(std::int32_t partition, std::int64_t offset) {
+  return {RecordLocation{"t", partition, offset}, std::nullopt, Persistence::persisted};
+}
+
+DeliveryReport failed(Persistence persistence) {
+  return {RecordLocation{"t", -1, -1},
+          corps::Error(corps::Errc::timed_out, corps::Stage::delivery, "no answer"), persistence};
+}
+
+TEST(DeliveryChecker, AnAcknowledgedValueNeverConsumedIsLost) {
+  DeliveryChecker checker;
+  checker.sent(1, acknowledged(0, 0));
+  checker.sent(2, acknowledged(0, 1));
+  checker.consumed(1, {"t", 0, 0});
+  const auto verdict = checker.check({});
+  EXPECT_EQ(verdict.lost, 1U);
+  EXPECT_FALSE(verdict.holds);
+}
+
+TEST(DeliveryChecker, AFailedValueMayBeOnTheLogOrNot) {
+  DeliveryChecker checker;
+  checker.sent(1, failed(Persistence::possibly_persisted));
+  checker.sent(2, failed(Persistence::not_persisted));
+  checker.consumed(1, {"t", 0, 0});
+  const auto verdict = checker.check({});
+  EXPECT_TRUE(verdict.holds) << verdict.to_string();
+  EXPECT_EQ(verdict.failed_but_stored, 1U);
+}
+
+TEST(DeliveryChecker, AValueNeverSentIsPhantom) {
+  DeliveryChecker checker;
+  checker.consumed(9, {"t", 0, 0});
+  EXPECT_EQ(checker.check({}).phantom, 1U);
+}
+
+TEST(DeliveryChecker, KeysKeepTheirOwnOrderWhileSharingAPartition) {
+  DeliveryChecker checker;
+  // Two producers' keys interleave on partition 0: fine while each key's
+  // values rise.
+  const std::vector<std::pair<std::int64_t, std::string>> log{
+      {200, "b"}, {100, "a"}, {201, "b"}, {101, "a"}};
+  for (std::size_t offset = 0; offset < log.size(); ++offset) {
+    const auto& [value, key] = log[offset];
+    checker.sent(value, acknowledged(0, static_cast<std::int64_t>(offset)), key);
+    checker.consumed(value, {"t", 0, static_cast<std::int64_t>(offset)});
+  }
+  EXPECT_TRUE(checker.check({}).holds);
+
+  DeliveryChecker swapped;
+  swapped.sent(101, acknowledged(0, 0), "a");
+  swapped.sent(100, acknowledged(0, 1), "a");
+  swapped.consumed(101, {"t", 0, 0});
+  swapped.consumed(100, {"t", 0, 1});
+  const auto verdict = swapped.check({});
+  EXPECT_EQ(verdict.reordered, 1U);
+  EXPECT_FALSE(verdict.holds);
+}
+
+TEST(DeliveryChecker, RedeliveryAndLogDuplicatesAreAllowedOnlyWhenSaid) {
+  DeliveryChecker checker;
+  checker.sent(1, acknowledged(0, 0));
+  checker.consumed(1, {"t", 0, 0});
+  checker.consumed(1, {"t", 0, 0});  // the same offset again
+  checker.consumed(1, {"t", 0, 1});  // a retry stored twice
+  EXPECT_FALSE(checker.check({.allow_duplicated = false, .allow_redelivered = true}).holds);
+  EXPECT_FALSE(checker.check({.allow_duplicated = true, .allow_redelivered = false}).holds);
+  const auto verdict = checker.check({.allow_duplicated = true, .allow_redelivered = true});
+  EXPECT_TRUE(verdict.holds);
+  EXPECT_EQ(verdict.redelivered, 1U);
+  EXPECT_EQ(verdict.duplicated, 1U);
+}
+
+}  // namespace

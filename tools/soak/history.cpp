@@ -1,0 +1,99 @@
+#include "history.hpp"
+
+#include <set>
+#include <sstream>
+
+#include "corps/testing/child_process.hpp"
+
+namespace corps::soak {
+
+namespace {
+
+Persistence persistence_named(const std::string& name) {
+  if (name == "not_persisted") return Persistence::not_persisted;
+  if (name == "persisted") return Persistence::persisted;
+  return Persistence::possibly_persisted;
+}
+
+}  // namespace
+
+History History::read(const std::vector<std::string>& producer_journals,
+                      const std::vector<std::string>& consumer_journals, const std::string& topic) {
+  History history;
+  history.topic_ = topic;
+  for (const auto& path : producer_journals) {
+    for (const auto& line : testing::Journal::read(path)) {
+      std::istringstream words(line);
+      std::string kind;
+      std::int64_t value = 0;
+      words >> kind >> value;
+      if (kind == "send") {
+        words >> history.sent_[value].key;
+      } else if (kind == "ack") {
+        std::int32_t partition = -1;
+        std::int64_t offset = -1;
+        words >> partition >> offset;
+        history.sent_[value].outcome =
+            DeliveryReport{RecordLocation{topic, partition, offset}, std::nullopt,
+                           Persistence::persisted};
+      } else if (kind == "fail") {
+        std::string persistence;
+        std::string code;
+        words >> persistence >> code;
+        history.sent_[value].outcome =
+            DeliveryReport{RecordLocation{topic, -1, -1},
+                           Error(Errc::timed_out, Stage::delivery, "not delivered: " + code),
+                           persistence_named(persistence)};
+      }
+    }
+  }
+  for (const auto& path : consumer_journals) {
+    for (const auto& line : testing::Journal::read(path)) {
+      std::istringstream words(line);
+      std::string kind;
+      words >> kind;
+      if (kind == "got") {
+        std::int64_t value = 0;
+        std::int32_t partition = -1;
+        std::int64_t offset = -1;
+        words >> value >> partition >> offset;
+        history.consumed_.emplace_back(value, RecordLocation{topic, partition, offset});
+      } else if (kind == "missing") {
+        history.missing_.push_back(line);
+      } else if (kind == "bad") {
+        history.bad_.push_back(line);
+      }
+    }
+  }
+  for (const auto& [value, sent] : history.sent_) history.unknown_ += !sent.outcome.has_value();
+  return history;
+}
+
+std::size_t History::acknowledged_unconsumed() const {
+  std::set<std::int64_t> consumed;
+  for (const auto& [value, where] : consumed_) consumed.insert(value);
+  std::size_t waiting = 0;
+  for (const auto& [value, sent] : sent_) {
+    waiting += sent.outcome && sent.outcome->ok() && consumed.count(value) == 0;
+  }
+  return waiting;
+}
+
+testing::DeliveryVerdict History::judge() const {
+  testing::DeliveryChecker checker;
+  for (const auto& [value, sent] : sent_) {
+    // A producer killed before it heard: the value may be on the log or not.
+    const DeliveryReport outcome = sent.outcome.value_or(DeliveryReport{
+        RecordLocation{topic_, -1, -1},
+        Error(Errc::timed_out, Stage::delivery, "its producer was killed before it heard"),
+        Persistence::possibly_persisted});
+    checker.sent(value, outcome, sent.key);
+  }
+  for (const auto& [value, where] : consumed_) checker.consumed(value, where);
+  // The embedded broker keeps an idempotent producer's retries twice (it
+  // de-duplicates only transactional ones); consumers redeliver after a
+  // kill or a rebalance, as at-least-once allows.
+  return checker.check({.allow_duplicated = true, .allow_redelivered = true});
+}
+
+}  // namespace corps::soak

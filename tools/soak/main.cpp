@@ -1,0 +1,204 @@
+// corps-soak: a randomized fault soak of corps on the embedded broker, in the
+// manner of Jepsen's queue workload.
+//
+// Producer and consumer processes (this program run again with --role) send
+// and consume numbered values in one consumer group on a multi-broker
+// embedded cluster, while a nemesis drawn from a seed kills and restarts
+// them, takes brokers down, moves leaders, slows brokers, injects request
+// errors and adds and removes members. Then the faults end, the producers
+// stop, the consumers read everything, and the whole history is judged:
+// every acknowledged value consumed at least once, nothing phantom, each
+// key's values in send order. It prints the counts and the seed, and exits 1
+// on any loss; --seed replays a run's schedule.
+//
+//   corps-soak [--seconds N] [--seed S] [--producers N] [--consumers MIN:MAX]
+//              [--brokers N] [--partitions N] [--rate R] [--work-dir DIR]
+//              [--print-schedule]
+//
+// Exit codes: 0 the history holds; 1 it does not (lost, phantom, reordered
+// or undecodable values); 2 bad usage or the soak could not run.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "corps/broker.hpp"
+#include "corps/logging.hpp"
+#include "corps/shutdown.hpp"
+#include "history.hpp"
+#include "members.hpp"
+#include "nemesis.hpp"
+#include "roles.hpp"
+
+namespace {
+
+using namespace corps::soak;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* topic = "Soak";
+constexpr const char* group = "soak";
+
+struct Flags {
+  double seconds = 60;
+  std::optional<std::uint64_t> seed;
+  Shape shape;
+  std::string consumers = "2:4";
+  double rate = 40;
+  std::string work_dir;
+  bool print_schedule = false;
+  // A member's own flags (set by the soak when it starts one).
+  std::string role;
+  MemberOptions member;
+};
+
+std::vector<std::string> member_arguments(const Flags& flags, Role role, int index,
+                                          const std::string& brokers) {
+  return {"--role",   role == Role::producer ? "producer" : "consumer",
+          "--member-brokers", brokers,
+          "--index",  std::to_string(index),
+          "--rate",   std::to_string(flags.rate)};
+}
+
+int run_soak(Flags& flags) {
+  const auto colon = flags.consumers.find(':');
+  flags.shape.min_consumers = std::stoi(flags.consumers.substr(0, colon));
+  flags.shape.max_consumers =
+      colon == std::string::npos ? flags.shape.min_consumers
+                                 : std::stoi(flags.consumers.substr(colon + 1));
+  if (flags.shape.min_consumers < 1 || flags.shape.max_consumers < flags.shape.min_consumers) {
+    std::cerr << "corps-soak: --consumers MIN:MAX needs 1 <= MIN <= MAX\n";
+    return 2;
+  }
+  const std::uint64_t seed = flags.seed.value_or(std::random_device{}());
+  const auto length = std::chrono::seconds(static_cast<long>(flags.seconds));
+  const auto schedule = make_schedule(seed, length, flags.shape);
+  std::cout << "soak: seed " << seed << ", " << flags.seconds << " s, " << schedule.size()
+            << " faults scheduled (replay: corps-soak --seed " << seed << " --seconds "
+            << flags.seconds << ")" << std::endl;
+  if (flags.print_schedule) {
+    for (const auto& event : schedule) {
+      std::cout << "  " << event.at.count() << " ms: " << to_string(event.fault) << " (" << event.which
+                << ", " << event.other << ", " << event.lasts.count() << " ms)\n";
+    }
+  }
+
+  namespace fs = std::filesystem;
+  const fs::path work = flags.work_dir.empty()
+                            ? fs::temp_directory_path() / ("corps-soak-" + std::to_string(seed))
+                            : fs::path(flags.work_dir);
+  fs::remove_all(work);
+  fs::create_directories(work);
+
+  corps::EmbeddedBroker cluster(corps::EmbeddedBrokerOptions{
+      .broker_count = flags.shape.brokers,
+      .topics = {{topic, flags.shape.partitions, flags.shape.brokers}}});
+  const std::string brokers = cluster.bootstrap_servers();
+
+  std::vector<Member> producers;
+  std::vector<Member> consumers;
+  for (int i = 0; i < flags.shape.producers; ++i) {
+    producers.emplace_back(Role::producer, i, member_arguments(flags, Role::producer, i, brokers),
+                           work.string());
+  }
+  for (int i = 0; i < flags.shape.max_consumers; ++i) {
+    consumers.emplace_back(Role::consumer, i, member_arguments(flags, Role::consumer, i, brokers),
+                           work.string());
+  }
+  for (int i = 0; i < flags.shape.min_consumers; ++i) consumers[static_cast<std::size_t>(i)].start();
+  for (auto& producer : producers) producer.start();
+
+  // The faults, on schedule.
+  Nemesis nemesis(cluster, topic, flags.shape, producers, consumers);
+  const auto start = Clock::now();
+  std::size_t next = 0;
+  while (Clock::now() - start < length && !corps::shutdown_requested()) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    while (next < schedule.size() && schedule[next].at <= elapsed) nemesis.apply(schedule[next++]);
+    nemesis.tick();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  nemesis.heal();
+  std::cout << "soak: faults applied: " << nemesis.summary() << std::endl;
+
+  // The producers stop (each flushes what it sent), then the consumers read
+  // everything acknowledged.
+  for (auto& producer : producers) producer.stop(std::chrono::seconds(90));
+  const auto journals = [&](std::vector<Member>& members) {
+    std::vector<std::string> out;
+    for (auto& member : members) out.insert(out.end(), member.journals().begin(), member.journals().end());
+    return out;
+  };
+  const auto drain_until = Clock::now() + std::chrono::seconds(180);
+  std::size_t waiting = 0;
+  do {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    waiting = History::read(journals(producers), journals(consumers), topic).acknowledged_unconsumed();
+  } while (waiting > 0 && Clock::now() < drain_until);
+  for (auto& consumer : consumers) consumer.stop(std::chrono::seconds(30));
+
+  const History history = History::read(journals(producers), journals(consumers), topic);
+  const auto verdict = history.judge();
+  int incarnations = 0;
+  for (auto& member : producers) incarnations += member.incarnations();
+  for (auto& member : consumers) incarnations += member.incarnations();
+  std::cout << "soak: " << incarnations << " member processes in all; "
+            << history.unknown() << " sent by producers killed before they heard (may or may not "
+            << "be on the log)\n";
+  for (const auto& line : history.missing()) std::cout << "soak: deleted before read: " << line << "\n";
+  for (const auto& line : history.bad()) std::cout << "soak: undecodable: " << line << "\n";
+  std::cout << "soak: " << verdict.to_string() << "\n";
+  const bool holds = verdict.holds && history.missing().empty() && history.bad().empty();
+  std::cout << "soak: seed " << seed << ": " << (holds ? "nothing lost" : "VIOLATED")
+            << " (journals and member logs in " << work.string() << ")" << std::endl;
+  if (holds && flags.work_dir.empty()) fs::remove_all(work);
+  return holds ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  CLI::App app{"corps-soak: a randomized fault soak on the embedded broker"};
+  app.add_option("--seconds", flags.seconds, "How long the faults go on")->capture_default_str();
+  app.add_option("--seed", flags.seed, "The schedule's seed (default: a fresh one, printed)");
+  app.add_option("--producers", flags.shape.producers, "Producer processes")->capture_default_str();
+  app.add_option("--consumers", flags.consumers,
+                 "Consumer processes in the group: at least MIN, at most MAX as members come and go")
+      ->capture_default_str();
+  app.add_option("--brokers", flags.shape.brokers, "Brokers in the embedded cluster")
+      ->capture_default_str();
+  app.add_option("--partitions", flags.shape.partitions, "Partitions of the soak's topic")
+      ->capture_default_str();
+  app.add_option("--rate", flags.rate, "Values per second per producer")->capture_default_str();
+  app.add_option("--work-dir", flags.work_dir,
+                 "Where journals and member logs go (default: a temporary directory, removed "
+                 "when nothing was lost)");
+  app.add_flag("--print-schedule", flags.print_schedule, "Print every scheduled fault");
+  // A member's flags: the soak starts its members with these.
+  app.add_option("--role", flags.role)->group("")->check(CLI::IsMember({"producer", "consumer"}));
+  app.add_option("--member-brokers", flags.member.brokers)->group("");
+  app.add_option("--index", flags.member.index)->group("");
+  app.add_option("--incarnation", flags.member.incarnation)->group("");
+  app.add_option("--journal", flags.member.journal)->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (!flags.role.empty()) {
+      flags.member.topic = topic;
+      flags.member.group = group;
+      flags.member.rate = flags.rate;
+      return flags.role == "producer" ? run_producer(flags.member) : run_consumer(flags.member);
+    }
+    corps::install_shutdown_handlers();
+    return run_soak(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "corps-soak: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,119 @@
+#include "roles.hpp"
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "corps/consumer.hpp"
+#include "corps/logging.hpp"
+#include "corps/prediction.pb.h"
+#include "corps/producer.hpp"
+#include "corps/shutdown.hpp"
+#include "corps/testing/child_process.hpp"
+
+namespace corps::soak {
+
+namespace {
+
+ChannelRegistry registry_for(const std::string& topic) {
+  ChannelRegistry registry;
+  (void)registry.bind<proto::Prediction>(topic);
+  return registry;
+}
+
+const char* persistence_name(Persistence persistence) {
+  switch (persistence) {
+    case Persistence::not_persisted: return "not_persisted";
+    case Persistence::possibly_persisted: return "possibly_persisted";
+    case Persistence::persisted: return "persisted";
+  }
+  return "?";
+}
+
+}  // namespace
+
+int run_producer(const MemberOptions& options) {
+  install_shutdown_handlers();
+  testing::Journal journal(options.journal);
+  const ChannelRegistry registry = registry_for(options.topic);
+  ProducerOptions producer_options;
+  producer_options.brokers = options.brokers;
+  producer_options.client_id = "soak-producer-" + std::to_string(options.index);
+  producer_options.delivery_timeout = std::chrono::seconds(30);
+  producer_options.connect_timeout = std::chrono::seconds(30);
+  const std::int64_t base = options.index * 1'000'000'000'000LL +
+                            options.incarnation * 1'000'000'000LL;
+  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(1.0 / options.rate));
+  std::int64_t n = 0;
+  auto next = std::chrono::steady_clock::now();
+  // A producer whose session broke (a fatal error) is replaced; its values
+  // were reported failed.
+  while (!shutdown_requested()) {
+    Producer producer(registry, producer_options);
+    while (!shutdown_requested() && !producer.fatal_error()) {
+      const std::int64_t value = base + n;
+      const std::string key = "p" + std::to_string(options.index) + "i" +
+                              std::to_string(options.incarnation) + "k" +
+                              std::to_string(n % options.keys);
+      ++n;
+      proto::Prediction prediction;
+      prediction.set_frame(value);
+      prediction.set_source(key);
+      journal.append("send " + std::to_string(value) + " " + key);
+      producer.send(options.topic, prediction, {.key = key},
+                    [&journal, value](const DeliveryReport& report) {
+                      if (report.ok()) {
+                        journal.append("ack " + std::to_string(value) + " " +
+                                       std::to_string(report.where.partition) + " " +
+                                       std::to_string(report.where.offset));
+                      } else {
+                        journal.append("fail " + std::to_string(value) + " " +
+                                       persistence_name(report.persistence) + " " +
+                                       std::string(to_string(report.error->code())));
+                      }
+                    });
+      next += period;
+      std::this_thread::sleep_until(next);
+    }
+    if (!producer.flush(std::chrono::seconds(40)).ok()) {
+      logger()->error("soak producer {}: records still undelivered at the end", options.index);
+    }
+  }
+  return 0;
+}
+
+int run_consumer(const MemberOptions& options) {
+  testing::Journal journal(options.journal);
+  ConsumerOptions consumer_options;
+  consumer_options.brokers = options.brokers;
+  consumer_options.group_id = options.group;
+  consumer_options.client_id = "soak-consumer-" + std::to_string(options.index);
+  consumer_options.channels = {options.topic};
+  consumer_options.connect_timeout = std::chrono::seconds(30);
+  consumer_options.session_timeout = std::chrono::seconds(6);
+  consumer_options.properties["heartbeat.interval.ms"] = "500";
+  consumer_options.signals = SignalHandling::stop;
+  Consumer consumer(registry_for(options.topic), consumer_options);
+  // Each record is journaled when handled; the next poll marks it so, and
+  // its offset is committed after: a kill in between redelivers it.
+  while (!consumer.stopped()) {
+    auto record = consumer.poll(std::chrono::milliseconds(200));
+    if (!record) continue;
+    if (record->ok()) {
+      const auto& prediction = record->as<proto::Prediction>();
+      journal.append("got " + std::to_string(prediction.frame()) + " " +
+                     std::to_string(record->partition()) + " " + std::to_string(record->offset()) +
+                     " " + prediction.source());
+    } else if (record->error().code() == Errc::records_missing) {
+      journal.append("missing " + std::to_string(record->partition()) + " " +
+                     std::to_string(record->offset()) + " " + record->error().message());
+    } else {
+      journal.append("bad " + std::to_string(record->partition()) + " " +
+                     std::to_string(record->offset()) + " " + record->error().to_string());
+    }
+  }
+  return consumer.close().ok() ? 0 : 1;
+}
+
+}  // namespace corps::soak
