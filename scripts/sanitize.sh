@@ -75,13 +75,14 @@ case $kind in
 esac
 
 status=0
-# The walkthroughs and the CLI scenario (labels examples, cli) run in the
-# plain build only: they are several processes paced by wall-clock waits, and
-# under TSan's slowdown one of their consumers has twice stalled for over a
-# minute before joining its group, failing the wait rather than finding a
-# race. Everything they call is covered by the unit and integration tests.
-(cd "$build" && ctest --output-on-failure --parallel "$jobs" -L 'unit|integration' \
-  -LE 'examples|cli' "$@") || status=$?
+# Everything labelled unit or integration, the walkthroughs (examples) and
+# the CLI scenario (cli) included: each of their programs is instrumented
+# too, and writes its reports here. (They were once left out: a consumer
+# of the numbers walkthrough "stalled" past its wait under TSan. It was
+# waiting out the session timeout of the member killed before it, 45 s by
+# Kafka's default, not a sanitizer's doing; both sanitizers pass them.)
+(cd "$build" && ctest --output-on-failure --parallel "$jobs" -L 'unit|integration' "$@") ||
+  status=$?
 
 shopt -s nullglob
 found=("$reports"/*)
