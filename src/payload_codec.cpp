@@ -171,9 +171,10 @@ struct Step {
 // most one byte past the cap; classifies the ways a frame can be wrong.
 template <typename Decode>
 Status decode_bounded(std::string_view frame_name, std::string_view input, std::string& output,
-                      std::size_t max_output, detail::OutputSizing& sizing, Decode&& step) {
+                      std::size_t max_output, detail::OutputSizing& sizing,
+                      std::optional<std::size_t> declared, Decode&& step) {
   const std::size_t limit = max_output + 1;
-  sizing.prepare(output, input.size(), limit);
+  sizing.prepare(output, input.size(), limit, declared);
   std::size_t read = 0;
   std::size_t produced = 0;
   for (;;) {
@@ -272,7 +273,14 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
       ZSTD_DCtx* context = state_->zstd.get();
       ZSTD_DCtx_reset(context, ZSTD_reset_session_only);
       ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, window_log_for(max_output));
-      return decode_bounded("zstd frame", input, output, max_output, state_->sizing,
+      // Room for exactly what the frame says it holds: zstd then decodes it
+      // in one pass, and a frame that holds more than it says fails the same
+      // way from a fresh decoder as from a used one (zstd words the error
+      // by the room it had).
+      const auto known = declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR
+                             ? std::optional<std::size_t>(static_cast<std::size_t>(declared))
+                             : std::nullopt;
+      return decode_bounded("zstd frame", input, output, max_output, state_->sizing, known,
                             [&](std::string_view in, char* out, std::size_t room) {
                               ZSTD_inBuffer source{in.data(), in.size(), 0};
                               ZSTD_outBuffer target{out, room, 0};
@@ -298,7 +306,7 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
       }
       LZ4F_dctx* context = state_->lz4.get();
       LZ4F_resetDecompressionContext(context);
-      return decode_bounded("lz4 frame", input, output, max_output, state_->sizing,
+      return decode_bounded("lz4 frame", input, output, max_output, state_->sizing, std::nullopt,
                             [&](std::string_view in, char* out, std::size_t room) {
                               std::size_t written = room;
                               std::size_t read = in.size();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,10 +26,14 @@ inline Error decompress_error(Errc code, std::string message) {
 class OutputSizing {
  public:
   // Readies `output` for a value of `input_size` bytes under `limit` (the
-  // cap + 1); its size is the room to decode into.
-  void prepare(std::string& output, std::size_t input_size, std::size_t limit) const {
-    const std::size_t wanted =
-        std::clamp<std::size_t>(std::max(input_size * 4, last_output_), 256, limit);
+  // cap + 1); its size is the room to decode into. A value whose format
+  // records what it decodes to (`declared`) gets exactly that room, however
+  // large the buffer was before: a frame that breaks its word then fails
+  // the same way whatever came before it.
+  void prepare(std::string& output, std::size_t input_size, std::size_t limit,
+               std::optional<std::size_t> declared = std::nullopt) const {
+    const std::size_t wanted = std::clamp<std::size_t>(
+        declared ? *declared : std::max(input_size * 4, last_output_), 256, limit);
     release_if_oversized(output, wanted);
     output.resize(wanted);
   }

@@ -174,6 +174,37 @@ TEST(PayloadCodec, ABufferGrownByABombOrAHugeValueShrinksBackForTheValuesAfterIt
   }
 }
 
+// A zstd frame that declares fewer bytes than its blocks hold (found by
+// fuzz/decode_fuzzer). zstd decodes a frame in one pass when the buffer has
+// room for what the frame declares, else through its own buffer, and words
+// the error differently: a used decoder, whose buffer a larger value grew,
+// must give the same verdict as a fresh one.
+TEST(PayloadCodec, ABrokenZstdFrameGetsOneVerdictWhateverCameBefore) {
+  std::string frame = encoded(Codec::zstd, sample(2000));
+  // The frame header: magic (4 bytes), descriptor, then (no window byte for
+  // a single-segment frame) the content size, 2 bytes here: 2000 - 256.
+  ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), 2000U);
+  const auto descriptor = static_cast<unsigned char>(frame[4]);
+  ASSERT_EQ(descriptor >> 6, 1) << "a two-byte content size";
+  ASSERT_NE(descriptor & 0x20, 0) << "a single-segment frame";
+  const unsigned declared = 1000 - 256;
+  frame[5] = static_cast<char>(declared & 0xff);
+  frame[6] = static_cast<char>(declared >> 8);
+  ASSERT_EQ(ZSTD_getFrameContentSize(frame.data(), frame.size()), 1000U);
+
+  PayloadDecompressor fresh;
+  std::string fresh_output;
+  const corps::Status first = fresh.decompress(Codec::zstd, frame, fresh_output, mib);
+  PayloadDecompressor used;
+  std::string used_output;
+  ASSERT_TRUE(used.decompress(Codec::zstd, encoded(Codec::zstd, sample(100'000)), used_output, mib)
+                  .ok());
+  const corps::Status second = used.decompress(Codec::zstd, frame, used_output, mib);
+  ASSERT_FALSE(first.ok());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(first.error().to_string(), second.error().to_string());
+}
+
 TEST(PayloadCodec, AStreamedZstdFrameWithinTheCapDecodes) {
   const std::string input = sample(5000);
   PayloadDecompressor decompressor;
