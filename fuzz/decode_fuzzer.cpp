@@ -216,10 +216,10 @@ void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBind
 // What a codec library's own decoder made of a value: the bytes, or why not.
 struct Reference {
   bool decoded = false;
-  std::size_t size = 0;      // bytes decoded, in Session::reference
-  bool too_large = false;    // more than the limit
-  bool trailing = false;     // decoded, with bytes after the frame
-  std::string says;          // for the breach message
+  std::size_t size = 0;    // bytes decoded, in Session::reference
+  bool too_large = false;  // more than the limit
+  bool trailing = false;   // decoded, with bytes after the frame
+  std::string says;        // for the breach message
 };
 
 Reference zlib_reference(Session& session, std::string_view value, std::size_t limit) {
@@ -233,8 +233,7 @@ Reference zlib_reference(Session& session, std::string_view value, std::size_t l
   r.trailing = rc == Z_OK && consumed < value.size();
   r.too_large = rc == Z_BUF_ERROR && produced == limit;
   r.says = "zlib: rc " + std::to_string(rc) + ", " + std::to_string(consumed) + " of " +
-           std::to_string(value.size()) + " bytes read, " + std::to_string(produced) +
-           " inflated";
+           std::to_string(value.size()) + " bytes read, " + std::to_string(produced) + " inflated";
   return r;
 }
 
@@ -272,8 +271,8 @@ Reference zstd_reference(Session& session, std::string_view value, std::size_t l
   r.decoded = !r.too_large;
   r.size = rc;
   r.trailing = frame < value.size();
-  r.says = "zstd: " + std::to_string(rc) + " bytes from a " + std::to_string(frame) + "-byte frame of " +
-           std::to_string(value.size());
+  r.says = "zstd: " + std::to_string(rc) + " bytes from a " + std::to_string(frame) +
+           "-byte frame of " + std::to_string(value.size());
   return r;
 }
 
@@ -349,13 +348,13 @@ void check_against_reference(Session& session, const corps::fuzz::DecodeInput& i
     expect(whole, "loader (" + describe(decoded) + ") accepts what " + reference.says);
   }
 
-  const corps::Status status = session.decompressor.decompress(*codec, value, session.inflated, limit);
+  const corps::Status status =
+      session.decompressor.decompress(*codec, value, session.inflated, limit);
   expect(status.ok() == !decode_failed, name + " codec disagrees with the loader: " +
                                             (status.ok() ? "ok" : status.error().to_string()));
   if (status.ok()) {
     expect(session.inflated.size() == reference.size &&
-               std::memcmp(session.inflated.data(), session.reference.data(), reference.size) ==
-                   0,
+               std::memcmp(session.inflated.data(), session.reference.data(), reference.size) == 0,
            "the " + name + " codec decoded other bytes than " + reference.says);
   } else {
     expect(session.inflated.size() <= limit + 1, "the " + name + " codec kept more than its limit");
@@ -392,8 +391,7 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
                                              record_partition, record_offset},
                        input.key ? std::optional<std::string>(*input.key) : std::nullopt,
                        input.null_value ? std::nullopt : std::optional<std::string>(value),
-                       input.headers.value_or(corps::Headers{}), 1700000000000,
-                       std::move(decoded),
+                       input.headers.value_or(corps::Headers{}), 1700000000000, std::move(decoded),
                        binding != nullptr ? binding->metadata_field() : nullptr);
 
   std::ostringstream json;

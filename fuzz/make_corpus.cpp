@@ -250,12 +250,11 @@ void write_decode_seeds(const fs::path& dir) {
                 .value = std::string(compressor.compress(std::string(64 * 1024, '\0'))->view())});
   }
   // Header bytes that are not UTF-8: a name, and a codec's name.
-  seed("header_bytes_not_utf8",
-       {.channel = predictions,
-        .headers = corps::Headers{{std::string("\xc3\x28", 2), "x"},
-                                  {"corps-codec", std::string("\xff", 1)}},
-        .key = std::string("\xff\xfe", 2),
-        .value = good_prediction});
+  seed("header_bytes_not_utf8", {.channel = predictions,
+                                 .headers = corps::Headers{{std::string("\xc3\x28", 2), "x"},
+                                                           {"corps-codec", std::string("\xff", 1)}},
+                                 .key = std::string("\xff\xfe", 2),
+                                 .value = good_prediction});
 
   // Values that inflate but do not parse, or carry no metadata.
   seed("not_protobuf", {.channel = predictions, .value = zlib("this is not a protobuf \xff\xff")});

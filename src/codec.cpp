@@ -242,7 +242,8 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
       // Only returned when no actual_out_nbytes_ret is given; handled as
       // broken data for completeness.
       case LIBDEFLATE_SHORT_OUTPUT:
-      case LIBDEFLATE_BAD_DATA: return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
+      case LIBDEFLATE_BAD_DATA:
+        return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
     }
     output.clear();
     return decompress_error(Errc::corrupt_data,

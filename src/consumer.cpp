@@ -222,10 +222,10 @@ struct Consumer::Impl {
       delivered = send_dead_letter(record, letter);
     }
     if (!delivered.ok()) {
-      Error failed(delivered.error->code(), Stage::dead_letter,
-                   "dead letter not written to '" + letters.channel +
-                       "': " + delivered.error->message(),
-                   record.location(), delivered.error->kafka_code());
+      Error failed(
+          delivered.error->code(), Stage::dead_letter,
+          "dead letter not written to '" + letters.channel + "': " + delivered.error->message(),
+          record.location(), delivered.error->kafka_code());
       failed.set_severity(delivered.error->severity());
       return failed;
     }
@@ -263,7 +263,8 @@ struct Consumer::Impl {
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
     detail::ErrorPtr error(rd_kafka_seek_partitions(client.get(), list.get(), 5000));
     if (error) return rd_kafka_error_string(error.get());
-    if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) return rd_kafka_err2str(list->elems[0].err);
+    if (list->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return rd_kafka_err2str(list->elems[0].err);
     return std::nullopt;
   }
 
@@ -437,7 +438,7 @@ struct Consumer::Impl {
     // close has begun, the revoke is served even past the deadline (it is a
     // local event; the revoke's commit then gets no time at all).
     constexpr std::chrono::seconds revoke_grace{2};
-    bool revoked = !grouped();
+    bool revoked = !grouped() || nothing_assigned();
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (rd_kafka_consumer_closed(client.get()) == 0) {
       const auto now = std::chrono::steady_clock::now();
@@ -447,10 +448,18 @@ struct Consumer::Impl {
       if (event && rd_kafka_event_type(event.get()) == RD_KAFKA_EVENT_REBALANCE) {
         on_rebalance(client.get(), rd_kafka_event_error(event.get()),
                      rd_kafka_event_topic_partition_list(event.get()), this);
-        revoked = revoked || rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        revoked =
+            revoked || rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
       }
     }
     return rd_kafka_consumer_closed(client.get()) != 0;
+  }
+
+  bool nothing_assigned() const {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_assignment(client.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return true;
+    const detail::PartitionListPtr list(raw);
+    return list->cnt == 0;
   }
 
   // How long a commit may wait for the broker: what is left of close()'s
@@ -583,9 +592,10 @@ struct Consumer::Impl {
       rd_kafka_topic_partition_list_add(list.get(), where.topic.c_str(), where.partition);
       const auto err = rd_kafka_committed(client.get(), list.get(), 5000);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        logger()->warn("cannot read group '{}''s committed offsets ({}): records deleted before "
-                       "{} was read would go unreported",
-                       options.group_id, rd_kafka_err2str(err), where.to_string());
+        logger()->warn(
+            "cannot read group '{}''s committed offsets ({}): records deleted before "
+            "{} was read would go unreported",
+            options.group_id, rd_kafka_err2str(err), where.to_string());
         return -1;
       }
       for (int i = 0; i < list->cnt; ++i) {

@@ -74,7 +74,17 @@ proto::DeadLetter make_dead_letter(const Record& record, const Error& error, int
 proto::DeadLetter truncate_dead_letter(proto::DeadLetter letter) {
   if (letter.truncated()) return letter;
   letter.set_truncated(true);
-  letter.set_value_size(letter.null_value() ? -1 : static_cast<std::int64_t>(letter.value().size()));
+  // An error message (a handler's what()) may be as large as anything: the
+  // truncated letter keeps its start.
+  constexpr std::size_t error_kept = 16 * 1024;
+  if (letter.error().size() > error_kept) {
+    const std::size_t dropped = letter.error().size() - error_kept;
+    std::string kept =
+        detail::to_valid_utf8(std::string_view(letter.error()).substr(0, error_kept));
+    letter.set_error(kept + "... (" + std::to_string(dropped) + " more bytes)");
+  }
+  letter.set_value_size(letter.null_value() ? -1
+                                            : static_cast<std::int64_t>(letter.value().size()));
   if (!letter.null_value()) letter.set_value_sha256(sha256_hex(letter.value()));
   letter.clear_value();
   letter.set_key_size(letter.has_key() ? static_cast<std::int64_t>(letter.key().size()) : -1);

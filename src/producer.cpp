@@ -124,6 +124,10 @@ struct Producer::Impl {
   // compressing, deferred, in librdkafka, or failed and waiting to be reported.
   std::atomic<std::size_t> in_flight{0};
   std::atomic<bool> stopping{false};
+  // Set by the destructor once everything sent before it has its report: a
+  // delivery callback's send() then throws instead of adding records
+  // nobody would be left to report.
+  std::atomic<bool> closing{false};
   detail::QueuePtr reports;             // librdkafka's main queue: delivery reports
   std::atomic<bool> serving{false};     // a thread is serving reports
   std::atomic<std::uint64_t> sends{0};  // records handed over by application threads, ever
@@ -154,7 +158,7 @@ struct Producer::Impl {
     std::string serialized;
 
     // Reports a record that never reached the workers.
-    void fail(Error error) { impl_.fail(record_, std::move(error)); }
+    void fail(Error error) { impl_.fail(record_, std::move(error), Sender::application); }
 
     void work(unsigned worker) override {
       serialized_bytes_ = serialized.size();
@@ -166,11 +170,11 @@ struct Producer::Impl {
 
     void finish(std::exception_ptr failure) noexcept override {
       if (failure) {
-        impl_.fail(record_, failure_of(failure, Stage::encode, "compressing"));
+        impl_.fail(record_, failure_of(failure, Stage::encode, "compressing"), Sender::worker);
         return;
       }
       if (!encoded_.ok()) {
-        impl_.fail(record_, encoded_.error());
+        impl_.fail(record_, encoded_.error(), Sender::worker);
         return;
       }
       record_.kind = Outgoing::Value::encoded;
@@ -209,9 +213,7 @@ struct Producer::Impl {
   // A raw record waiting its turn behind the records being compressed.
   class InLine final : public detail::OrderedWorkers::Item {
    public:
-    InLine(Impl& impl, Outgoing record) : impl_(impl), record_(std::move(record)) {
-      record_.own();
-    }
+    InLine(Impl& impl, Outgoing record) : impl_(impl), record_(std::move(record)) { record_.own(); }
     void work(unsigned) override {}
     void finish(std::exception_ptr) noexcept override { impl_.produce(record_, Sender::worker); }
 
@@ -296,9 +298,11 @@ struct Producer::Impl {
   }
 
   // Reports a record that never reached librdkafka. A future is set at once;
-  // a callback waits for the thread that serves reports, which may be this
-  // one right away.
-  void fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& where, Error error) {
+  // a callback waits for the thread that serves reports: this one right away
+  // if it may serve (a compression worker never does: a callback run there
+  // would hold up the records in line behind it).
+  void fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& where, Error error,
+            Sender sender) {
     DeliveryReport report{where, std::move(error), Persistence::not_persisted};
     if (std::holds_alternative<std::promise<DeliveryReport>>(context->receiver)) {
       deliver(*context, report);
@@ -311,10 +315,19 @@ struct Producer::Impl {
     failed_count.fetch_add(1);
     // Wakes a thread waiting in serve() for librdkafka's reports.
     rd_kafka_queue_yield(reports.get());
-    (void)serve(std::chrono::milliseconds(0));
+    if (sender != Sender::worker) (void)serve(std::chrono::milliseconds(0));
   }
-  void fail(Outgoing& record, Error error) {
-    fail(std::move(record.context), record.where, std::move(error));
+  void fail(Outgoing& record, Error error, Sender sender) {
+    fail(std::move(record.context), record.where, std::move(error), sender);
+  }
+
+  // Thrown by a send from a delivery callback once the producer is closing.
+  void refuse_if_closing(std::string_view topic) const {
+    if (!closing.load()) return;
+    throw Exception(Error(Errc::closed, Stage::produce,
+                          "a delivery callback sent to '" + std::string(topic) +
+                              "' while the producer was being destroyed; nothing would be "
+                              "left to report the record"));
   }
 
   void deliver_failed() {
@@ -399,6 +412,8 @@ struct Producer::Impl {
                                 "' header: corps writes that header itself, from "
                                 "HandlerOptions::codec, and readers decode the value by it"));
     }
+    refuse_if_closing(channel);
+    const Sender sender = in_callback() ? Sender::callback : Sender::application;
     Outgoing record;
     record.where = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
     record.options = std::move(send_options);
@@ -411,7 +426,7 @@ struct Producer::Impl {
     in_flight.fetch_add(1, std::memory_order_acq_rel);
     try {
       if (auto error = fatal_error()) {
-        fail(record, std::move(*error));
+        fail(record, std::move(*error), sender);
         return;
       }
       if (workers) {
@@ -430,13 +445,12 @@ struct Producer::Impl {
       Codec codec = Codec::zlib;
       Result<Payload> encoded = [&] {
         std::lock_guard lock(handler_mutex);
-        Result<Payload> value =
-            handler.encode(channel, message, compressibility(record.options));
+        Result<Payload> value = handler.encode(channel, message, compressibility(record.options));
         codec = handler.last_codec();
         return value;
       }();
       if (!encoded.ok()) {
-        fail(record, encoded.error());
+        fail(record, encoded.error(), sender);
         return;
       }
       record.kind = Outgoing::Value::encoded;
@@ -447,11 +461,13 @@ struct Producer::Impl {
       in_flight.fetch_sub(1, std::memory_order_acq_rel);
       throw;
     }
-    produce(record, in_callback() ? Sender::callback : Sender::application);
+    produce(record, sender);
   }
 
   void send_raw(std::string_view topic, std::optional<std::string_view> value,
                 SendOptions send_options, std::unique_ptr<DeliveryContext> context) {
+    refuse_if_closing(topic);
+    const Sender sender = in_callback() ? Sender::callback : Sender::application;
     Outgoing record;
     record.where = RecordLocation{std::string(topic), send_options.partition.value_or(-1), -1};
     record.options = std::move(send_options);
@@ -462,7 +478,7 @@ struct Producer::Impl {
     }
     in_flight.fetch_add(1, std::memory_order_acq_rel);
     if (auto error = fatal_error()) {
-      fail(record, std::move(*error));
+      fail(record, std::move(*error), sender);
       return;
     }
     if (workers) {
@@ -470,7 +486,7 @@ struct Producer::Impl {
       submit(std::make_unique<InLine>(*this, std::move(record)));
       return;
     }
-    produce(record, in_callback() ? Sender::callback : Sender::application);
+    produce(record, sender);
   }
 
   // Hands `record` to librdkafka, waiting for room as `sender` may, or
@@ -490,7 +506,10 @@ struct Producer::Impl {
         }
         return;
       }
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && options.queue_full == QueueFull::wait) {
+      // Once closing, a record that finds no room is not waited for: the
+      // destructor has its own deadline.
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && options.queue_full == QueueFull::wait &&
+          !closing.load()) {
         const auto now = std::chrono::steady_clock::now();
         if (!record.deadline) record.deadline = now + options.delivery_timeout;
         if (now < *record.deadline) {
@@ -505,7 +524,7 @@ struct Producer::Impl {
           continue;
         }
       }
-      fail(record, refusal(err, record));
+      fail(record, refusal(err, record), sender);
       return;
     }
   }
@@ -578,9 +597,9 @@ struct Producer::Impl {
     if (!record.codec.empty()) header_bytes += codec_header.size() + record.codec.size();
     const std::size_t key_size = record.options.key ? record.options.key->size() : 0;
     return Error(Errc::too_large, Stage::produce,
-                 "record to '" + topic + "' refused before sending: " +
-                     std::to_string(record.size()) + " B value + " + std::to_string(key_size) +
-                     " B key + " + std::to_string(header_bytes) +
+                 "record to '" + topic +
+                     "' refused before sending: " + std::to_string(record.size()) + " B value + " +
+                     std::to_string(key_size) + " B key + " + std::to_string(header_bytes) +
                      " B headers (with Kafka's framing) is above the producer's limit of " +
                      std::to_string(max_record_bytes) +
                      " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
@@ -597,7 +616,8 @@ struct Producer::Impl {
   void defer(Outgoing& record) {
     auto kept = std::make_unique<Outgoing>(std::move(record));
     kept->own();
-    if (!kept->deadline) kept->deadline = std::chrono::steady_clock::now() + options.delivery_timeout;
+    if (!kept->deadline)
+      kept->deadline = std::chrono::steady_clock::now() + options.delivery_timeout;
     std::lock_guard lock(deferred_mutex);
     deferred.push_back(std::move(kept));
   }
@@ -620,7 +640,7 @@ struct Producer::Impl {
         record = std::move(deferred.front());
         deferred.pop_front();
       }
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) fail(*record, refusal(err, *record));
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) fail(*record, refusal(err, *record), Sender::callback);
     }
   }
 
@@ -634,27 +654,37 @@ struct Producer::Impl {
     for (;;) {
       if (serving.exchange(true)) return served;
       served = true;
-      const void* outer = serving_reports_of;
-      serving_reports_of = this;
-      deliver_failed();
-      const int wait_ms = static_cast<int>(wait.count());
-      for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms);
-           event != nullptr; event = rd_kafka_queue_poll(reports.get(), 0)) {
-        const detail::EventPtr owned(event);
-        if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
-        while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
-          try {
-            on_delivery(message);
-          } catch (...) {  // building the report ran out of memory: the others still get theirs
-            keep_callback_error(std::current_exception());
+      // Released however this pass ends (out of memory included), or no
+      // thread would serve reports again.
+      struct Serving {
+        std::atomic<bool>& flag;
+        const void* outer;
+        ~Serving() {
+          serving_reports_of = outer;
+          flag.store(false);
+        }
+      };
+      {
+        const Serving scope{serving, serving_reports_of};
+        serving_reports_of = this;
+        deliver_failed();
+        const int wait_ms = static_cast<int>(wait.count());
+        for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms);
+             event != nullptr; event = rd_kafka_queue_poll(reports.get(), 0)) {
+          const detail::EventPtr owned(event);
+          if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
+          while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
+            try {
+              on_delivery(message);
+            } catch (...) {  // building the report ran out of memory: the others still get theirs
+              keep_callback_error(std::current_exception());
+            }
           }
+          produce_deferred();
         }
         produce_deferred();
+        deliver_failed();
       }
-      produce_deferred();
-      deliver_failed();
-      serving_reports_of = outer;
-      serving.store(false);
       // A report may have failed while this thread held the flag, after it
       // looked: its thread left it here.
       if (failed_count.load() == 0) return true;
@@ -725,8 +755,8 @@ Producer::Producer(ChannelRegistry registry, ProducerOptions options)
 }
 
 Producer::~Producer() {
-  // Every record sent reaches librdkafka (and so gets its report) first.
-  impl_->workers.reset();
+  // Everything sent before the destructor reaches librdkafka and gets its
+  // report, within delivery_timeout.
   const auto deadline = std::chrono::steady_clock::now() + impl_->options.delivery_timeout;
   if (!impl_->settle(deadline)) {
     logger()->error(
@@ -734,6 +764,13 @@ Producer::~Producer() {
         "reported as failed",
         impl_->in_flight.load(), impl_->options.delivery_timeout.count());
   }
+  // From here a callback's send() throws, and records still in line fail
+  // at once rather than wait for room.
+  impl_->closing.store(true);
+  rd_kafka_purge(impl_->client.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  // The workers finish what they hold (handed over, or failed for room).
+  if (impl_->workers)
+    (void)impl_->workers->wait_idle(std::chrono::steady_clock::now() + std::chrono::seconds(10));
   rd_kafka_purge(impl_->client.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   // The delivery thread serves the purged records' reports: every send gets one.
   (void)rd_kafka_flush(impl_->client.get(), 1000);
@@ -748,11 +785,15 @@ Producer::~Producer() {
       record = std::move(impl_->deferred.front());
       impl_->deferred.pop_front();
     }
-    impl_->fail(*record, Error(Errc::timed_out, Stage::produce,
-                               "the producer closed before there was room for the record",
-                               record->where));
+    impl_->fail(*record,
+                Error(Errc::timed_out, Stage::produce,
+                      "the producer closed before there was room for the record", record->where),
+                Sender::worker);
   }
   (void)impl_->serve(std::chrono::milliseconds(0));  // any the thread left
+  // Nothing can send now: the workers go last, so no callback ever found
+  // them gone.
+  impl_->workers.reset();
 }
 
 void Producer::send(std::string_view channel, google::protobuf::Message& message,

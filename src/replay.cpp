@@ -59,7 +59,11 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
   reading.properties = options.properties;
   Consumer reader(letters, reading);
 
-  // Where to stop: each partition's end as of now.
+  // Where to stop: each partition's end as of now. Only partitions with
+  // letters between the start and that end are read; a record past a
+  // partition's end (a letter written meanwhile) or of a partition with
+  // nothing to read (one whose start lay past its end is read from its
+  // beginning) is not replayed.
   std::map<std::int32_t, std::int64_t> end_of;
   for (const auto& partition : reader.assignment()) {
     auto marks = reader.watermarks(partition, std::chrono::seconds(10));
@@ -67,6 +71,11 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
     const std::int64_t start = options.from_offset.value_or(marks->first);
     if (marks->second > std::max(start, marks->first)) end_of[partition.partition] = marks->second;
   }
+  const auto wanted = [&](const RecordLocation& from) {
+    const auto end = end_of.find(from.partition);
+    return end != end_of.end() && from.offset < end->second &&
+           from.offset >= options.from_offset.value_or(0);
+  };
 
   ProducerOptions sending;
   sending.brokers = options.brokers;
@@ -87,7 +96,7 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
       const auto end = end_of.find(partition);
       if (end != end_of.end() && reached >= end->second) end_of.erase(end);
     };
-    while (!end_of.empty() && report.read < options.max_letters + report.skipped) {
+    while (!end_of.empty() && report.read - report.skipped < options.max_letters) {
       if (std::chrono::steady_clock::now() >= deadline) {
         report.failures.push_back(replay_error(
             Errc::timed_out, "read " + std::to_string(report.read) + " letter(s) from '" +
@@ -107,6 +116,10 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
         continue;
       }
       const RecordLocation from = record->location();
+      if (!wanted(from)) {
+        done_with(from.partition, from.offset);
+        continue;
+      }
       done_with(from.partition, from.offset + 1);
       if (!record->ok()) {
         report.failures.push_back(record->error());
@@ -122,10 +135,9 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
         report.failures.push_back(replay_error(
             Errc::invalid_argument,
             "the letter was truncated to fit its channel and holds no record (" +
-                std::to_string(letter.value_size()) + " B value, SHA-256 " +
-                letter.value_sha256() + "); the record is at " + letter.topic() + "[" +
-                std::to_string(letter.partition()) + "]@" + std::to_string(letter.offset()) +
-                " while the broker keeps it",
+                std::to_string(letter.value_size()) + " B value, SHA-256 " + letter.value_sha256() +
+                "); the record is at " + letter.topic() + "[" + std::to_string(letter.partition()) +
+                "]@" + std::to_string(letter.offset()) + " while the broker keeps it",
             from));
         continue;
       }
@@ -138,7 +150,7 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
     }
     (void)producer.flush(left_until(deadline));
   }  // closing the producer settles every record it was given
-  report.reached_end = end_of.empty() || report.read >= options.max_letters + report.skipped;
+  report.reached_end = end_of.empty() || report.read - report.skipped >= options.max_letters;
   for (auto& [from, future] : sent) {
     const DeliveryReport delivered = future.get();
     if (delivered.ok()) {
@@ -156,9 +168,10 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
           from));
     }
   }
-  logger()->info("replayed {} of {} dead letter(s) from '{}' ({} skipped, {} failed, {} unconfirmed)",
-                 report.replayed, report.read, options.dead_letter_channel, report.skipped,
-                 report.failures.size() - report.unconfirmed, report.unconfirmed);
+  logger()->info(
+      "replayed {} of {} dead letter(s) from '{}' ({} skipped, {} failed, {} unconfirmed)",
+      report.replayed, report.read, options.dead_letter_channel, report.skipped,
+      report.failures.size() - report.unconfirmed, report.unconfirmed);
   return report;
 }
 

@@ -50,8 +50,9 @@ struct DeadLetterOptions {
                                                  std::string_view service);
 
 /// `letter` without the record's key, headers and value, marked truncated
-/// and saying their sizes and the value's SHA-256: what is written when the
-/// whole letter does not fit the dead-letter channel.
+/// and saying their sizes and the value's SHA-256, and with its error message
+/// cut to its first 16 KiB: what is written when the whole letter does not
+/// fit the dead-letter channel.
 [[nodiscard]] proto::DeadLetter truncate_dead_letter(proto::DeadLetter letter);
 
 /// A kept header's exact name: `name_bytes` if set, else `name`.

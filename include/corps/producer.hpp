@@ -163,9 +163,10 @@ class Producer {
 
   /// Stamps `message`'s metadata in place and sends it on `channel`;
   /// `on_delivery` gets the report. Throws corps::Exception if the channel is
-  /// unbound or carries another type, or if `options.headers` has a
+  /// unbound or carries another type, if `options.headers` has a
   /// `corps-codec` header (corps's own: readers would decode the value by
-  /// it); every other failure goes to the report.
+  /// it), or (Errc::closed) from a delivery callback run while the producer
+  /// is being destroyed; every other failure goes to the report.
   void send(std::string_view channel, google::protobuf::Message& message, SendOptions options,
             DeliveryCallback on_delivery);
 

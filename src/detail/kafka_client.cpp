@@ -183,13 +183,13 @@ Properties producer_properties_of(const Properties& consumer_properties) {
   static const std::set<std::string, std::less<>> not_for_producers{
       "group.id", "group.instance.id", "partition.assignment.strategy", "session.timeout.ms",
       "heartbeat.interval.ms", "group.protocol.type", "coordinator.query.interval.ms",
-      "max.poll.interval.ms", "enable.auto.commit", "auto.commit.enable",
-      "auto.commit.interval.ms", "enable.auto.offset.store", "queued.min.messages",
-      "queued.max.messages.kbytes", "fetch.wait.max.ms", "fetch.message.max.bytes",
-      "max.partition.fetch.bytes", "fetch.max.bytes", "fetch.min.bytes", "fetch.error.backoff.ms",
-      "offset.store.method", "offset.store.path", "offset.store.sync.interval.ms",
-      "isolation.level", "consume_cb", "rebalance_cb", "offset_commit_cb", "enable.partition.eof",
-      "check.crcs", "auto.offset.reset", "consume.callback.max.messages",
+      "max.poll.interval.ms", "enable.auto.commit", "auto.commit.enable", "auto.commit.interval.ms",
+      "enable.auto.offset.store", "queued.min.messages", "queued.max.messages.kbytes",
+      "fetch.wait.max.ms", "fetch.message.max.bytes", "max.partition.fetch.bytes",
+      "fetch.max.bytes", "fetch.min.bytes", "fetch.error.backoff.ms", "offset.store.method",
+      "offset.store.path", "offset.store.sync.interval.ms", "isolation.level", "consume_cb",
+      "rebalance_cb", "offset_commit_cb", "enable.partition.eof", "check.crcs", "auto.offset.reset",
+      "consume.callback.max.messages",
       // set by the producer itself
       "client.id", "message.max.bytes"};
   Properties out;

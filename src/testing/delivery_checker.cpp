@@ -91,8 +91,8 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
     for (const auto& [offset, value] : entries) {
       if (!placed.insert(value).second) continue;
       const auto key = keys_.find(value);
-      auto [last, first] = highest.try_emplace(key != keys_.end() ? key->second : std::string(),
-                                               INT64_MIN);
+      auto [last, first] =
+          highest.try_emplace(key != keys_.end() ? key->second : std::string(), INT64_MIN);
       if (value < last->second) {
         ++verdict.reordered;
         example(verdict, per_kind, "reordered",

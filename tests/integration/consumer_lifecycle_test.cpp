@@ -123,8 +123,8 @@ TEST_F(ConsumerLifecycle, AHeaderBombIsRefusedBeforeItsHeadersAreCopied) {
            records[0].error().code() == corps::Errc::too_large && records[0].headers().empty();
   });
   ASSERT_TRUE(grown.has_value()) << "the record was not refused at Stage::headers, headers dropped";
-  std::cout << "[ peak RSS ] a record of 90,000 headers (" << header_bytes
-            << " B): consumer +" << *grown / (1 << 20) << " MiB\n";
+  std::cout << "[ peak RSS ] a record of 90,000 headers (" << header_bytes << " B): consumer +"
+            << *grown / (1 << 20) << " MiB\n";
   if (!corps_tests::memory_figures_hold) {
     GTEST_SKIP() << "a sanitizer makes memory cost more; the bound holds in the plain build";
   }
@@ -163,10 +163,9 @@ TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotR
 // (a timeout, a leader moving) is not a record: poll() does not return it
 // as one, and the records arrive once the retry succeeds.
 TEST_F(ConsumerLifecycle, FetchErrorsTheClientRetriesAreNotReturnedAsRecords) {
-  broker().push_request_errors(corps::KafkaApi::fetch,
-                               {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+  broker().push_request_errors(corps::KafkaApi::fetch, {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                                        RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                                        RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
   corps::Consumer consumer(registry_, consumer_options("", {"Predictions"}));
   const auto records = consume(consumer, 10);
   ASSERT_EQ(records.size(), 10U);

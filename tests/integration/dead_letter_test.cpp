@@ -201,7 +201,7 @@ TEST_F(DeadLetters, EveryHostileInputBecomesALetterAndTheNextRecordFlows) {
     }
     if (headers_refused) {
       EXPECT_NE(letter.error().find(std::to_string(raw.headers.size() > 1 ? raw.headers.size()
-                                                                           : std::size_t{2097156})),
+                                                                          : std::size_t{2097156})),
                 std::string::npos)
           << "the letter says what the headers were";
     }
@@ -414,9 +414,9 @@ TEST_F(DeadLetters, AConsumerCannotReadItsOwnDeadLetterChannel) {
 TEST_F(DeadLetters, ALetterOfHostileHeaderBytesReadsBackAndReplaysThemExactly) {
   const std::string name("\xc3\x28", 2);
   const std::string codec("\xff", 1);
-  corps::testing::produce_raw(brokers(), "VideoStream",
-                              {{good(0), std::nullopt, {{name, std::string("x")},
-                                                        {"corps-codec", codec}}}});
+  corps::testing::produce_raw(
+      brokers(), "VideoStream",
+      {{good(0), std::nullopt, {{name, std::string("x")}, {"corps-codec", codec}}}});
   std::int64_t timestamp = -1;
   {
     corps::Consumer consumer(registry_, routed("hostile-bytes"));
@@ -487,6 +487,26 @@ TEST_F(DeadLetters, ALetterTooLargeForItsChannelIsTruncatedNotRefused) {
   ASSERT_EQ(replay->failures.size(), 1U);
   EXPECT_NE(replay->failures[0].message().find("VideoStream[0]@0"), std::string::npos)
       << replay->failures[0].to_string();
+}
+
+// A handler whose error message alone is larger than the channel takes: the
+// truncated letter keeps the message's start, and is written.
+TEST_F(DeadLetters, AHandlersHugeErrorMessageStillLeavesALetter) {
+  corps::testing::produce_raw(brokers(), "VideoStream", {{good(0)}, {good(1)}});
+  {
+    corps::Consumer consumer(registry_, routed("huge-error"));
+    const auto handled = run_until(consumer, 1, [](int frame) {
+      if (frame == 0) throw std::runtime_error(std::string(3'000'000, 'e'));
+    });
+    EXPECT_EQ(handled, (std::vector<int>{1}));
+    ASSERT_TRUE(consumer.commit().ok());
+  }
+  EXPECT_EQ(committed("huge-error"), 2);
+  const auto written = letters();
+  ASSERT_EQ(written.size(), 1U);
+  EXPECT_TRUE(written[0].truncated());
+  EXPECT_LT(written[0].error().size(), 20'000U);
+  EXPECT_NE(written[0].error().find("more bytes"), std::string::npos);
 }
 
 TEST_F(DeadLetters, ALetterTheBrokerRefusesAsTooLargeIsWrittenTruncated) {
@@ -583,6 +603,73 @@ TEST_F(DeadLetters, ReplaySendsEachRecordBackToThePartitionItCameFrom) {
   EXPECT_EQ(replayed, 9);
 }
 
+TEST_F(DeadLetters, ReplayOfOneChannelReplaysEveryLetterOfItWhateverComesBetween) {
+  registry_.bind<corps::proto::Image>("Spread");
+  create_topic("Spread", 1);
+  corps::testing::produce_raw(brokers(), "Spread", {{std::string("bad")}});
+  corps::testing::produce_raw(brokers(), "VideoStream",
+                              {{std::string("bad")}, {std::string("worse")}});
+  for (const std::string channel : {"Spread", "VideoStream"}) {
+    auto options = routed("only-" + channel);
+    options.channels = {channel};
+    corps::Consumer consumer(registry_, options);
+    ASSERT_FALSE(corps::testing::consume(consumer, 1).empty());
+    if (channel == "VideoStream") ASSERT_EQ(corps::testing::consume(consumer, 1).size(), 1U);
+  }
+  ASSERT_EQ(letters().size(), 3U);  // Spread's first, then VideoStream's two
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  options.only_channel = "VideoStream";
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  EXPECT_EQ(replay->skipped, 1U);
+  EXPECT_EQ(replay->replayed, 2U);
+  EXPECT_TRUE(replay->reached_end);
+}
+
+// A dead-letter channel of two partitions, replayed from offset 5: the first
+// holds only offsets 0 and 1, so nothing of it is replayed, even once the
+// reader, told to start past its end, reads it from its beginning.
+TEST_F(DeadLetters, ReplayReadsEachPartitionOnlyFromItsStartToItsEnd) {
+  create_topic("Letters", 2);
+  corps::ChannelRegistry letters_registry;
+  letters_registry.bind<corps::proto::DeadLetter>("Letters");
+  corps::MessageHandler letter_handler(letters_registry);
+  const auto letter_value = [&](int frame) {
+    corps::proto::DeadLetter letter;
+    letter.set_topic("VideoStream");
+    letter.set_value(good(frame));
+    letter.set_stage("handler");
+    letter.set_code("handler_failed");
+    return std::string(letter_handler.encode("Letters", letter)->view());
+  };
+  corps::testing::produce_raw(
+      brokers(), "Letters",
+      {{letter_value(0), std::nullopt, {}, 0}, {letter_value(1), std::nullopt, {}, 0}});
+  std::vector<RawValue> second;
+  for (int frame = 10; frame < 20; ++frame)
+    second.push_back({letter_value(frame), std::nullopt, {}, 1});
+  corps::testing::produce_raw(brokers(), "Letters", second);
+  corps::ReplayOptions options;
+  options.brokers = brokers();
+  options.dead_letter_channel = "Letters";
+  options.from_offset = 5;
+  options.to_channel = "VideoStream";
+  const auto replay = corps::replay_dead_letters(options);
+  ASSERT_TRUE(replay.ok()) << replay.error().to_string();
+  EXPECT_EQ(replay->read, 5U);
+  EXPECT_EQ(replay->replayed, 5U);
+  corps::Consumer reader(registry_, consumer_options("", {"VideoStream"}));
+  const auto end = reader.watermarks({"VideoStream", 0}, 10s);
+  ASSERT_TRUE(end.ok());
+  ASSERT_EQ(end->second, 5) << "letters of the first partition were replayed";
+  std::vector<int> frames;
+  for (const auto& record : corps::testing::consume(reader, 5)) {
+    frames.push_back(record.as<corps::proto::Image>().frame());
+  }
+  EXPECT_EQ(frames, (std::vector<int>{15, 16, 17, 18, 19}));
+}
+
 // Replays onto a channel whose broker answers slowly, with too little time:
 // every letter is counted for what became of it. One counted as not replayed
 // must not arrive; every one that arrives was counted replayed or unconfirmed.
@@ -622,8 +709,7 @@ TEST_F(SlowReplay, EveryLetterIsCountedForWhatBecameOfIt) {
   not_replayed -= replay->unconfirmed;
   std::cout << "[ replay   ] replayed " << replay->replayed << ", unconfirmed "
             << replay->unconfirmed << ", not replayed " << not_replayed << "\n";
-  EXPECT_EQ(replay->replayed + replay->unconfirmed + not_replayed,
-            static_cast<std::size_t>(count));
+  EXPECT_EQ(replay->replayed + replay->unconfirmed + not_replayed, static_cast<std::size_t>(count));
   broker().set_round_trip_time(2, 0ms);
   std::this_thread::sleep_for(4s);  // anything still on its way arrives
   corps::Consumer reader(registry_, consumer_options("", {"VideoStream"}));

@@ -2,6 +2,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
 #include <random>
@@ -470,16 +471,13 @@ TEST_F(ProducerTest, ACallbackThatSendsNeverWaitsOnTheCompressionThreads) {
   std::atomic<int> second{0};
   for (int n = 0; n < count; ++n) {
     auto image = noisy_image(n, 2'048);
-    producer.send("VideoStream", image, {},
-                  [&](const corps::DeliveryReport& report) {
-                    if (!report.ok()) return;
-                    ++first;
-                    auto follow_up = noisy_image(report.where.offset, 512);
-                    producer.send("VideoStream", follow_up, {},
-                                  [&](const corps::DeliveryReport& again) {
-                                    second += again.ok() ? 1 : 0;
-                                  });
-                  });
+    producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
+      if (!report.ok()) return;
+      ++first;
+      auto follow_up = noisy_image(report.where.offset, 512);
+      producer.send("VideoStream", follow_up, {},
+                    [&](const corps::DeliveryReport& again) { second += again.ok() ? 1 : 0; });
+    });
   }
   ASSERT_TRUE(producer.flush(40s).ok());
   EXPECT_EQ(first.load(), count);
@@ -607,6 +605,47 @@ TEST_F(ProducerTest, DeliveryCallbacksRunOneAtATimeWhenRecordsFailLocally) {
     EXPECT_EQ(refused.load(), threads * per_thread / 3);
     EXPECT_EQ(delivered.load() + refused.load(), threads * per_thread);
     EXPECT_EQ(overlaps.load(), 0) << "two delivery callbacks ran at once";
+  }
+}
+
+// Callbacks that send again every record that failed, while the producer is
+// destroyed with the broker down: the destructor ends, and every send that
+// was accepted gets exactly one report; a send from a callback once the
+// producer is closing throws instead of being accepted.
+TEST_F(ProducerTest, DestroyingAProducerWhoseCallbacksResendEndsAndReportsEverySend) {
+  for (unsigned threads : {1U, 2U}) {
+    SCOPED_TRACE("compression_threads " + std::to_string(threads));
+    std::atomic<int> accepted{0};
+    std::atomic<int> reported{0};
+    std::atomic<int> refused_while_closing{0};
+    {
+      auto options = producer_options();
+      options.compression_threads = threads;
+      options.delivery_timeout = 2s;
+      corps::Producer producer(registry_, options);
+      broker().set_broker_down(1);
+      HangGuard guard(60s, "destroying a producer whose callbacks resend");
+      std::function<void(const corps::DeliveryReport&)> resend;
+      const auto send = [&](std::int64_t frame) {
+        auto image = noisy_image(frame, 600);
+        producer.send("VideoStream", image, {}, resend);
+        ++accepted;
+      };
+      resend = [&](const corps::DeliveryReport& report) {
+        ++reported;
+        if (report.ok()) return;
+        try {
+          send(report.where.offset);
+        } catch (const corps::Exception& e) {
+          EXPECT_EQ(e.error().code(), corps::Errc::closed) << e.what();
+          ++refused_while_closing;
+        }
+      };
+      for (int n = 0; n < 50; ++n) send(n);
+    }
+    broker().set_broker_up(1);
+    EXPECT_EQ(reported.load(), accepted.load()) << "a send had no report, or two";
+    EXPECT_GE(refused_while_closing.load(), 1);
   }
 }
 

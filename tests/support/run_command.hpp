@@ -11,7 +11,7 @@
 namespace corps_tests {
 
 struct CommandOutcome {
-  int exit_code = -1;  ///< the command's exit status, or -1 if it did not exit
+  int exit_code = -1;              ///< the command's exit status, or -1 if it did not exit
   std::vector<std::string> lines;  ///< its standard output, line by line
 };
 

@@ -247,12 +247,13 @@ TEST(MessageLoader, RefusesAZeroCap) {
 // failure to a parse of a size cast to int.
 TEST(MessageLoader, RefusesACapProtobufCannotParse) {
   for (std::size_t cap : {std::size_t{1} << 31, std::size_t{3} << 30}) {
-    const auto error = corps_tests::error_of(
-        [&] { MessageLoader(registry(), {.max_decompressed_bytes = cap}); });
+    const auto error =
+        corps_tests::error_of([&] { MessageLoader(registry(), {.max_decompressed_bytes = cap}); });
     EXPECT_EQ(error.stage(), Stage::config);
     EXPECT_NE(error.message().find("2147483647"), std::string::npos) << error.message();
   }
-  EXPECT_NO_THROW(MessageLoader(registry(), {.max_decompressed_bytes = (std::size_t{1} << 31) - 1}));
+  EXPECT_NO_THROW(
+      MessageLoader(registry(), {.max_decompressed_bytes = (std::size_t{1} << 31) - 1}));
 }
 
 // Values whose inflated bytes are within the cap but would parse into far
@@ -304,13 +305,55 @@ TEST(MessageLoader, AValueBuiltToExpandCostsItsInflatedBytesNotItsParse) {
       return !loader.load(at("Predictions", compressed)).ok();
     });
     ASSERT_TRUE(grown.has_value()) << value.name << ": the load was not refused";
-    std::cout << "[ peak RSS ] " << value.name << " (" << value.inflated.size()
-              << " B inflated): +" << *grown / (1 << 20) << " MiB\n";
+    std::cout << "[ peak RSS ] " << value.name << " (" << value.inflated.size() << " B inflated): +"
+              << *grown / (1 << 20) << " MiB\n";
     if (!corps_tests::memory_figures_hold) {
       GTEST_SKIP() << "a sanitizer makes memory cost more; the bound holds in the plain build";
     }
     EXPECT_LT(*grown, 3 * corps::LoaderOptions{}.max_decompressed_bytes) << value.name;
   }
+}
+
+// A proto2 enum keeps a value it does not name as an unknown field: two
+// wire bytes each, sixteen and more once parsed.
+TEST(MessageLoader, RefusesAProto2EnumValueStormBeforeParsingIt) {
+  auto pool = std::make_shared<google::protobuf::DescriptorPool>();
+  google::protobuf::FileDescriptorProto metadata;
+  protobuf::common::messageData::descriptor()->file()->CopyTo(&metadata);
+  ASSERT_NE(pool->BuildFile(metadata), nullptr);
+  google::protobuf::FileDescriptorProto colors;
+  colors.set_name("colors.proto");
+  colors.set_package("test2");
+  colors.set_syntax("proto2");
+  colors.add_dependency(metadata.name());
+  auto* color = colors.add_enum_type();
+  color->set_name("Color");
+  color->add_value()->set_name("RED");
+  auto* type = colors.add_message_type();
+  type->set_name("Paint");
+  auto* field = type->add_field();
+  field->set_name("color");
+  field->set_number(1);
+  field->set_label(google::protobuf::FieldDescriptorProto::LABEL_REPEATED);
+  field->set_type(google::protobuf::FieldDescriptorProto::TYPE_ENUM);
+  field->set_type_name(".test2.Color");
+  auto* data = type->add_field();
+  data->set_name("data");
+  data->set_number(2);
+  data->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  data->set_type(google::protobuf::FieldDescriptorProto::TYPE_MESSAGE);
+  data->set_type_name(".protobuf.common.messageData");
+  ASSERT_NE(pool->BuildFile(colors), nullptr);
+  ChannelRegistry dynamic;
+  dynamic.bind("Paints", "test2.Paint", pool);
+  std::string storm;
+  for (int i = 0; i < 20'000'000; ++i) storm += "\x08\x7f";  // color = 127, unnamed
+  storm += std::string("\x12\x02\x22\x00", 4);               // data { uuid: "" }
+  MessageLoader loader(dynamic);
+  const auto result = loader.load(at("Paints", corps_tests::zlib_of(storm)));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().stage(), Stage::parse);
+  EXPECT_EQ(result.error().code(), Errc::too_large) << result.error().to_string();
 }
 
 TEST(MessageLoader, ParsesLargeValuesThatDoNotExpand) {

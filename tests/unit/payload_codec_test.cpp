@@ -197,8 +197,8 @@ TEST(PayloadCodec, ABrokenZstdFrameGetsOneVerdictWhateverCameBefore) {
   const corps::Status first = fresh.decompress(Codec::zstd, frame, fresh_output, mib);
   PayloadDecompressor used;
   std::string used_output;
-  ASSERT_TRUE(used.decompress(Codec::zstd, encoded(Codec::zstd, sample(100'000)), used_output, mib)
-                  .ok());
+  ASSERT_TRUE(
+      used.decompress(Codec::zstd, encoded(Codec::zstd, sample(100'000)), used_output, mib).ok());
   const corps::Status second = used.decompress(Codec::zstd, frame, used_output, mib);
   ASSERT_FALSE(first.ok());
   ASSERT_FALSE(second.ok());

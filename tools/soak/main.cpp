@@ -16,16 +16,21 @@
 //              [--print-schedule]
 //
 // Exit codes: 0 the history holds; 1 it does not (lost, phantom, reordered
-// or undecodable values); 2 bad usage or the soak could not run.
+// or undecodable values); 2 bad usage or the soak could not run; 77 the
+// embedded broker itself crashed (its process apart from the soak's), so no
+// verdict could be reached: its log says why.
+#include <sys/prctl.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
 #include <thread>
 
-#include "corps/broker.hpp"
+#include "cluster.hpp"
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
 #include "history.hpp"
@@ -39,6 +44,8 @@ using namespace corps::soak;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* topic = "Soak";
+// Exit code when the embedded broker crashed: CTest's usual "skipped".
+constexpr int no_verdict = 77;
 constexpr const char* group = "soak";
 
 struct Flags {
@@ -56,18 +63,18 @@ struct Flags {
 
 std::vector<std::string> member_arguments(const Flags& flags, Role role, int index,
                                           const std::string& brokers) {
-  return {"--role",   role == Role::producer ? "producer" : "consumer",
+  return {"--role",           role == Role::producer ? "producer" : "consumer",
           "--member-brokers", brokers,
-          "--index",  std::to_string(index),
-          "--rate",   std::to_string(flags.rate)};
+          "--index",          std::to_string(index),
+          "--rate",           std::to_string(flags.rate)};
 }
 
 int run_soak(Flags& flags) {
   const auto colon = flags.consumers.find(':');
   flags.shape.min_consumers = std::stoi(flags.consumers.substr(0, colon));
-  flags.shape.max_consumers =
-      colon == std::string::npos ? flags.shape.min_consumers
-                                 : std::stoi(flags.consumers.substr(colon + 1));
+  flags.shape.max_consumers = colon == std::string::npos
+                                  ? flags.shape.min_consumers
+                                  : std::stoi(flags.consumers.substr(colon + 1));
   if (flags.shape.min_consumers < 1 || flags.shape.max_consumers < flags.shape.min_consumers) {
     std::cerr << "corps-soak: --consumers MIN:MAX needs 1 <= MIN <= MAX\n";
     return 2;
@@ -80,8 +87,8 @@ int run_soak(Flags& flags) {
             << flags.seconds << ")" << std::endl;
   if (flags.print_schedule) {
     for (const auto& event : schedule) {
-      std::cout << "  " << event.at.count() << " ms: " << to_string(event.fault) << " (" << event.which
-                << ", " << event.other << ", " << event.lasts.count() << " ms)\n";
+      std::cout << "  " << event.at.count() << " ms: " << to_string(event.fault) << " ("
+                << event.which << ", " << event.other << ", " << event.lasts.count() << " ms)\n";
     }
   }
 
@@ -92,10 +99,18 @@ int run_soak(Flags& flags) {
   fs::remove_all(work);
   fs::create_directories(work);
 
-  corps::EmbeddedBroker cluster(corps::EmbeddedBrokerOptions{
-      .broker_count = flags.shape.brokers,
-      .topics = {{topic, flags.shape.partitions, flags.shape.brokers}}});
+  Cluster cluster(flags.shape.brokers, topic, flags.shape.partitions, work.string());
   const std::string brokers = cluster.bootstrap_servers();
+  // What ends the run without a verdict: the embedded broker's own crash.
+  const auto broker_crashed = [&](std::vector<Member>& a, std::vector<Member>& b) {
+    std::string why;
+    if (cluster.alive(why)) return false;
+    for (auto& member : a) member.kill_hard();
+    for (auto& member : b) member.kill_hard();
+    std::cout << "soak: seed " << seed << ": NO VERDICT: the embedded broker's process ended ("
+              << why << "); its log is " << (work / "broker.log").string() << std::endl;
+    return true;
+  };
 
   std::vector<Member> producers;
   std::vector<Member> consumers;
@@ -107,7 +122,8 @@ int run_soak(Flags& flags) {
     consumers.emplace_back(Role::consumer, i, member_arguments(flags, Role::consumer, i, brokers),
                            work.string());
   }
-  for (int i = 0; i < flags.shape.min_consumers; ++i) consumers[static_cast<std::size_t>(i)].start();
+  for (int i = 0; i < flags.shape.min_consumers; ++i)
+    consumers[static_cast<std::size_t>(i)].start();
   for (auto& producer : producers) producer.start();
 
   // The faults, on schedule.
@@ -115,9 +131,11 @@ int run_soak(Flags& flags) {
   const auto start = Clock::now();
   std::size_t next = 0;
   while (Clock::now() - start < length && !corps::shutdown_requested()) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     while (next < schedule.size() && schedule[next].at <= elapsed) nemesis.apply(schedule[next++]);
     nemesis.tick();
+    if (broker_crashed(producers, consumers)) return no_verdict;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   nemesis.heal();
@@ -128,26 +146,31 @@ int run_soak(Flags& flags) {
   for (auto& producer : producers) producer.stop(std::chrono::seconds(90));
   const auto journals = [&](std::vector<Member>& members) {
     std::vector<std::string> out;
-    for (auto& member : members) out.insert(out.end(), member.journals().begin(), member.journals().end());
+    for (auto& member : members)
+      out.insert(out.end(), member.journals().begin(), member.journals().end());
     return out;
   };
   const auto drain_until = Clock::now() + std::chrono::seconds(180);
   std::size_t waiting = 0;
   do {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    waiting = History::read(journals(producers), journals(consumers), topic).acknowledged_unconsumed();
+    if (broker_crashed(producers, consumers)) return no_verdict;
+    waiting =
+        History::read(journals(producers), journals(consumers), topic).acknowledged_unconsumed();
   } while (waiting > 0 && Clock::now() < drain_until);
   for (auto& consumer : consumers) consumer.stop(std::chrono::seconds(30));
+  if (broker_crashed(producers, consumers)) return no_verdict;
 
   const History history = History::read(journals(producers), journals(consumers), topic);
   const auto verdict = history.judge();
   int incarnations = 0;
   for (auto& member : producers) incarnations += member.incarnations();
   for (auto& member : consumers) incarnations += member.incarnations();
-  std::cout << "soak: " << incarnations << " member processes in all; "
-            << history.unknown() << " sent by producers killed before they heard (may or may not "
+  std::cout << "soak: " << incarnations << " member processes in all; " << history.unknown()
+            << " sent by producers killed before they heard (may or may not "
             << "be on the log)\n";
-  for (const auto& line : history.missing()) std::cout << "soak: deleted before read: " << line << "\n";
+  for (const auto& line : history.missing())
+    std::cout << "soak: deleted before read: " << line << "\n";
   for (const auto& line : history.bad()) std::cout << "soak: undecodable: " << line << "\n";
   std::cout << "soak: " << verdict.to_string() << "\n";
   const bool holds = verdict.holds && history.missing().empty() && history.bad().empty();
@@ -165,8 +188,9 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", flags.seconds, "How long the faults go on")->capture_default_str();
   app.add_option("--seed", flags.seed, "The schedule's seed (default: a fresh one, printed)");
   app.add_option("--producers", flags.shape.producers, "Producer processes")->capture_default_str();
-  app.add_option("--consumers", flags.consumers,
-                 "Consumer processes in the group: at least MIN, at most MAX as members come and go")
+  app.add_option(
+         "--consumers", flags.consumers,
+         "Consumer processes in the group: at least MIN, at most MAX as members come and go")
       ->capture_default_str();
   app.add_option("--brokers", flags.shape.brokers, "Brokers in the embedded cluster")
       ->capture_default_str();
@@ -178,7 +202,9 @@ int main(int argc, char** argv) {
                  "when nothing was lost)");
   app.add_flag("--print-schedule", flags.print_schedule, "Print every scheduled fault");
   // A member's flags: the soak starts its members with these.
-  app.add_option("--role", flags.role)->group("")->check(CLI::IsMember({"producer", "consumer"}));
+  app.add_option("--role", flags.role)
+      ->group("")
+      ->check(CLI::IsMember({"producer", "consumer", "broker"}));
   app.add_option("--member-brokers", flags.member.brokers)->group("");
   app.add_option("--index", flags.member.index)->group("");
   app.add_option("--incarnation", flags.member.incarnation)->group("");
@@ -190,6 +216,11 @@ int main(int argc, char** argv) {
   }
   try {
     if (!flags.role.empty()) {
+      // A member ends with the soak, whatever ends the soak.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (flags.role == "broker") {
+        return run_broker(flags.shape.brokers, topic, flags.shape.partitions, flags.member.journal);
+      }
       flags.member.topic = topic;
       flags.member.group = group;
       flags.member.rate = flags.rate;

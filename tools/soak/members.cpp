@@ -16,7 +16,10 @@ extern char** environ;
 namespace corps::soak {
 
 Member::Member(Role role, int index, std::vector<std::string> arguments, std::string work_dir)
-    : role_(role), index_(index), arguments_(std::move(arguments)), work_dir_(std::move(work_dir)) {}
+    : role_(role),
+      index_(index),
+      arguments_(std::move(arguments)),
+      work_dir_(std::move(work_dir)) {}
 
 Member::~Member() {
   if (pid_ > 0) kill_hard();

@@ -17,10 +17,11 @@ struct RequestErrors {
 };
 const std::vector<RequestErrors>& request_errors() {
   static const std::vector<RequestErrors> errors{
-      {KafkaApi::produce, {6, 7, 19}},          // NOT_LEADER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS
-      {KafkaApi::fetch, {6, 7}},                // NOT_LEADER, REQUEST_TIMED_OUT
-      {KafkaApi::offset_commit, {27, 15, 16}},  // REBALANCE_IN_PROGRESS, COORDINATOR_*, NOT_COORDINATOR
-      {KafkaApi::heartbeat, {27}},              // REBALANCE_IN_PROGRESS: the members rejoin
+      {KafkaApi::produce, {6, 7, 19}},  // NOT_LEADER, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS
+      {KafkaApi::fetch, {6, 7}},        // NOT_LEADER, REQUEST_TIMED_OUT
+      {KafkaApi::offset_commit,
+       {27, 15, 16}},               // REBALANCE_IN_PROGRESS, COORDINATOR_*, NOT_COORDINATOR
+      {KafkaApi::heartbeat, {27}},  // REBALANCE_IN_PROGRESS: the members rejoin
   };
   return errors;
 }
@@ -47,9 +48,9 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
   const auto between = [&](int low, int high) {
     return std::uniform_int_distribution<int>(low, high)(random);
   };
-  static constexpr Fault faults[] = {Fault::kill_consumer, Fault::kill_producer, Fault::broker_down,
-                                     Fault::move_leader,   Fault::slow_broker,   Fault::request_errors,
-                                     Fault::add_consumer,  Fault::remove_consumer};
+  static constexpr Fault faults[] = {
+      Fault::kill_consumer, Fault::kill_producer,  Fault::broker_down,  Fault::move_leader,
+      Fault::slow_broker,   Fault::request_errors, Fault::add_consumer, Fault::remove_consumer};
   std::vector<Event> events;
   // A few quiet seconds first, for the group to form; none in the last ones,
   // so the last faults have ended before the producers stop.
@@ -58,9 +59,8 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
   for (;;) {
     at += milliseconds(between(500, 3000));
     if (at >= end) break;
-    Event event{at, faults[between(0, std::size(faults) - 1)],
-                static_cast<std::uint32_t>(random()), static_cast<std::uint32_t>(random()),
-                milliseconds(0)};
+    Event event{at, faults[between(0, std::size(faults) - 1)], static_cast<std::uint32_t>(random()),
+                static_cast<std::uint32_t>(random()), milliseconds(0)};
     switch (event.fault) {
       case Fault::kill_consumer: event.lasts = milliseconds(between(0, 3000)); break;
       case Fault::kill_producer: event.lasts = milliseconds(between(0, 2000)); break;
@@ -77,8 +77,8 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
   return events;
 }
 
-Nemesis::Nemesis(EmbeddedBroker& cluster, std::string topic, Shape shape,
-                 std::vector<Member>& producers, std::vector<Member>& consumers)
+Nemesis::Nemesis(Cluster& cluster, std::string topic, Shape shape, std::vector<Member>& producers,
+                 std::vector<Member>& consumers)
     : cluster_(cluster),
       topic_(std::move(topic)),
       shape_(shape),
@@ -121,7 +121,8 @@ void Nemesis::apply(const Event& event) {
       break;
     }
     case Fault::move_leader: {
-      const int partition = static_cast<int>(event.which % static_cast<unsigned>(shape_.partitions));
+      const int partition =
+          static_cast<int>(event.which % static_cast<unsigned>(shape_.partitions));
       const int broker = 1 + static_cast<int>(event.other % static_cast<unsigned>(shape_.brokers));
       cluster_.set_partition_leader(topic_, partition, broker);
       break;
@@ -175,7 +176,9 @@ void Nemesis::tick() {
         cluster_.set_broker_up(it->target);
         down_broker_.reset();
         break;
-      case Pending::Undo::broker_prompt: cluster_.set_round_trip_time(it->target, milliseconds(0)); break;
+      case Pending::Undo::broker_prompt:
+        cluster_.set_round_trip_time(it->target, milliseconds(0));
+        break;
       case Pending::Undo::start_consumer:
         consumers_[static_cast<std::size_t>(it->target)].start();
         break;

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "corps/broker.hpp"
+#include "cluster.hpp"
 #include "members.hpp"
 
 namespace corps::soak {
@@ -57,7 +57,7 @@ struct Shape {
 /// Applies a schedule's events and undoes them when they have lasted.
 class Nemesis {
  public:
-  Nemesis(EmbeddedBroker& cluster, std::string topic, Shape shape, std::vector<Member>& producers,
+  Nemesis(Cluster& cluster, std::string topic, Shape shape, std::vector<Member>& producers,
           std::vector<Member>& consumers);
 
   /// Applies `event` (at its time); a fault that cannot apply now (the only
@@ -78,7 +78,7 @@ class Nemesis {
     int target;
   };
 
-  EmbeddedBroker& cluster_;
+  Cluster& cluster_;
   std::string topic_;
   Shape shape_;
   std::vector<Member>& producers_;

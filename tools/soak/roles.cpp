@@ -41,8 +41,8 @@ int run_producer(const MemberOptions& options) {
   producer_options.client_id = "soak-producer-" + std::to_string(options.index);
   producer_options.delivery_timeout = std::chrono::seconds(30);
   producer_options.connect_timeout = std::chrono::seconds(30);
-  const std::int64_t base = options.index * 1'000'000'000'000LL +
-                            options.incarnation * 1'000'000'000LL;
+  const std::int64_t base =
+      options.index * 1'000'000'000'000LL + options.incarnation * 1'000'000'000LL;
   const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(1.0 / options.rate));
   std::int64_t n = 0;
