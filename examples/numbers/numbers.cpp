@@ -23,6 +23,9 @@ class NumberTable {
  public:
   explicit NumberTable(const std::string& path) {
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK ||
+        // Anyone reading the table (sqlite3 in another terminal) locks it
+        // for a moment; wait for them instead of failing at once.
+        sqlite3_busy_timeout(db_, 10000) != SQLITE_OK ||
         sqlite3_exec(db_, "CREATE TABLE IF NOT EXISTS numbers (value INTEGER PRIMARY KEY)", nullptr,
                      nullptr, nullptr) != SQLITE_OK ||
         sqlite3_prepare_v2(db_, "INSERT OR IGNORE INTO numbers VALUES (?1)", -1, &insert_,

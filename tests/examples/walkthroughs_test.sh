@@ -82,19 +82,25 @@ PY
 
 numbers() {
   start_broker --topic Numbers:1
-  "$bin/numbers" send --count 500 --pause-ms 20 >"$work/sent" 2>&1 & local sender=$!
+  "$bin/numbers" send --count 500 --pause-ms 20 >"$work/sent.log" 2>&1 & local sender=$!
   pids+=($sender)
-  "$bin/numbers" store --db "$work/numbers.db" --until 500 >"$work/store1" 2>&1 & local store=$!
+  # Another program reading the table (as the check below does) holds a
+  # lock now and then: the store waits for it rather than giving up.
+  /usr/bin/python3 -c "import sqlite3, time; c = sqlite3.connect('$work/numbers.db', isolation_level=None)
+c.execute('BEGIN EXCLUSIVE'); open('$work/locked', 'w').close(); time.sleep(1.5)" & local locker=$!
+  wait_for 10 test -e "$work/locked"
+  "$bin/numbers" store --db "$work/numbers.db" --until 500 >"$work/store1.log" 2>&1 & local store=$!
+  wait $locker
   wait_for 60 bash -c "test \$(sqlite3 '$work/numbers.db' 'select count(*) from numbers' 2>/dev/null || echo 0) -ge 300"
   kill -9 $store; wait $store 2>/dev/null
   local at_crash=$(sqlite3 "$work/numbers.db" "select count(*) from numbers")
-  "$bin/numbers" store --db "$work/numbers.db" --until 500 >"$work/store2" 2>&1
+  "$bin/numbers" store --db "$work/numbers.db" --until 500 >"$work/store2.log" 2>&1
   wait $sender
   local total=$(sqlite3 "$work/numbers.db" "select count(*), min(value), max(value) from numbers")
-  echo "numbers: $at_crash stored when killed; $(head -1 "$work/store2"); $(tail -1 "$work/store2"); table: $total"
+  echo "numbers: $at_crash stored when killed; $(head -1 "$work/store2.log"); $(tail -1 "$work/store2.log"); table: $total"
   verdict "numbers: every number stored once after kill -9 and restart" test "$total" = "500|0|499"
   verdict "numbers: the restart resumed from the last commit, not from 0" \
-    bash -c "grep -q 'resuming at offset' '$work/store2' && ! grep -q 'resuming at offset 0 ' '$work/store2'"
+    bash -c "grep -q 'resuming at offset' '$work/store2.log' && ! grep -q 'resuming at offset 0 ' '$work/store2.log'"
 }
 
 page_views() {

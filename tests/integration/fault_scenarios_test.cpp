@@ -162,6 +162,38 @@ TEST_F(FaultScenario, RetriableProduceErrorsLoseAndReorderNothing) {
   expect_holds(mock_producer_guarantee);
 }
 
+// Why RetriableProduceErrorsLoseAndReorderNothing keeps one request in
+// flight, and corps-soak injects no Produce errors: request A fails
+// retriably while B, behind it, succeeds. librdkafka then reports A
+// delivered with its offset unknown, trusting the broker to have refused B
+// had A not been written (a real broker answers OUT_OF_ORDER_SEQUENCE); the
+// embedded broker checks no sequence for an idempotent producer and appends
+// B, so A is reported delivered yet is not on the log. Should this test
+// fail, the embedded broker has learnt sequence checks: give the soak its
+// Produce errors back.
+TEST_F(FaultScenario, TheEmbeddedBrokerChecksNoSequenceForAnIdempotentProducer) {
+  create_topic("Values", 1);
+  {
+    auto options = patient_producer();
+    options.linger = 0ms;
+    corps::Producer producer(registry_, options);
+    send(producer, 0, 1);
+    ASSERT_TRUE(producer.flush(10s).ok());
+    broker().set_round_trip_time(1, 300ms);  // A still in flight when B goes
+    broker().push_request_errors(corps::KafkaApi::produce, {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+    send(producer, 1, 2);
+    std::this_thread::sleep_for(50ms);
+    send(producer, 2, 3);
+    ASSERT_TRUE(producer.flush(30s).ok());
+    broker().set_round_trip_time(1, 0ms);
+  }
+  read_back(1);
+  const auto verdict = checker_.check(mock_producer_guarantee);
+  std::cout << "[ verdict  ] " << verdict.to_string() << std::endl;
+  EXPECT_EQ(verdict.acknowledged, 3u);
+  EXPECT_EQ(verdict.lost, 1u) << verdict.to_string();
+}
+
 TEST_F(FaultScenario, ConsumerKilledMidBatchResumesFromItsLastCommit) {
   create_topic("Values", 2);
   preload(2000);
