@@ -1,8 +1,27 @@
 #include "corps/broker.hpp"
 
+#include <mutex>
+#include <set>
+
 #include "detail/kafka_client.hpp"
 
 namespace corps {
+
+namespace {
+
+// The bootstrap addresses of the embedded brokers this process runs.
+std::mutex running_mutex;
+std::set<std::string, std::less<>>& running() {
+  static std::set<std::string, std::less<>> addresses;
+  return addresses;
+}
+
+}  // namespace
+
+bool detail::runs_embedded_broker(std::string_view bootstrap) {
+  std::lock_guard lock(running_mutex);
+  return running().find(bootstrap) != running().end();
+}
 
 struct EmbeddedBroker::Impl {
   // Declared before the cluster so it is destroyed after it: the cluster's
@@ -36,9 +55,15 @@ EmbeddedBroker::EmbeddedBroker(EmbeddedBrokerOptions options) : impl_(std::make_
   impl_->bootstrap = rd_kafka_mock_cluster_bootstraps(impl_->cluster.get());
   impl_->broker_count = options.broker_count;
   for (const auto& topic : options.topics) create_topic(topic);
+  std::lock_guard lock(running_mutex);
+  running().insert(impl_->bootstrap);
 }
 
-EmbeddedBroker::~EmbeddedBroker() = default;
+EmbeddedBroker::~EmbeddedBroker() {
+  if (!impl_) return;  // moved from
+  std::lock_guard lock(running_mutex);
+  running().erase(impl_->bootstrap);
+}
 EmbeddedBroker::EmbeddedBroker(EmbeddedBroker&&) noexcept = default;
 EmbeddedBroker& EmbeddedBroker::operator=(EmbeddedBroker&&) noexcept = default;
 

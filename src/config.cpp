@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "corps/logging.hpp"
+#include "detail/kafka_client.hpp"
 
 namespace corps {
 
@@ -243,6 +244,12 @@ void remove_broker_address_file() noexcept {
     std::error_code ec;
     std::filesystem::remove(path, ec);
   }
+}
+
+bool is_embedded_broker(std::string_view bootstrap) {
+  if (bootstrap.empty()) return false;
+  if (detail::runs_embedded_broker(bootstrap)) return true;
+  return read_broker_address_file() == bootstrap;
 }
 
 }  // namespace corps

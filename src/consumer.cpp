@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "corps/config.hpp"
 #include "corps/logging.hpp"
 #include "corps/producer.hpp"
 #include "corps/shutdown.hpp"
@@ -291,6 +292,19 @@ struct Consumer::Impl {
 
   bool grouped() const noexcept { return !options.group_id.empty(); }
 
+  // The brokers this consumer bootstraps from, a property overriding the option.
+  std::string bootstrap() const {
+    const auto set = options.properties.find("bootstrap.servers");
+    return set != options.properties.end() ? set->second : options.brokers;
+  }
+  bool on_embedded_broker() const { return is_embedded_broker(bootstrap()); }
+
+  // ConsumerOptions::session_timeout, or its default where this consumer is.
+  std::chrono::milliseconds session_timeout() const {
+    if (options.session_timeout) return *options.session_timeout;
+    return on_embedded_broker() ? std::chrono::seconds(6) : std::chrono::seconds(45);
+  }
+
   detail::Properties properties() const {
     const bool after_handled = grouped() && options.commit_mode == CommitMode::after_handled;
     const bool automatic = grouped() && options.commit_mode == CommitMode::automatic;
@@ -316,10 +330,15 @@ struct Consumer::Impl {
         // records otherwise hits the count and stops fetching for up to a
         // second at a time (measured: +50% small-record throughput).
         {"queued.min.messages", "10000000"},
-        {"session.timeout.ms", std::to_string(options.session_timeout.count())},
+        {"session.timeout.ms", std::to_string(session_timeout().count())},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };
+    if (!options.session_timeout && on_embedded_broker()) {
+      // The embedded broker holds a rebalance for the session timeout:
+      // heartbeats must come often enough for a 6 s session.
+      props["heartbeat.interval.ms"] = "1000";
+    }
     // librdkafka's assign() needs a group id even when no group is joined:
     // a private one that never commits, so no group state is ever created.
     props["group.id"] =
@@ -339,10 +358,10 @@ struct Consumer::Impl {
       throw Exception(Error(Errc::invalid_argument, Stage::subscribe,
                             "consumer options name no channels to subscribe to"));
     }
-    if (options.session_timeout <= std::chrono::milliseconds(0)) {
+    if (options.session_timeout && *options.session_timeout <= std::chrono::milliseconds(0)) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "session_timeout is " +
-                                std::to_string(options.session_timeout.count()) +
+                                std::to_string(options.session_timeout->count()) +
                                 " ms; a group needs a positive session timeout"));
     }
     if (options.retry.max_attempts < 1) {

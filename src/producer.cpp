@@ -12,6 +12,7 @@
 #include "corps/logging.hpp"
 #include "detail/kafka_client.hpp"
 #include "detail/ordered_workers.hpp"
+#include "detail/signal_free_thread.hpp"
 
 namespace corps {
 
@@ -750,7 +751,8 @@ Producer::Producer(ChannelRegistry registry, ProducerOptions options)
   impl_->reports.reset(rd_kafka_queue_get_main(impl_->client.get()));
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
-  impl_->delivery_thread = std::thread([impl = impl_.get()] { impl->delivery_loop(); });
+  impl_->delivery_thread =
+      detail::signal_free_thread([impl = impl_.get()] { impl->delivery_loop(); });
   impl_->start_workers();
 }
 

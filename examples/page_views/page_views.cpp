@@ -16,6 +16,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Keyed page views across partitions"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   app.require_subcommand(1);
   std::string brokers;
   std::int64_t count = 200;
@@ -57,11 +58,7 @@ int main(int argc, char** argv) {
     corps::Consumer consumer(registry, {.brokers = cluster.bootstrap_servers(),
                                         .group_id = group,
                                         .client_id = instance,
-                                        .channels = {"PageViews"},
-                                        // The embedded broker holds a rebalance for
-                                        // about this long when a member joins a settled
-                                        // group: 10 s, not Kafka's default 45 s.
-                                        .session_timeout = std::chrono::seconds(10)});
+                                        .channels = {"PageViews"}});
     std::int64_t seen = 0;
     for (auto& record : consumer) {
       if (!record.ok()) {

@@ -126,4 +126,9 @@ void write_broker_address_file(std::string_view bootstrap);
 /// Removes the address file if this process wrote it.
 void remove_broker_address_file() noexcept;
 
+/// True if `bootstrap` is an embedded broker: one this process runs, or the
+/// running `corps broker` the address file names. Consumers use it to hand
+/// a group over in seconds there (ConsumerOptions::session_timeout).
+[[nodiscard]] bool is_embedded_broker(std::string_view bootstrap);
+
 }  // namespace corps

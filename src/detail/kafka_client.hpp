@@ -47,6 +47,10 @@ Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
 /// properties, so connection and security settings carry over.
 Properties producer_properties_of(const Properties& consumer_properties);
 
+/// True if `bootstrap` is the address of an EmbeddedBroker this process
+/// runs (broker.cpp keeps them).
+bool runs_embedded_broker(std::string_view bootstrap);
+
 /// A non-empty, validated bootstrap list; throws corps::Exception otherwise.
 void check_brokers(std::string_view brokers, std::string_view client_kind);
 

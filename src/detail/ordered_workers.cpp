@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "detail/signal_free_thread.hpp"
+
 namespace corps::detail {
 
 OrderedWorkers::OrderedWorkers(unsigned threads, std::size_t max_outstanding)
@@ -9,7 +11,7 @@ OrderedWorkers::OrderedWorkers(unsigned threads, std::size_t max_outstanding)
   threads = std::max(threads, 1U);
   threads_.reserve(threads);
   for (unsigned worker = 0; worker < threads; ++worker) {
-    threads_.emplace_back([this, worker] { run(worker); });
+    threads_.push_back(signal_free_thread([this, worker] { run(worker); }));
   }
 }
 
