@@ -180,7 +180,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                 record_timestamp, Decoded(std::move(message)),
                                 letters.find("DeadLetters")->metadata_field());
     std::ostringstream json;
-    corps::cli::RecordPrinter(json, corps::cli::OutputFormat::json).print(printed);
+    corps::cli::RecordPrinter(json, json, corps::cli::OutputFormat::json).print(printed);
     pb::Struct object;
     expect(pb::util::JsonStringToMessage(json.str(), &object).ok(),
            "the JSON of the letter is not a JSON object: " + json.str());

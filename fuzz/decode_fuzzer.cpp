@@ -395,7 +395,7 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
                        binding != nullptr ? binding->metadata_field() : nullptr);
 
   std::ostringstream json;
-  corps::cli::RecordPrinter(json, corps::cli::OutputFormat::json).print(record);
+  corps::cli::RecordPrinter(json, json, corps::cli::OutputFormat::json).print(record);
   const std::string line = json.str();
   expect(!line.empty() && line.back() == '\n' && line.find('\n') == line.size() - 1,
          "the JSON output is not one line: " + line);
@@ -404,9 +404,9 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
          "the JSON output is not a JSON object: " + line);
 
   std::ostringstream text;
-  corps::cli::RecordPrinter(text, corps::cli::OutputFormat::text).print(record);
+  corps::cli::RecordPrinter(text, text, corps::cli::OutputFormat::text).print(record);
   std::ostringstream formatted;
-  corps::cli::RecordPrinter(formatted, corps::cli::OutputFormat::format_string,
+  corps::cli::RecordPrinter(formatted, formatted, corps::cli::OutputFormat::format_string,
                             "%t %p %o %k %s %S %h %T %y %u %i %e %% %q %\\n")
       .print(record);
 }

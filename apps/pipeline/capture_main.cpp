@@ -116,6 +116,7 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
 
 int main(int argc, char** argv) {
   CLI::App app{"capture: send camera or video frames as Images on VideoStream"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   ServiceFlags service_flags;
   CaptureFlags flags;
   add_service_flags(app, service_flags);

@@ -170,6 +170,7 @@ void serve(httplib::Server& server, DisplayState& state) {
 
 int main(int argc, char** argv) {
   CLI::App app{"display: serve a live page of the pipeline's frames and predictions"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   ServiceFlags service_flags;
   int port = 8080;
   std::string bind = "127.0.0.1";

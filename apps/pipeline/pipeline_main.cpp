@@ -204,6 +204,7 @@ bool summarize(const Progress& progress, const std::string& db, bool interrupted
 
 int main(int argc, char** argv) {
   CLI::App app{"pipeline: capture -> predict -> display + store, with one command"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   Flags flags;
   app.add_option("--source,-s", flags.sources,
                  "Video files or /dev/videoN (default: opencv-doc's vtest.avi and Megamind.avi)");

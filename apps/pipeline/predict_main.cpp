@@ -49,6 +49,7 @@ corps::proto::Prediction predict(Detector& detector, const corps::proto::Image& 
 
 int main(int argc, char** argv) {
   CLI::App app{"predict: detect objects in VideoStream frames, send Predictions"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   ServiceFlags service_flags;
   std::string detector_spec = "people+faces";
   std::string group = "predict";

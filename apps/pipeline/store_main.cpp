@@ -56,6 +56,7 @@ int query(FrameStore& store, const std::string& frame, const std::string& label,
 
 int main(int argc, char** argv) {
   CLI::App app{"store: keep frames and predictions in SQLite; query them"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   ServiceFlags service_flags;
   std::string db = "pipeline.db";
   std::string group = "store";

@@ -81,6 +81,7 @@ Outcome trial(corps::Acks acks, int count, std::chrono::milliseconds outage) {
 
 int main(int argc, char** argv) {
   CLI::App app{"What acks 0, 1 and all report and guarantee when the broker goes away mid-send"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   int count = 200;
   int outage_ms = 1500;
   app.add_option("--count,-c", count, "Records per setting")->check(CLI::PositiveNumber);

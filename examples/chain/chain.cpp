@@ -107,6 +107,7 @@ int run_role(const std::string& role, const corps::Config& all, const std::strin
 
 int main(int argc, char** argv) {
   CLI::App app{"Chained programs passing work through corps channels"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string role;
   std::string config_file = "chain.yaml";
   std::string instance;

@@ -67,6 +67,7 @@ class NumberTable {
 
 int main(int argc, char** argv) {
   CLI::App app{"Numbers into a database, resumed after a crash"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   app.require_subcommand(1);
   std::string brokers;
   std::int64_t count = 500;

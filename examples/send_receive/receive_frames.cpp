@@ -13,6 +13,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Print Image frames from VideoStream"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string brokers;
   std::string config_file;
   std::string group;

@@ -14,6 +14,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Send Image frames on VideoStream"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string brokers;
   std::string config_file;
   int count = 100;

@@ -159,11 +159,78 @@ check "a group reads everything once, then commits" bash -c "
 check "the same group then has nothing new" bash -c "
   test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
 
+# A group's next run: on the embedded broker the group hands over in
+# seconds (a 6 s session), not after Kafka's 45 s. The bound is a watchdog,
+# not a speed figure: it fails only if the 45 s wait comes back.
+check "the same group runs again at once, even after its last member was killed" bash -c "
+  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1 || exit 1
+  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1 || exit 1
+  '$corps' -v consume Predictions -G again >/dev/null 2>'$work/killed.err' & member=\$!
+  for _ in \$(seq 150); do grep -q assigned '$work/killed.err' && break; sleep 0.2; done
+  kill -9 \$member; wait \$member 2>/dev/null
+  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1"
+
+# --- output a script can rely on -------------------------------------------------
+echo '{"frame":41,"object":["a","b"]}' | "$corps" produce Predictions -p 0 -H a=1 -H a=2 -H b=3 2>/dev/null
+"$corps" consume Predictions -o -1 -e -f '%p %s\n' >/dev/null 2>&1
+check "a JSON line has a fixed key order, fields in declaration order, and repeated headers kept" bash -c "
+  first=\$('$corps' consume Predictions -o -1 -e 2>/dev/null | grep '\"partition\":0')
+  for run in 1 2 3; do test \"\$('$corps' consume Predictions -o -1 -e 2>/dev/null | grep '\"partition\":0')\" = \"\$first\" || exit 1; done
+  echo \"\$first\" | /usr/bin/python3 -c '
+import json, sys
+from collections import OrderedDict
+line = json.loads(sys.stdin.read(), object_pairs_hook=OrderedDict)
+assert list(line)[:6] == [\"topic\", \"partition\", \"offset\", \"timestamp_ms\", \"key\", \"headers\"], list(line)
+assert list(line)[6:] == [\"type\", \"message\"], list(line)
+assert line[\"headers\"][\"a\"] == [\"1\", \"2\"] and line[\"headers\"][\"b\"] == \"3\", line[\"headers\"]
+assert list(line[\"message\"])[:2] == [\"object\", \"frame\"], list(line[\"message\"])  # as declared
+'"
+check "consume without -o or -G reads the channel from its beginning" bash -c "
+  test \$('$corps' consume Predictions -e 2>/dev/null | wc -l) -eq 6"
+check "in text, a record that does not decode is an ERROR line on stderr, not stdout" bash -c "
+  '$corps' consume VideoStream -o 3 -c 1 --output text >'$work/text.out' 2>'$work/text.err'
+  test \$? -eq 3 && ! grep -q ERROR '$work/text.out' && grep -q '^ERROR .*corrupt_data' '$work/text.err'"
+check "-f applies to a record that does not decode: %e is its error" bash -c "
+  '$corps' consume VideoStream -o 3 -c 1 -f '%o|%y|%e\n' 2>/dev/null | grep -qE '^3\|\|decompress error \(corrupt_data\)'"
+check "an unknown -f token is warned about" bash -c "
+  '$corps' consume VideoStream -o -1 -e -f '%Z\n' 2>&1 >/dev/null | grep -q '%Z means nothing'"
+
+# --- logs ------------------------------------------------------------------------
+check "by default a command logs nothing but warnings and errors" bash -c "
+  '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | (! grep -q '\[info\]')"
+check "-v and CORPS_LOG_LEVEL=info log what the command does" bash -c "
+  '$corps' consume Predictions -o -1 -e -v 2>&1 >/dev/null | grep -q '\[info\]' &&
+  CORPS_LOG_LEVEL=info '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | grep -q '\[info\]'"
+check "-q silences warnings" bash -c "
+  test -z \"\$('$corps' -q consume VideoStream -o -1 -e -f '%Z\n' 2>&1 >/dev/null)\""
+check "--version names the version" bash -c "'$corps' --version | grep -qE '^corps [0-9]+\.[0-9]+\.[0-9]+$'"
+
+# --- Ctrl-C ------------------------------------------------------------------------
+# produce reading a pipe that stays open: SIGINT ends the input, what was read
+# is sent, the summary is printed, and -v lines of delivered records are kept.
+mkfifo "$work/lines"
+# (A script's background job starts with SIGINT ignored; a terminal's Ctrl-C
+# reaches a program whose SIGINT is at its default, as here.)
+/usr/bin/python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+  "$corps" produce Predictions -v <"$work/lines" >"$work/int.out" 2>"$work/int.err" & producer=$!
+exec 7>"$work/lines"
+printf '{"frame":51}\n{"frame":52}\n{"frame":53}\n' >&7
+for _ in $(seq 100); do test "$(wc -l <"$work/int.out")" -ge 3 && break; sleep 0.1; done
+kill -INT $producer; wait $producer; echo $? >"$work/int.rc"; exec 7>&-
+check "produce on SIGINT sends what it read, prints its summary and exits 0" bash -c "
+  test \$(cat '$work/int.rc') -eq 0 && grep -q '3 records sent to Predictions' '$work/int.err' &&
+  test \$(grep -c '^Predictions\[[01]\]@[0-9]' '$work/int.out') -eq 3"
+
 # --- help and exit codes ---------------------------------------------------------
 for sub in broker topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
   check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"
 done
 check "bad usage exits 2" bash -c "'$corps' consume 2>/dev/null; test \$? -eq 2"
+for usage in "consume Predictions -o bogus" "consume Predictions -o stored" "consume Predictions -G g -o 3" \
+    "consume Orders -T Orders" "produce Predictions -H novalue" "consume Predictions -X novalue"; do
+  check "'corps $usage' is bad usage: exit 2, before any broker is asked" bash -c "
+    CORPS_BROKER_FILE=/nonexistent '$corps' $usage </dev/null 2>&1; test \$? -eq 2"
+done
 check "no brokers exits 1 with one line on stderr" bash -c "
   CORPS_BROKER_FILE=/nonexistent '$corps' topics list 2>'$work/err'; test \$? -eq 1 && test \$(wc -l <'$work/err') -eq 1"
 

@@ -4,8 +4,16 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <stdexcept>
 
 namespace corps::cli {
+
+/// Bad usage found after parsing (a malformed -o, -T or -H value): the tool
+/// prints it and exits 2, as for a flag CLI11 refuses.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 /// A subcommand's run, called after parsing; returns the exit code.
 using Run = std::function<int()>;

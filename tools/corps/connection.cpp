@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "commands.hpp"
+
 #include "corps/dead_letter.pb.h"
 #include "corps/error.hpp"
 #include "corps/image.pb.h"
@@ -36,13 +38,21 @@ std::pair<std::string, std::string> split_assignment(const std::string& text,
                                                      const std::string& flag) {
   const auto equals = text.find('=');
   if (equals == std::string::npos || equals == 0) {
-    throw Exception(Error(Errc::invalid_argument, Stage::config,
-                          flag + " '" + text + "': expected NAME=VALUE"));
+    throw UsageError(flag + " '" + text + "': expected NAME=VALUE");
   }
   return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
 Connection connect(const ConnectionFlags& flags, const std::vector<std::string>& channels) {
+  // Bad usage first: it is answered without waiting for any broker.
+  std::map<std::string, std::string> properties;
+  for (const auto& property : flags.properties) {
+    auto [name, value] = split_assignment(property, "-X");
+    properties[name] = value;  // the last one given wins
+  }
+  std::vector<std::pair<std::string, std::string>> bindings;
+  for (const auto& binding : flags.types) bindings.push_back(split_assignment(binding, "--type"));
+
   Connection connection;
   if (!flags.config_file.empty()) connection.config = Config::load(flags.config_file);
   auto found = Brokers::find(flags.brokers, connection.config.brokers);
@@ -54,10 +64,7 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   }
   connection.brokers = found->bootstrap_servers();
   connection.properties = connection.config.properties;
-  for (const auto& property : flags.properties) {
-    auto [name, value] = split_assignment(property, "-X");
-    connection.properties[name] = value;
-  }
+  for (const auto& [name, value] : properties) connection.properties[name] = value;
 
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
   if (!flags.proto_files.empty() || !flags.descriptor_sets.empty()) {
@@ -71,10 +78,7 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
                                                {"Predictions", "corps.proto.Prediction"},
                                                {"DeadLetters", "corps.proto.DeadLetter"}};
   for (const auto& [channel, type] : connection.config.channels) wanted[channel] = type;
-  for (const auto& binding : flags.types) {
-    auto [channel, type] = split_assignment(binding, "--type");
-    wanted[channel] = type;
-  }
+  for (const auto& [channel, type] : bindings) wanted[channel] = type;
   for (const auto& [channel, type] : wanted) {
     // Types from the given schemas first: they may redefine compiled ones.
     if (pool && pool->FindMessageTypeByName(type) != nullptr) {

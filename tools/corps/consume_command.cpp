@@ -20,7 +20,7 @@ struct ConsumeArgs {
   ConnectionFlags connection;
   std::vector<std::string> channels;
   std::string group;
-  std::string offset = "stored";
+  std::string offset;  // empty: stored with a group, else beginning
   bool from_beginning = false;
   std::int64_t count = 0;
   bool exit_at_end = false;
@@ -74,36 +74,45 @@ class EndOfPartitions {
 
 int run_consume(ConsumeArgs& args) {
   install_shutdown_handlers();
-  auto connection = connect(args.connection, args.channels);
   ConsumerOptions options;
-  options.brokers = connection.brokers;
   options.channels = args.channels;
   options.group_id = args.group;
   options.client_id = "corps-consume";
-  options.properties = connection.properties;
   options.signals = SignalHandling::stop;
   options.start_from = args.from_beginning ? StartFrom::earliest : StartFrom::latest;
+  // Without a group there is nothing stored: read the channel whole, as kcat does.
+  if (args.offset.empty()) args.offset = args.group.empty() ? "beginning" : "stored";
+  if (args.offset == "stored" && args.group.empty()) {
+    throw UsageError("-o stored needs a group (-G): only a group has stored offsets");
+  }
   if (args.offset == "beginning") {
     options.start_from = StartFrom::earliest;
   } else if (args.offset == "end") {
     options.start_from = StartFrom::latest;
   } else if (args.offset != "stored") {
-    if (!args.group.empty()) {
-      throw Exception(
-          Error(Errc::invalid_argument, Stage::config,
-                "-o " + args.offset + " needs no group: a group resumes from its commits"));
-    }
+    std::size_t parsed = 0;
     try {
-      options.start_offset = std::stoll(args.offset);
+      options.start_offset = std::stoll(args.offset, &parsed);
     } catch (const std::exception&) {
-      throw Exception(Error(Errc::invalid_argument, Stage::config,
-                            "-o '" + args.offset + "': expected beginning, end, stored, N or -N"));
+      parsed = 0;
+    }
+    if (parsed == 0 || parsed != args.offset.size()) {
+      throw UsageError("-o '" + args.offset + "': expected beginning, end, stored, N or -N");
+    }
+    if (!args.group.empty()) {
+      throw UsageError("-o " + args.offset + " takes no group (-G): a group resumes from its commits");
     }
   }
   const OutputFormat format = !args.format.empty()    ? OutputFormat::format_string
                               : args.output == "text" ? OutputFormat::text
                                                       : OutputFormat::json;
-  RecordPrinter printer(std::cout, format, args.format);
+  auto connection = connect(args.connection, args.channels);
+  options.brokers = connection.brokers;
+  options.properties = connection.properties;
+  for (const auto& token : RecordPrinter::unknown_tokens(args.format)) {
+    logger()->warn("-f: {} means nothing and is printed as it is", token);
+  }
+  RecordPrinter printer(std::cout, std::cerr, format, args.format);
   Consumer consumer(connection.registry, options);
 
   std::int64_t printed = 0;
@@ -138,17 +147,18 @@ Command add_consume_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "consume",
       "Print records of one or several channels, decoded with their types: a JSON object per line "
-      "(for jq), protobuf text, or a kcat-style -f format. Records that do not decode are printed "
-      "as "
-      "error lines with their coordinates and raw bytes, and consumption goes on.");
+      "(for jq), protobuf text, or a kcat-style -f format. A record that does not decode is "
+      "printed with its coordinates, error and raw bytes (in text, as an ERROR line on stderr), "
+      "and consumption goes on.");
   add_connection_flags(*cmd, args->connection);
   cmd->add_option("channels", args->channels, "Channels (topics) to read")->required();
   cmd->add_option("-G,--group", args->group,
                   "Consumer group: share partitions with its members and commit offsets (default: "
                   "no group, read every partition)");
   cmd->add_option("-o,--offset", args->offset,
-                  "Start at: beginning, end, stored (the group's commits; else --from-beginning "
-                  "decides), N, or -N (N before the end); N and -N need no group");
+                  "Start at: beginning, end, stored (the group's commits; where there are none, "
+                  "--from-beginning decides), N, or -N (N before the end). Default: stored with "
+                  "-G, else beginning. N and -N take no group");
   cmd->add_flag("--from-beginning", args->from_beginning,
                 "Without stored offsets, start at the oldest record");
   cmd->add_option("-c,--count", args->count, "Exit after this many records")
@@ -156,11 +166,13 @@ Command add_consume_command(CLI::App& app) {
   cmd->add_flag("-e,--exit", args->exit_at_end, "Exit at the end of every partition");
   cmd->add_option("--output", args->output,
                   "json (one object per line) or text (protobuf text format)")
-      ->check(CLI::IsMember({"json", "text"}));
+      ->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
   cmd->add_option(
       "-f,--format", args->format,
-      "kcat-style format: %t topic, %p partition, %o offset, %k key, %s message (JSON), "
-      "%S value size, %h headers, %T timestamp, %y type, %u uuid, %i trace id, \\n, \\t");
+      "kcat-style format, for every record: %t topic, %p partition, %o offset, %k key, %K key "
+      "length, %s message (JSON), %S value size, %h headers, %T timestamp, %y type, %u uuid, "
+      "%i trace id, %e error (empty if it decoded), \\n, \\t, %%");
   return {cmd, [args] { return run_consume(*args); }};
 }
 

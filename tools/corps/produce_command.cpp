@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "corps/logging.hpp"
 #include "corps/producer.hpp"
+#include "corps/shutdown.hpp"
 #include "message_input.hpp"
 
 namespace corps::cli {
@@ -31,13 +32,19 @@ struct ProduceArgs {
 };
 
 int run_produce(ProduceArgs& args) {
-  auto connection = connect(args.connection, {args.channel});
-  const auto& binding = connection.registry.at(args.channel, Stage::produce);
+  // Ctrl-C ends the input, not the program: what was read is still flushed
+  // and counted.
+  install_shutdown_handlers();
+  if (args.verbose && logger()->level() > spdlog::level::info) {
+    logger()->set_level(spdlog::level::info);  // -v here is also the global -v
+  }
   Headers headers;
   for (const auto& header : args.headers) {
     auto [name, value] = split_assignment(header, "-H");
     headers.push_back({name, value});
   }
+  auto connection = connect(args.connection, {args.channel});
+  const auto& binding = connection.registry.at(args.channel, Stage::produce);
   ProducerOptions options;
   options.brokers = connection.brokers;
   options.client_id = "corps-produce";
@@ -97,13 +104,14 @@ int run_produce(ProduceArgs& args) {
     send(text.str(), 1);
   } else {
     std::string text;
-    for (std::int64_t line = 1; std::getline(in, text); ++line) {
+    for (std::int64_t line = 1; !shutdown_requested() && std::getline(in, text); ++line) {
       if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
       send(text, line);
     }
   }
   const Status flushed = producer.flush(std::chrono::seconds(60));
   if (!flushed.ok()) std::cerr << "corps: " << flushed.error().to_string() << '\n';
+  if (shutdown_requested()) std::cerr << "corps: interrupted; the records read so far were sent\n";
   std::cerr << "corps: " << delivered << " records sent to " << args.channel << " as "
             << binding.type()->full_name();
   if (refused + undelivered > 0)
@@ -144,7 +152,7 @@ Command add_produce_command(CLI::App& app) {
       ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
       ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose,
-                "Print topic[partition]@offset of each delivered record");
+                "Print topic[partition]@offset of each delivered record (and log at info, as the global -v)");
   return {cmd, [args] { return run_produce(*args); }};
 }
 

@@ -1,8 +1,11 @@
 #include "record_printer.hpp"
 
-#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
+
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "detail/utf8.hpp"
 
@@ -16,8 +19,71 @@ std::string message_json(const pb::Message& message) {
   std::string json;
   pb::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  (void)pb::util::MessageToJsonString(message, &json, options);
+  if (!pb::util::MessageToJsonString(message, &json, options).ok()) return "null";
   return json;
+}
+
+// `text` (valid UTF-8) as a JSON string, quotes included (RFC 8259).
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char digits[] = "0123456789abcdef";
+          out += "\\u00";
+          out += digits[(c >> 4) & 0xF];
+          out += digits[c & 0xF];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + '"';
+}
+
+// Bytes from the wire as a JSON string: anything that is not UTF-8 becomes
+// U+FFFD, or the line would not be JSON.
+std::string json_bytes(std::string_view bytes) {
+  return json_string(detail::to_valid_utf8(bytes));
+}
+
+// The headers as one JSON object, names in the order they first appear; a
+// name that repeats holds the array of its values, in order, so none is lost.
+std::string headers_json(const Headers& headers) {
+  std::vector<std::string> names;
+  std::map<std::string, std::vector<const std::optional<std::string>*>> values;
+  for (const auto& header : headers) {
+    const std::string name = detail::to_valid_utf8(header.name);
+    auto& of_name = values[name];
+    if (of_name.empty()) names.push_back(name);
+    of_name.push_back(&header.value);
+  }
+  const auto value_json = [](const std::optional<std::string>* value) {
+    return *value ? json_bytes(**value) : std::string("null");
+  };
+  std::string out = "{";
+  for (const auto& name : names) {
+    if (out.size() > 1) out += ',';
+    out += json_string(name) + ':';
+    const auto& of_name = values[name];
+    if (of_name.size() == 1) {
+      out += value_json(of_name.front());
+      continue;
+    }
+    out += '[';
+    for (std::size_t i = 0; i < of_name.size(); ++i) {
+      if (i != 0) out += ',';
+      out += value_json(of_name[i]);
+    }
+    out += ']';
+  }
+  return out + '}';
 }
 
 std::string headers_text(const Headers& headers) {
@@ -45,74 +111,71 @@ std::string to_hex(std::string_view bytes, std::size_t limit) {
   return out;
 }
 
-RecordPrinter::RecordPrinter(std::ostream& out, OutputFormat format, std::string format_string)
-    : out_(out), format_(format), format_string_(std::move(format_string)) {}
+namespace {
+
+// The letters a % token may have, and whether each needs a decoded record.
+constexpr std::string_view format_letters = "tpokKsShTyuie%";
+
+}  // namespace
+
+RecordPrinter::RecordPrinter(std::ostream& out, std::ostream& errors, OutputFormat format,
+                             std::string format_string)
+    : out_(out), errors_(errors), format_(format), format_string_(std::move(format_string)) {}
+
+std::vector<std::string> RecordPrinter::unknown_tokens(std::string_view format_string) {
+  std::vector<std::string> unknown;
+  for (std::size_t i = 0; i + 1 < format_string.size(); ++i) {
+    if (format_string[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (format_string[i] != '%') continue;
+    const char letter = format_string[++i];
+    if (format_letters.find(letter) == std::string_view::npos) {
+      unknown.push_back(std::string("%") + letter);
+    }
+  }
+  return unknown;
+}
 
 void RecordPrinter::print(const Record& record) {
   switch (format_) {
     case OutputFormat::json: print_json(record); break;
     case OutputFormat::text: print_text(record); break;
-    // A record that did not decode has nothing to fill the format with:
-    // it gets the error line.
-    case OutputFormat::format_string:
-      record.ok() ? print_format(record) : print_text(record);
-      break;
+    case OutputFormat::format_string: print_format(record); break;
   }
   out_.flush();
 }
 
 void RecordPrinter::print_json(const Record& record) {
-  // The envelope is a Struct, so protobuf's printer writes all of it. Keys,
-  // header names and values are bytes, and an error message may quote them:
-  // they go through to_valid_utf8, or the line would not be JSON.
-  pb::Struct line;
-  auto& fields = *line.mutable_fields();
-  fields["topic"].set_string_value(detail::to_valid_utf8(record.topic()));
-  fields["partition"].set_number_value(record.partition());
-  fields["offset"].set_number_value(static_cast<double>(record.offset()));
-  if (record.key()) {
-    fields["key"].set_string_value(detail::to_valid_utf8(*record.key()));
-  } else {
-    fields["key"].set_null_value(pb::NULL_VALUE);
-  }
-  auto& headers = *fields["headers"].mutable_struct_value()->mutable_fields();
-  for (const auto& header : record.headers()) {
-    auto& value = headers[detail::to_valid_utf8(header.name)];
-    if (header.value) {
-      value.set_string_value(detail::to_valid_utf8(*header.value));
-    } else {
-      value.set_null_value(pb::NULL_VALUE);
-    }
-  }
-  if (record.timestamp_ms() >= 0)
-    fields["timestamp_ms"].set_number_value(static_cast<double>(record.timestamp_ms()));
+  // Written field by field, in a fixed order, so that the same record prints
+  // the same line every time; the message in its fields' order, as
+  // protobuf's JSON printer writes it.
+  std::string line = "{\"topic\":" + json_bytes(record.topic()) +
+                     ",\"partition\":" + std::to_string(record.partition()) +
+                     ",\"offset\":" + std::to_string(record.offset());
+  if (record.timestamp_ms() >= 0) line += ",\"timestamp_ms\":" + std::to_string(record.timestamp_ms());
+  line += ",\"key\":" + (record.key() ? json_bytes(*record.key()) : std::string("null"));
+  line += ",\"headers\":" + headers_json(record.headers());
   if (record.ok()) {
-    fields["type"].set_string_value(record.message().GetDescriptor()->full_name());
-    pb::Struct message;
-    (void)pb::util::JsonStringToMessage(message_json(record.message()), &message);
-    *fields["message"].mutable_struct_value() = std::move(message);
+    line += ",\"type\":" + json_string(record.message().GetDescriptor()->full_name());
+    line += ",\"message\":" + message_json(record.message());
   } else {
-    auto& error = *fields["error"].mutable_struct_value()->mutable_fields();
-    error["stage"].set_string_value(std::string(to_string(record.error().stage())));
-    error["code"].set_string_value(std::string(to_string(record.error().code())));
-    error["message"].set_string_value(detail::to_valid_utf8(record.error().message()));
-    if (record.value()) {
-      fields["value_hex"].set_string_value(to_hex(*record.value()));
-    } else {
-      fields["value_hex"].set_null_value(pb::NULL_VALUE);
-    }
+    line += ",\"error\":{\"stage\":" + json_string(to_string(record.error().stage())) +
+            ",\"code\":" + json_string(to_string(record.error().code())) +
+            ",\"message\":" + json_bytes(record.error().message()) + "}";
+    line += ",\"value_hex\":" +
+            (record.value() ? json_string(to_hex(*record.value())) : std::string("null"));
   }
-  std::string json;
-  (void)pb::util::MessageToJsonString(line, &json);
-  out_ << json << '\n';
+  out_ << line << "}\n";
 }
 
 void RecordPrinter::print_text(const Record& record) {
   if (!record.ok()) {
-    out_ << "ERROR " << record.error().to_string() << "; value ("
-         << (record.value() ? std::to_string(record.value()->size()) + " bytes"
-                            : std::string("null"))
-         << "): " << (record.value() ? to_hex(*record.value()) : "") << '\n';
+    errors_ << "ERROR " << record.error().to_string() << "; value ("
+            << (record.value() ? std::to_string(record.value()->size()) + " bytes"
+                               : std::string("null"))
+            << "): " << (record.value() ? to_hex(*record.value()) : "") << std::endl;
     return;
   }
   out_ << "--- " << record.location().to_string() << ' '
@@ -143,6 +206,7 @@ void RecordPrinter::print_format(const Record& record) {
       case 'p': out += std::to_string(record.partition()); break;
       case 'o': out += std::to_string(record.offset()); break;
       case 'k': out += record.key() ? std::string(*record.key()) : ""; break;
+      case 'K': out += record.key() ? std::to_string(record.key()->size()) : "-1"; break;
       case 's': out += record.ok() ? message_json(record.message()) : ""; break;
       case 'S': out += record.value() ? std::to_string(record.value()->size()) : "-1"; break;
       case 'h': out += headers_text(record.headers()); break;

@@ -5,6 +5,8 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "corps/record.hpp"
 
@@ -17,15 +19,24 @@ enum class OutputFormat { json, text, format_string };
 class RecordPrinter {
  public:
   /// `format_string` is used with OutputFormat::format_string: %t topic,
-  /// %p partition, %o offset, %k key, %s message (JSON), %S value size,
-  /// %h headers, %T timestamp (ms), %y type, %u uuid, %i trace id,
-  /// %e error, \n, \t, %%.
-  RecordPrinter(std::ostream& out, OutputFormat format, std::string format_string = {});
+  /// %p partition, %o offset, %k key, %K key length (-1: none), %s message
+  /// (JSON), %S value size (-1: null), %h headers, %T timestamp (ms), %y
+  /// type, %u uuid, %i trace id, %e error, \n, \t, %%. Records that did
+  /// not decode go to `out` too, except in text, where their error lines go
+  /// to `errors` (as kcat's do).
+  RecordPrinter(std::ostream& out, std::ostream& errors, OutputFormat format,
+                std::string format_string = {});
 
-  /// Prints a decoded record, or an error line (coordinates, error, raw
-  /// value in hex) for one that did not decode. A JSON line is always JSON:
-  /// bytes of keys, headers and errors that are not UTF-8 print as U+FFFD.
+  /// Prints a record. In JSON a record that did not decode is an object
+  /// with its error and raw value in hex, and in a format string %e is its
+  /// error (its message's tokens print nothing); in text it is an error
+  /// line on `errors`. A JSON line is always JSON, its keys in a fixed order:
+  /// bytes of keys, headers and errors that are not UTF-8 print as U+FFFD,
+  /// and a header name that repeats holds the array of its values.
   void print(const Record& record);
+
+  /// The % tokens of `format_string` that mean nothing, e.g. "%K" misspelt.
+  [[nodiscard]] static std::vector<std::string> unknown_tokens(std::string_view format_string);
 
  private:
   void print_json(const Record& record);
@@ -33,6 +44,7 @@ class RecordPrinter {
   void print_format(const Record& record);
 
   std::ostream& out_;
+  std::ostream& errors_;
   OutputFormat format_;
   std::string format_string_;
 };
