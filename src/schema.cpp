@@ -58,21 +58,26 @@ void SchemaSet::add_include_dir(const std::filesystem::path& dir) {
 }
 
 void SchemaSet::add_proto_file(const std::filesystem::path& file) {
-  // A path under an include directory names the file as imports do.
+  namespace fs = std::filesystem;
+  if (!fs::exists(file)) {
+    // Not a file here: a name to find in the include directories, as protoc
+    // takes `-I proto shop/order.proto` run from outside proto/.
+    impl_->files.push_back(file.lexically_normal().generic_string());
+    return;
+  }
+  // A file under an include directory is named relative to it, as its
+  // importers name it; both paths made absolute, however they were written.
+  const auto absolute_file = fs::absolute(file).lexically_normal();
   for (const auto& dir : impl_->include_dirs) {
-    const auto relative = std::filesystem::path(file).lexically_relative(dir);
+    const auto relative = absolute_file.lexically_relative(fs::absolute(dir).lexically_normal());
     if (!relative.empty() && *relative.begin() != "..") {
       impl_->files.push_back(relative.generic_string());
       return;
     }
   }
-  if (file.has_parent_path() || std::filesystem::exists(file)) {
-    const auto dir = std::filesystem::absolute(file).parent_path();
-    add_include_dir(dir);
-    impl_->files.push_back(file.filename().string());
-    return;
-  }
-  impl_->files.push_back(file.generic_string());
+  // Anywhere else: its own directory becomes an include directory.
+  add_include_dir(absolute_file.parent_path());
+  impl_->files.push_back(absolute_file.filename().string());
 }
 
 void SchemaSet::add_descriptor_set(const std::filesystem::path& file) {

@@ -27,8 +27,12 @@ class SchemaSet {
 
   /// Adds a directory that imports are resolved against (protoc's -I).
   void add_include_dir(const std::filesystem::path& dir);
-  /// Adds a .proto file: a path under an include directory, or any path
-  /// (its directory is then an include directory too).
+  /// Adds a .proto file, as protoc takes its inputs: a path on disk under an
+  /// include directory is named relative to it (as imports name it); any
+  /// other path on disk makes its directory an include directory; a path
+  /// that is not on disk is looked for in the include directories
+  /// (`-I proto shop/order.proto` from outside proto/). Add the include
+  /// directories first.
   void add_proto_file(const std::filesystem::path& file);
   /// Adds every file of a FileDescriptorSet. Throws corps::Exception
   /// (Stage::config) if the file cannot be read or parsed.

@@ -129,6 +129,12 @@ check "produce a type from a .proto given on the command line" \
 check "consume it through --proto -I" bash -c "
   '$corps' consume Orders --proto '$here/proto/shop/order.proto' -I '$here/proto' -T Orders=shop.Order \
     -o beginning -e -f '%y %s\n' 2>/dev/null | grep -q '^shop.Order {\"item\":\"tea\",\"quantity\":3'"
+check "--proto takes a name under -I, as protoc does, from any directory" bash -c "
+  cd '$work' && '$corps' consume Orders -I '$here/proto' --proto shop/order.proto -T Orders=shop.Order \
+    -o beginning -e -f '%y\n' 2>/dev/null | grep -qx shop.Order"
+check "a --proto found nowhere is named in the error" bash -c "
+  cd '$work' && '$corps' consume Orders -I '$here/proto' --proto shop/nothing.proto -T Orders=shop.Order -e 2>&1 |
+    grep -q 'shop/nothing.proto'"
 protoc --descriptor_set_out="$work/order.desc" --include_imports -I "$here/proto" -I "$source_dir/proto" shop/order.proto
 check "consume it through a descriptor set" bash -c "
   '$corps' consume Orders --descriptor-set '$work/order.desc' -T Orders=shop.Order -o beginning -e \

@@ -20,8 +20,9 @@ void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
                   "YAML config: brokers, channels, librdkafka properties")
       ->check(CLI::ExistingFile);
   command
-      .add_option("--proto", flags.proto_files, "A .proto file defining channel types (repeatable)")
-      ->check(CLI::ExistingFile);
+      .add_option("--proto", flags.proto_files,
+                  "A .proto file defining channel types (repeatable): a path, or a name under "
+                  "an -I directory, as protoc takes it");
   command
       .add_option("-I,--proto-path", flags.include_dirs,
                   "Where .proto imports are found (repeatable)")
