@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "corps/config.hpp"
+
 #include "detail/kafka_client.hpp"
 
 namespace corps {
@@ -48,6 +50,14 @@ struct Admin::Impl {
     rd_kafka_AdminOptions_set_operation_timeout(
         made.get(), static_cast<int>(options.timeout.count()), errstr, sizeof errstr);
     return made;
+  }
+
+  // The embedded broker answers none of the topic admin requests: say so at
+  // once, not after the request timeout.
+  void refuse_on_embedded_broker(const std::string& request, const std::string& what) const {
+    if (is_embedded_broker(options.brokers)) {
+      throw Exception(admin_error(RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE, request, what, ""));
+    }
   }
 
   // Waits for the result event of the request just sent on `queue`.
@@ -150,6 +160,7 @@ TopicInfo Admin::describe_topic(const std::string& topic) {
 
 std::map<std::string, std::string> Admin::topic_configs(const std::string& topic) {
   const std::string what = "read the configs of '" + topic + "'";
+  impl_->refuse_on_embedded_broker("DescribeConfigs", what);
   rd_kafka_ConfigResource_t* resource =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
@@ -175,6 +186,7 @@ std::map<std::string, std::string> Admin::topic_configs(const std::string& topic
 void Admin::create_topic(const TopicSpec& topic,
                          const std::map<std::string, std::string>& configs) {
   const std::string what = "create topic '" + topic.name + "'";
+  impl_->refuse_on_embedded_broker("CreateTopics", what);
   char errstr[512];
   rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(
       topic.name.c_str(), topic.partitions, topic.replication_factor, errstr, sizeof errstr);
@@ -194,6 +206,7 @@ void Admin::create_topic(const TopicSpec& topic,
 
 void Admin::add_partitions(const std::string& topic, int total) {
   const std::string what = "grow '" + topic + "' to " + std::to_string(total) + " partitions";
+  impl_->refuse_on_embedded_broker("CreatePartitions", what);
   char errstr[512];
   rd_kafka_NewPartitions_t* request = rd_kafka_NewPartitions_new(
       topic.c_str(), static_cast<std::size_t>(total), errstr, sizeof errstr);
@@ -212,6 +225,7 @@ void Admin::add_partitions(const std::string& topic, int total) {
 void Admin::alter_topic_configs(const std::string& topic,
                                 const std::map<std::string, std::string>& configs) {
   const std::string what = "change the configs of '" + topic + "'";
+  impl_->refuse_on_embedded_broker("AlterConfigs", what);
   rd_kafka_ConfigResource_t* resource =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   for (const auto& [name, value] : configs)

@@ -37,6 +37,16 @@ check "topics describe shows partitions, leaders and replicas" \
 check "topics create on the embedded broker fails naming the limit" bash -c "
   '$corps' topics create Extra --partitions 3 --timeout 1000 2>&1; test \$? -eq 1" 
 grep -q "has no topic admin API" "$work/last.out" || { failed=$((failed + 1)); echo "FAIL create error names the limit"; }
+check "topics create on the embedded broker says so at once, not after its timeout" bash -c "
+  timeout 30 '$corps' topics create Extra --timeout 60000 2>&1; test \$? -eq 1"
+check "topics describe exits 3 when the configs are missing from its answer" bash -c "
+  '$corps' topics describe Predictions >/dev/null 2>&1; test \$? -eq 3"
+check "an unreachable broker: exit 1 after --timeout, the root cause in the last line" bash -c "
+  '$corps' consume Predictions -b 127.0.0.1:1 --timeout 1000 -e 2>'$work/unreachable.err'; test \$? -eq 1 &&
+  tail -1 '$work/unreachable.err' | grep -q 'Connection refused'"
+check "a broker name that does not resolve is named as the cause" bash -c "
+  '$corps' produce Predictions -b no-such-host.invalid:9092 --timeout 1000 </dev/null 2>&1 | tail -1 |
+    grep -q 'Failed to resolve'"
 check "topics alter on the embedded broker fails naming the limit" bash -c "
   '$corps' topics alter Predictions --partitions 4 --timeout 1000 2>&1 | grep -q 'CreatePartitions'"
 

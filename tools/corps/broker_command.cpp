@@ -63,7 +63,9 @@ Command add_broker_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "broker",
       "Run an embedded Kafka broker (in memory) until Ctrl-C. Prints its address and writes it "
-      "to the address file, where other corps programs find it.");
+      "to the address file ($CORPS_BROKER_FILE, else $XDG_RUNTIME_DIR/corps/broker, else "
+      "/tmp/corps-UID/broker), where every corps program finds it without -b; kcat and other "
+      "clients take the printed address with -b.");
   cmd->add_option("--topic,-t", args->topics, "Create a topic at start: NAME or NAME:PARTITIONS")
       ->type_name("NAME[:N]");
   cmd->add_option("--brokers-count", args->brokers, "How many brokers the cluster has")

@@ -10,7 +10,7 @@
 
 namespace corps::cli {
 
-void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
+void add_broker_flags(CLI::App& command, ConnectionFlags& flags) {
   command.add_option(
       "-b,--brokers", flags.brokers,
       "Kafka bootstrap brokers HOST:PORT,... (default: CORPS_BROKERS, --config, or a "
@@ -19,6 +19,11 @@ void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
       .add_option("--config", flags.config_file,
                   "YAML config: brokers, channels, librdkafka properties")
       ->check(CLI::ExistingFile);
+  command.add_option("-X", flags.properties, "A librdkafka property NAME=VALUE (repeatable)");
+}
+
+void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
+  add_broker_flags(command, flags);
   command
       .add_option("--proto", flags.proto_files,
                   "A .proto file defining channel types (repeatable): a path, or a name under "
@@ -32,7 +37,6 @@ void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
                   "A FileDescriptorSet from protoc --descriptor_set_out (repeatable)")
       ->check(CLI::ExistingFile);
   command.add_option("-T,--type", flags.types, "Bind CHANNEL=full.type.Name (repeatable)");
-  command.add_option("-X", flags.properties, "A librdkafka property NAME=VALUE (repeatable)");
 }
 
 std::pair<std::string, std::string> split_assignment(const std::string& text,

@@ -26,7 +26,11 @@ struct ConnectionFlags {
   std::vector<std::string> properties;
 };
 
-/// Adds -b, --config, --proto, -I, --descriptor-set, --type and -X to `command`.
+/// Adds -b, --config and -X to `command`: where the brokers are.
+void add_broker_flags(CLI::App& command, ConnectionFlags& flags);
+
+/// Adds the broker flags and the schema flags (--proto, -I,
+/// --descriptor-set, --type) to `command`.
 void add_connection_flags(CLI::App& command, ConnectionFlags& flags);
 
 /// Brokers, config and registry resolved from the flags.
@@ -45,7 +49,7 @@ struct Connection {
 [[nodiscard]] Connection connect(const ConnectionFlags& flags,
                                  const std::vector<std::string>& channels);
 
-/// Splits "NAME=VALUE"; throws corps::Exception naming `flag` otherwise.
+/// Splits "NAME=VALUE"; throws UsageError naming `flag` otherwise.
 [[nodiscard]] std::pair<std::string, std::string> split_assignment(const std::string& text,
                                                                    const std::string& flag);
 

@@ -26,6 +26,7 @@ struct ConsumeArgs {
   bool exit_at_end = false;
   std::string output = "json";
   std::string format;
+  int timeout_ms = 5000;
 };
 
 // For -e: where each assigned partition ends now, and where reading starts;
@@ -78,6 +79,7 @@ int run_consume(ConsumeArgs& args) {
   options.channels = args.channels;
   options.group_id = args.group;
   options.client_id = "corps-consume";
+  options.connect_timeout = std::chrono::milliseconds(args.timeout_ms);
   options.signals = SignalHandling::stop;
   options.start_from = args.from_beginning ? StartFrom::earliest : StartFrom::latest;
   // Without a group there is nothing stored: read the channel whole, as kcat does.
@@ -168,6 +170,9 @@ Command add_consume_command(CLI::App& app) {
                   "json (one object per line) or text (protobuf text format)")
       ->check(CLI::IsMember({"json", "text"}))
       ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_ms,
+                  "How long to wait for a broker to answer at start, in ms")
+      ->check(CLI::PositiveNumber);
   cmd->add_option(
       "-f,--format", args->format,
       "kcat-style format, for every record: %t topic, %p partition, %o offset, %k key, %K key "

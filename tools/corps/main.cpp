@@ -1,6 +1,6 @@
 // corps: the command-line tool. Exit codes: 0 ok; 1 failure (one line on
-// stderr); 2 bad usage; 3 some records were not decoded (consume) or not
-// sent (produce), each reported.
+// stderr); 2 bad usage; 3 a partial answer (records not decoded, sent or
+// replayed; a topic's configs missing), each reported.
 #include <cstdlib>
 #include <iostream>
 #include <vector>
@@ -30,8 +30,9 @@ int main(int argc, char** argv) {
   CLI::App app{"corps: typed protobuf messaging over Apache Kafka"};
   app.option_defaults()->always_capture_default();  // --help shows every default
   app.footer(
-      "Exit codes: 0 ok; 1 failure (reason on stderr); 2 bad usage; 3 some records not decoded "
-      "(consume) or not sent (produce).\nBrokers: -b, else CORPS_BROKERS, else --config, else a "
+      "Exit codes: 0 ok; 1 failure (reason on stderr); 2 bad usage; 3 a partial answer: some "
+      "records not decoded (consume), not sent (produce) or not replayed (replay), or a topic's "
+      "configs missing (topics describe).\nBrokers: -b, else CORPS_BROKERS, else --config, else a "
       "running `corps broker`.\nLogs go to stderr: warnings and errors by default, or the level "
       "in CORPS_LOG_LEVEL (trace, debug, info, warning, error, off); -q, -v and --log-level "
       "override it.");

@@ -29,6 +29,7 @@ struct ProduceArgs {
   int partition = -1;
   std::string codec = "zlib";
   bool verbose = false;
+  int timeout_ms = 5000;
 };
 
 int run_produce(ProduceArgs& args) {
@@ -48,6 +49,7 @@ int run_produce(ProduceArgs& args) {
   ProducerOptions options;
   options.brokers = connection.brokers;
   options.client_id = "corps-produce";
+  options.connect_timeout = std::chrono::milliseconds(args.timeout_ms);
   options.properties = connection.properties;
   options.handler.codec = *parse_codec(args.codec);  // the flag's check knows the names
   Producer producer(connection.registry, options);
@@ -151,6 +153,9 @@ Command add_produce_command(CLI::App& app) {
                       std::to_string(default_uncompressed_below) + " bytes as none)")
       ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
       ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_ms,
+                  "How long to wait for a broker to answer at start, in ms")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("-v,--verbose", args->verbose,
                 "Print topic[partition]@offset of each delivered record (and log at info, as the global -v)");
   return {cmd, [args] { return run_produce(*args); }};

@@ -59,7 +59,8 @@ Command add_replay_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   command->add_option("-c,--count", args->count, "Replay at most this many letters")
       ->check(CLI::PositiveNumber);
-  command->add_option("--timeout-ms", args->timeout_ms, "How long the whole replay may take")
+  command->add_option("--timeout,--timeout-ms", args->timeout_ms,
+                      "How long the whole replay may take, in ms")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   return {command, [args] { return replay(*args); }};
