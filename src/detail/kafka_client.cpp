@@ -22,10 +22,11 @@ spdlog::level::level_enum to_spdlog(int syslog_level) {
   return spdlog::level::debug;
 }
 
-// The last connection failure librdkafka logged for each client that is
-// waiting for its first broker (wait_for_brokers): the root cause, such as
-// a name that does not resolve, which the error code alone
-// ("Local: Broker transport failure") does not say.
+// The last connection failure librdkafka logged for each client, for as
+// long as the client lives: the root cause, such as a name that does not
+// resolve, which the error code alone ("Local: Broker transport failure")
+// does not say. Kept from the client's first attempt, which may fail before
+// anyone waits for it.
 std::mutex failures_mutex;
 std::map<const rd_kafka_t*, std::string>& connection_failures() {
   static std::map<const rd_kafka_t*, std::string> failures;
@@ -34,34 +35,16 @@ std::map<const rd_kafka_t*, std::string>& connection_failures() {
 
 void note_connection_failure(const rd_kafka_t* client, std::string_view facility,
                              const char* text) {
-  if (facility != "FAIL" && facility != "ERROR") return;
+  if (client == nullptr || facility != "FAIL") return;  // not "ERROR: 1/1 brokers are down"
   std::lock_guard lock(failures_mutex);
-  const auto watched = connection_failures().find(client);
-  if (watched != connection_failures().end()) watched->second = text;
+  connection_failures()[client] = text;
 }
 
-// Keeps the connection failures of one client while it waits for a broker.
-class ConnectionFailureWatch {
- public:
-  explicit ConnectionFailureWatch(const rd_kafka_t* client) : client_(client) {
-    std::lock_guard lock(failures_mutex);
-    connection_failures()[client_];
-  }
-  ~ConnectionFailureWatch() {
-    std::lock_guard lock(failures_mutex);
-    connection_failures().erase(client_);
-  }
-  ConnectionFailureWatch(const ConnectionFailureWatch&) = delete;
-  ConnectionFailureWatch& operator=(const ConnectionFailureWatch&) = delete;
-
-  [[nodiscard]] std::string last() const {
-    std::lock_guard lock(failures_mutex);
-    return connection_failures()[client_];
-  }
-
- private:
-  const rd_kafka_t* client_;
-};
+std::string last_connection_failure(const rd_kafka_t* client) {
+  std::lock_guard lock(failures_mutex);
+  const auto found = connection_failures().find(client);
+  return found == connection_failures().end() ? std::string() : found->second;
+}
 
 void route_log(const rd_kafka_t* client, int level, const char* facility, const char* text) {
   // Called on librdkafka's threads: nothing may escape into C.
@@ -74,6 +57,12 @@ void route_log(const rd_kafka_t* client, int level, const char* facility, const 
 }
 
 }  // namespace
+
+void KafkaDeleter::operator()(rd_kafka_t* client) const noexcept {
+  rd_kafka_destroy(client);
+  std::lock_guard lock(failures_mutex);
+  connection_failures().erase(client);
+}
 
 ConfPtr make_conf(const Properties& properties) {
   ConfPtr conf(rd_kafka_conf_new());
@@ -107,7 +96,6 @@ KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf) {
 void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                       std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) return;
-  const ConnectionFailureWatch failures(client);
   using clock = std::chrono::steady_clock;
   const auto deadline = clock::now() + timeout;
   auto backoff = std::chrono::milliseconds(100);
@@ -131,7 +119,7 @@ void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
   }
-  const std::string cause = failures.last();
+  const std::string cause = last_connection_failure(client);
   throw Exception(Error(Errc::broker_unreachable, Stage::connect,
                         "no broker answered at '" + std::string(brokers) + "' within " +
                             std::to_string(timeout.count()) + " ms (" + std::to_string(attempts) +

@@ -12,7 +12,9 @@ struct ConfDeleter {
   void operator()(rd_kafka_conf_t* p) const noexcept { rd_kafka_conf_destroy(p); }
 };
 struct KafkaDeleter {
-  void operator()(rd_kafka_t* p) const noexcept { rd_kafka_destroy(p); }
+  // Destroys the client and forgets its last connection failure
+  // (kafka_client.cpp).
+  void operator()(rd_kafka_t* p) const noexcept;
 };
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* p) const noexcept { rd_kafka_message_destroy(p); }

@@ -211,6 +211,15 @@ check "-f applies to a record that does not decode: %e is its error" bash -c "
 check "an unknown -f token is warned about" bash -c "
   '$corps' consume VideoStream -o -1 -e -f '%Z\n' 2>&1 >/dev/null | grep -q '%Z means nothing'"
 
+check "consuming a topic that does not exist is refused, and creates nothing" bash -c "
+  '$corps' consume Nowhere -T Nowhere=corps.proto.Prediction -e 2>&1 | grep -q \"no topic 'Nowhere'\" &&
+  ! '$corps' topics list | grep -q Nowhere"
+check "a type found nowhere names where the tool looked and the nearest name" bash -c "
+  echo '{}' | '$corps' produce Predictions -T Predictions=corps.proto.Predction 2>&1 |
+    grep -q \"no type 'corps.proto.Predction' among corps's own types.*did you mean 'corps.proto.Prediction'\""
+check "a JSON message over several lines without --whole gets a hint" bash -c "
+  printf '{\"frame\":\n 1}\n' | '$corps' produce Predictions 2>&1 | grep -q 'give --whole'"
+
 # --- logs ------------------------------------------------------------------------
 check "by default a command logs nothing but warnings and errors" bash -c "
   '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | (! grep -q '\[info\]')"

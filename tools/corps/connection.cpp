@@ -1,7 +1,10 @@
 #include "connection.hpp"
 
-#include "commands.hpp"
+#include <algorithm>
+#include <cctype>
+#include <string_view>
 
+#include "commands.hpp"
 #include "corps/dead_letter.pb.h"
 #include "corps/error.hpp"
 #include "corps/image.pb.h"
@@ -48,6 +51,70 @@ std::pair<std::string, std::string> split_assignment(const std::string& text,
   return {text.substr(0, equals), text.substr(equals + 1)};
 }
 
+namespace {
+
+// The message types compiled into corps: its own schemas.
+std::vector<std::string> compiled_types() {
+  std::vector<std::string> names;
+  for (const char* file_name : {"corps/metadata.proto", "corps/image.proto",
+                                "corps/prediction.proto", "corps/dead_letter.proto"}) {
+    const auto* file = google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file_name);
+    if (file == nullptr) continue;
+    for (int i = 0; i < file->message_type_count(); ++i)
+      names.push_back(file->message_type(i)->full_name());
+  }
+  return names;
+}
+
+// Where the tool looked for types, for an error that found none.
+std::string where_types_came_from(const ConnectionFlags& flags) {
+  std::string files;
+  for (const auto& file : flags.proto_files) files += (files.empty() ? "" : ", ") + file;
+  for (const auto& file : flags.descriptor_sets) files += (files.empty() ? "" : ", ") + file;
+  return files.empty() ? "among corps's own types (no --proto or --descriptor-set given)"
+                       : "among corps's own types or in " + files;
+}
+
+// The edit distance between two names, case-insensitive.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'X'?)" for the known type nearest to `type`, if it is
+// near enough to be a misspelling or a missing package.
+std::string suggestion(const std::string& type, const std::vector<std::string>& known) {
+  const std::string* nearest = nullptr;
+  std::size_t best = std::string::npos;
+  for (const auto& name : known) {
+    const auto last_dot = name.rfind('.');
+    const std::string_view short_name =
+        last_dot == std::string::npos ? std::string_view(name)
+                                      : std::string_view(name).substr(last_dot + 1);
+    const std::size_t d = std::min(distance(type, name), distance(type, short_name));
+    if (d < best) {
+      best = d;
+      nearest = &name;
+    }
+  }
+  if (nearest == nullptr || best > std::max<std::size_t>(2, type.size() / 4)) return "";
+  return " (did you mean '" + *nearest + "'?)";
+}
+
+}  // namespace
+
 Connection connect(const ConnectionFlags& flags, const std::vector<std::string>& channels) {
   // Bad usage first: it is answered without waiting for any broker.
   std::map<std::string, std::string> properties;
@@ -72,12 +139,14 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   for (const auto& [name, value] : properties) connection.properties[name] = value;
 
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
+  std::vector<std::string> known_types = compiled_types();
   if (!flags.proto_files.empty() || !flags.descriptor_sets.empty()) {
     SchemaSet schemas;
     for (const auto& dir : flags.include_dirs) schemas.add_include_dir(dir);
     for (const auto& file : flags.proto_files) schemas.add_proto_file(file);
     for (const auto& file : flags.descriptor_sets) schemas.add_descriptor_set(file);
     pool = schemas.build();
+    for (auto& type : schemas.message_types()) known_types.push_back(std::move(type));
   }
   std::map<std::string, std::string> wanted = {{"VideoStream", "corps.proto.Image"},
                                                {"Predictions", "corps.proto.Prediction"},
@@ -88,8 +157,15 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
     // Types from the given schemas first: they may redefine compiled ones.
     if (pool && pool->FindMessageTypeByName(type) != nullptr) {
       connection.registry.bind(channel, type, pool);
-    } else {
+    } else if (google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type) !=
+               nullptr) {
       connection.registry.bind(channel, type);
+    } else {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "channel '" + channel + "': no type '" + type + "' " +
+                                where_types_came_from(flags) + suggestion(type, known_types) +
+                                "; a type of your own needs --proto FILE or --descriptor-set "
+                                "FILE"));
     }
   }
   for (const auto& channel : channels) {

@@ -4,9 +4,11 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "commands.hpp"
 #include "connection.hpp"
+#include "corps/admin.hpp"
 #include "corps/consumer.hpp"
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
@@ -73,6 +75,26 @@ class EndOfPartitions {
   std::map<std::pair<std::string, std::int32_t>, Progress> partitions_;
 };
 
+// Refuses channels whose topic does not exist: a consumer would create it on
+// a broker that creates topics on demand (the embedded one does), and wait
+// on it for records that never come.
+void require_topics(const Connection& connection, const std::vector<std::string>& channels,
+                    std::chrono::milliseconds timeout) {
+  Admin admin({.brokers = connection.brokers, .timeout = timeout,
+               .properties = connection.properties});
+  std::set<std::string> existing;
+  for (auto& topic : admin.list_topics()) existing.insert(std::move(topic.name));
+  for (const auto& channel : channels) {
+    if (existing.count(channel) == 0) {
+      throw Exception(Error(Errc::unknown_channel, Stage::subscribe,
+                            "no topic '" + channel + "' at " + connection.brokers +
+                                " (consume creates none: `corps topics create " + channel +
+                                "`, or `corps broker --topic " + channel +
+                                "` for the embedded broker)"));
+    }
+  }
+}
+
 int run_consume(ConsumeArgs& args) {
   install_shutdown_handlers();
   ConsumerOptions options;
@@ -109,6 +131,7 @@ int run_consume(ConsumeArgs& args) {
                               : args.output == "text" ? OutputFormat::text
                                                       : OutputFormat::json;
   auto connection = connect(args.connection, args.channels);
+  require_topics(connection, args.channels, std::chrono::milliseconds(args.timeout_ms));
   options.brokers = connection.brokers;
   options.properties = connection.properties;
   for (const auto& token : RecordPrinter::unknown_tokens(args.format)) {

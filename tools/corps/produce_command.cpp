@@ -32,6 +32,17 @@ struct ProduceArgs {
   int timeout_ms = 5000;
 };
 
+// True if a line opens more brackets than it closes, as the first line of a
+// message spread over several lines does.
+bool looks_cut_short(std::string_view line) {
+  int open = 0;
+  for (const char c : line) {
+    if (c == '{' || c == '[') ++open;
+    if (c == '}' || c == ']') --open;
+  }
+  return open > 0;
+}
+
 int run_produce(ProduceArgs& args) {
   // Ctrl-C ends the input, not the program: what was read is still flushed
   // and counted.
@@ -68,6 +79,7 @@ int run_produce(ProduceArgs& args) {
   std::atomic<std::int64_t> delivered{0};
   std::atomic<std::int64_t> undelivered{0};
   std::int64_t refused = 0;
+  bool hinted = false;
   auto send = [&](std::string text, std::int64_t line) {
     SendOptions send_options;
     send_options.headers = headers;
@@ -85,6 +97,11 @@ int run_produce(ProduceArgs& args) {
       ++refused;
       std::cerr << "corps: " << origin << ":" << line << ": not a " << binding.type()->full_name()
                 << " in " << args.input << ": " << *error << '\n';
+      if (!args.whole && !hinted && looks_cut_short(text)) {
+        hinted = true;
+        std::cerr << "corps: (each line is one message; for one message over several lines, "
+                     "give --whole)\n";
+      }
       return;
     }
     producer.send(args.channel, *message, std::move(send_options),

@@ -91,8 +91,16 @@ int run_consumer(const MemberOptions& options) {
   consumer_options.client_id = "soak-consumer-" + std::to_string(options.index);
   consumer_options.channels = {options.topic};
   consumer_options.connect_timeout = std::chrono::seconds(30);
-  consumer_options.session_timeout = std::chrono::seconds(6);
+  // The embedded broker names a member after its address in memory, and a
+  // new member may get the address, and so the id, of one it expired; if
+  // the expired member is alive and rejoins meanwhile, the broker aborts
+  // (rdkafka_mock_cgrp.c: "Assertion `!member->resp' failed"). A real broker
+  // gives every member a fresh id. A live member must so never expire here:
+  // a session longer than any outage the nemesis makes (4 s at most), and
+  // reconnecting within a second once the broker is back.
+  consumer_options.session_timeout = std::chrono::seconds(10);
   consumer_options.properties["heartbeat.interval.ms"] = "500";
+  consumer_options.properties["reconnect.backoff.max.ms"] = "1000";
   consumer_options.signals = SignalHandling::stop;
   Consumer consumer(registry_for(options.topic), consumer_options);
   // Each record is journaled when handled; the next poll marks it so, and
