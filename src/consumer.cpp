@@ -893,7 +893,7 @@ Consumer::~Consumer() {
   // close() has left the group (or given up): destroying must not try again
   // and wait on a broker that may be gone.
   if (impl_->client) {
-    rd_kafka_destroy_flags(impl_->client.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    detail::destroy_client(impl_->client.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 }
 

@@ -59,7 +59,12 @@ void route_log(const rd_kafka_t* client, int level, const char* facility, const 
 }  // namespace
 
 void KafkaDeleter::operator()(rd_kafka_t* client) const noexcept {
-  rd_kafka_destroy(client);
+  destroy_client(client, 0);
+}
+
+void destroy_client(rd_kafka_t* client, int flags) noexcept {
+  rd_kafka_destroy_flags(client, flags);
+  // A later client may get the same address: it must not inherit a cause.
   std::lock_guard lock(failures_mutex);
   connection_failures().erase(client);
 }

@@ -51,6 +51,10 @@ Properties producer_properties_of(const Properties& consumer_properties);
 /// runs (broker.cpp keeps them).
 bool runs_embedded_broker(std::string_view bootstrap);
 
+/// rd_kafka_destroy_flags, and forgets what corps kept of the client (its
+/// last connection failure). KafkaPtr destroys through it with no flags.
+void destroy_client(rd_kafka_t* client, int flags) noexcept;
+
 /// A non-empty, validated bootstrap list; throws corps::Exception otherwise.
 void check_brokers(std::string_view brokers, std::string_view client_kind);
 

@@ -250,6 +250,11 @@ check "produce on SIGINT sends what it read, prints its summary and exits 0" bas
 for sub in broker topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
   check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"
 done
+check "--help shows the defaults" bash -c "
+  '$corps' consume --help | grep -q -- '--output TEXT:{json,text}=json' &&
+  '$corps' consume --help | grep -q 'Default: stored with -G, else beginning' &&
+  '$corps' produce --help | grep -q -- '--input TEXT:{json,text}=json' &&
+  '$corps' topics list --help | grep -q -- '--timeout INT:POSITIVE=5000'"
 check "bad usage exits 2" bash -c "'$corps' consume 2>/dev/null; test \$? -eq 2"
 for usage in "consume Predictions -o bogus" "consume Predictions -o stored" "consume Predictions -G g -o 3" \
     "consume Orders -T Orders" "produce Predictions -H novalue" "consume Predictions -X novalue"; do

@@ -464,11 +464,13 @@ TEST_F(ProducerTest, ACallbackThatSendsNeverWaitsOnTheCompressionThreads) {
   auto options = producer_options();
   options.compression_threads = 2;
   options.delivery_timeout = 60s;
-  corps::Producer producer(registry_, options);
+  // What the callbacks touch outlives the producer, whose destructor may
+  // run the last of them.
   HangGuard guard(45s, "2,000 sends whose callbacks send again, on two compression threads");
   constexpr int count = 2'000;
   std::atomic<int> first{0};
   std::atomic<int> second{0};
+  corps::Producer producer(registry_, options);
   for (int n = 0; n < count; ++n) {
     auto image = noisy_image(n, 2'048);
     producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
@@ -488,10 +490,10 @@ TEST_F(ProducerTest, ACallbackMaySendRawWhileCompressionThreadsWork) {
   auto options = producer_options();
   options.compression_threads = 2;
   options.delivery_timeout = 60s;
-  corps::Producer producer(registry_, options);
   HangGuard guard(30s, "raw sends from callbacks, on two compression threads");
   constexpr int count = 200;
   std::atomic<int> forwarded{0};
+  corps::Producer producer(registry_, options);
   for (int n = 0; n < count; ++n) {
     auto image = noisy_image(n, 4'096);
     producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
@@ -519,9 +521,9 @@ TEST_F(ProducerTest, ACallbackSendingIntoAFullQueueDoesNotStall) {
       options.compression_threads = threads;
       options.max_queued_records = 5;
       options.delivery_timeout = 60s;
-      corps::Producer producer(registry_, options);
       HangGuard guard(30s, "callbacks sending into a full queue");
       std::atomic<int> second{0};
+      corps::Producer producer(registry_, options);
       for (int n = 0; n < count; ++n) {
         corps::proto::Image image;
         image.set_frame(n);
@@ -622,11 +624,14 @@ TEST_F(ProducerTest, DestroyingAProducerWhoseCallbacksResendEndsAndReportsEveryS
       auto options = producer_options();
       options.compression_threads = threads;
       options.delivery_timeout = 2s;
-      corps::Producer producer(registry_, options);
-      broker().set_broker_down(1);
+      // Declared before the producer, so they outlive it: its destructor
+      // runs the last callbacks, and the guard watches that destructor.
       HangGuard guard(60s, "destroying a producer whose callbacks resend");
       std::function<void(const corps::DeliveryReport&)> resend;
-      const auto send = [&](std::int64_t frame) {
+      std::function<void(std::int64_t)> send;
+      corps::Producer producer(registry_, options);
+      broker().set_broker_down(1);
+      send = [&](std::int64_t frame) {
         auto image = noisy_image(frame, 600);
         producer.send("VideoStream", image, {}, resend);
         ++accepted;
