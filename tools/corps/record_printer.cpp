@@ -113,7 +113,7 @@ std::string to_hex(std::string_view bytes, std::size_t limit) {
 
 namespace {
 
-// The letters a % token may have, and whether each needs a decoded record.
+// The letters print_format knows after a %; keep the two in step.
 constexpr std::string_view format_letters = "tpokKsShTyuie%";
 
 }  // namespace
