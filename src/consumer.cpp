@@ -297,17 +297,18 @@ struct Consumer::Impl {
     const auto set = options.properties.find("bootstrap.servers");
     return set != options.properties.end() ? set->second : options.brokers;
   }
-  bool on_embedded_broker() const { return is_embedded_broker(bootstrap()); }
 
-  // ConsumerOptions::session_timeout, or its default where this consumer is.
-  std::chrono::milliseconds session_timeout() const {
+  // ConsumerOptions::session_timeout, or its default where this consumer is
+  // (is_embedded_broker reads the address file: properties() asks it once).
+  std::chrono::milliseconds session_timeout(bool on_embedded_broker) const {
     if (options.session_timeout) return *options.session_timeout;
-    return on_embedded_broker() ? std::chrono::seconds(6) : std::chrono::seconds(45);
+    return on_embedded_broker ? std::chrono::seconds(6) : std::chrono::seconds(45);
   }
 
   detail::Properties properties() const {
     const bool after_handled = grouped() && options.commit_mode == CommitMode::after_handled;
     const bool automatic = grouped() && options.commit_mode == CommitMode::automatic;
+    const bool embedded = is_embedded_broker(bootstrap());
     detail::Properties props{
         {"bootstrap.servers", options.brokers},
         {"client.id", options.client_id},
@@ -330,11 +331,11 @@ struct Consumer::Impl {
         // records otherwise hits the count and stops fetching for up to a
         // second at a time (measured: +50% small-record throughput).
         {"queued.min.messages", "10000000"},
-        {"session.timeout.ms", std::to_string(session_timeout().count())},
+        {"session.timeout.ms", std::to_string(session_timeout(embedded).count())},
         {"reconnect.backoff.ms", "100"},
         {"reconnect.backoff.max.ms", "10000"},
     };
-    if (!options.session_timeout && on_embedded_broker()) {
+    if (!options.session_timeout && embedded) {
       // The embedded broker holds a rebalance for the session timeout:
       // heartbeats must come often enough for a 6 s session.
       props["heartbeat.interval.ms"] = "1000";
