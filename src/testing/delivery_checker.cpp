@@ -67,8 +67,12 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
     ++verdict.acknowledged;
     if (stored == offsets_of.end()) {
       ++verdict.lost;
+      // An idempotent producer's acknowledgement without an offset is
+      // librdkafka's own inference ("implicitly acked": a later request of
+      // the partition succeeded), not the broker's word.
       example(verdict, per_kind, "lost",
-              std::to_string(value) + " acknowledged at " + report.where.to_string());
+              std::to_string(value) + " acknowledged at " + report.where.to_string() +
+                  (report.where.offset < 0 ? " (no offset: acknowledged implicitly)" : ""));
       continue;
     }
     if (stored->second.size() > 1) ++verdict.duplicated;

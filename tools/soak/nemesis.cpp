@@ -12,14 +12,11 @@ using std::chrono::milliseconds;
 // Retriable errors a broker may answer each kind of request with; none of
 // them may end an idempotent producer's session.
 //
-// Produce requests get none. When one of several Produce requests in flight
-// fails and a later one succeeds, librdkafka takes the earlier records as
-// written ("implicitly acked", offset unknown): a real broker would have
-// refused the later request as out of sequence, but the embedded broker
-// checks sequence numbers only for transactional producers and appends it.
-// An injected Produce error would so report a loss no real cluster can have.
-// Broker outages, moved leaders and slow brokers still fail Produce requests,
-// all those in flight on a connection at once.
+// Produce requests get none: an injected error fails one request alone,
+// and the embedded broker, which checks no sequence numbers for an
+// idempotent producer, would append the next one after it where a real
+// broker refuses it (see run_producer). Broker outages, moved leaders and
+// slow brokers still fail Produce requests.
 struct RequestErrors {
   KafkaApi api;
   std::vector<int> codes;
