@@ -71,13 +71,13 @@ int main(int argc, char** argv) {
       if (!record) continue;
       service.count("received");
       if (!record->ok()) {
-        service.dead_letter(*record, record->error(), group);
+        service.failed(*record);
         continue;
       }
       const auto& image = record->as<corps::proto::Image>();
       auto pixels = decode_frame(image, record->location());
       if (!pixels.ok()) {
-        service.dead_letter(*record, pixels.error(), group);
+        service.dead_letter(consumer, *record, pixels.error());
         continue;
       }
       auto prediction = predict(*detector, image, *pixels);

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "channels.hpp"
-#include "corps/dead_letter.hpp"
 #include "corps/logging.hpp"
 #include "pipeline/status.pb.h"
 
@@ -45,6 +44,14 @@ ConsumerOptions Service::consumer_options(std::string group,
   options.group_id = std::move(group);
   options.client_id = instance_;
   options.channels = std::move(channels);
+  // Records that do not decode, and frames whose pixels do not, go here.
+  options.dead_letters.emplace();
+  options.dead_letters->channel = std::string(dead_letters_channel);
+  options.dead_letters->service = instance_;
+  // A raw frame (about 1.3 MB) is kept whole in its letter, so it can be
+  // replayed: the channel takes what the frames' channel takes.
+  options.dead_letters->max_letter_bytes = 16U << 20;
+  options.dead_letters->producer_properties["message.max.bytes"] = "16777216";
   // Groups settle within seconds when a worker joins or leaves.
   options.properties.emplace("session.timeout.ms", "10000");
   options.properties.emplace("heartbeat.interval.ms", "1000");
@@ -112,14 +119,23 @@ void Service::report(bool finished) {
                   });
 }
 
-void Service::dead_letter(const Record& record, const Error& error, std::string_view group) {
-  logger()->warn("{}; sending it to {}", error.to_string(), dead_letters_channel);
-  auto letter = make_dead_letter(record, error, 1, group, instance_);
-  const auto report = producer_->send(std::string(dead_letters_channel), letter).get();
-  if (!report.ok()) {
-    throw Exception(Error(report.error->code(), Stage::handler,
-                          "dead letter for " + record.location().to_string() +
-                              " not written: " + report.error->to_string()));
+void Service::dead_letter(Consumer& consumer, const Record& record, const Error& error) {
+  const Status written = consumer.dead_letter(record, error);
+  if (!written.ok()) {
+    logger()->error("{}; {} will be fetched again", written.error().to_string(),
+                    record.location().to_string());
+    return;
+  }
+  count("dead_lettered");
+  count("dead_lettered_" + record.topic());
+}
+
+void Service::failed(const Record& record) {
+  const Error& error = record.error();
+  if (error.stage() == Stage::dead_letter) return;  // logged; the record comes again
+  if (error.stage() == Stage::consume) {
+    count("consume_errors");  // no record came with it (logged by the consumer)
+    return;
   }
   count("dead_lettered");
   count("dead_lettered_" + record.topic());

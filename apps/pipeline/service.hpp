@@ -73,11 +73,15 @@ class Service {
   /// Sends the final status report and waits for every record in flight.
   void finish();
 
-  /// Sends `record` with `error` to the dead-letter channel, waits for the
-  /// broker's acknowledgement, and counts it. Throws corps::Exception if the
-  /// dead letter could not be written, so the record is not marked handled
-  /// and comes back after a restart.
-  void dead_letter(const Record& record, const Error& error, std::string_view group);
+  /// Writes `record` with `error` to the dead-letter channel through
+  /// `consumer` (whose options came from consumer_options(), so it has
+  /// one), waiting for the broker's acknowledgement, and counts it. If the
+  /// letter could not be written, the record is fetched again instead.
+  void dead_letter(Consumer& consumer, const Record& record, const Error& error);
+  /// Counts a record `consumer.poll()` returned failed: one that did not
+  /// decode is on the dead-letter channel already; one whose letter could
+  /// not be written comes again; an error with no record is logged.
+  void failed(const Record& record);
 
  private:
   void report(bool finished);

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
       auto record = consumer.poll(std::chrono::milliseconds(200));
       if (!record) continue;
       if (!record->ok()) {
-        service.dead_letter(*record, record->error(), group);
+        service.failed(*record);
         continue;
       }
       if (const auto* prediction = record->get_if<corps::proto::Prediction>()) {
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
       const auto& image = record->as<corps::proto::Image>();
       auto pixels = decode_frame(image, record->location());
       if (!pixels.ok()) {
-        service.dead_letter(*record, pixels.error(), group);
+        service.dead_letter(consumer, *record, pixels.error());
         continue;
       }
       store.put_frame(image, image.pixel_format() == corps::proto::PIXEL_FORMAT_JPEG

@@ -1,0 +1,79 @@
+// Consumer::Impl: the state behind corps::Consumer, shared by its files:
+// consumer.cpp (the record loop: fetch, decode, hand out, rewind, commit,
+// close) and consumer_run.cpp (run(): handler retries and dead letters).
+// The Kafka client is detail::KafkaConsumer, the offsets' bookkeeping
+// detail::OffsetTracker, the dead-letter channel detail::DeadLetterWriter.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "corps/consumer.hpp"
+#include "detail/dead_letter_writer.hpp"
+#include "detail/kafka_consumer.hpp"
+#include "detail/offset_tracker.hpp"
+
+namespace corps {
+
+struct Consumer::Impl final : detail::RebalanceListener {
+  Impl(ChannelRegistry r, ConsumerOptions o);
+
+  ChannelRegistry registry;
+  ConsumerOptions options;
+  MessageLoader loader;
+  detail::OffsetTracker offsets;
+  std::unique_ptr<detail::KafkaConsumer> kafka;
+  // Set when options.dead_letters is.
+  std::unique_ptr<detail::DeadLetterWriter> letters;
+  std::atomic<bool> stop_requested{false};
+  // A decoded record held back while the loss before it is reported. It owns
+  // its bytes, so holding it keeps nothing of librdkafka's.
+  std::optional<Record> held;
+  bool closed = false;
+  // While close() runs: when it must be done, which also bounds the commit
+  // of the revoke it causes.
+  std::optional<std::chrono::steady_clock::time_point> closing_by;
+  // True when the record next() returned last is already on the
+  // dead-letter channel.
+  bool last_dead_lettered = false;
+
+  bool grouped() const noexcept { return !options.group_id.empty(); }
+  bool stopped() const noexcept;
+  void validate() const;
+
+  // The next record, or nullopt after `timeout`; marks the previous handled.
+  std::optional<Record> next(std::chrono::milliseconds timeout);
+  // Makes the next poll fetch the record at `where` again, and keeps it (and
+  // so everything after it in its partition) from counting as handled.
+  void rewind(const RecordLocation& where);
+  // Writes `record` to the dead-letter channel (one must be configured).
+  Status write_dead_letter(const Record& record, const Error& error, int attempts);
+  // Stores the offset after the record handed out last, if it is to be
+  // committed.
+  void store_pending();
+  // How long a commit may wait for the broker: what is left of close()'s
+  // time while closing, close_timeout otherwise.
+  std::chrono::milliseconds commit_budget() const;
+
+  // run()'s (consumer_run.cpp): waits `wait`, in short slices so stop() and
+  // signals cut it short; false if stopped meanwhile.
+  bool sleep_unless_stopped(std::chrono::milliseconds wait) const;
+  // Calls `handle` up to retry.max_attempts times; the last failure, or
+  // nullopt once it returned. `attempts` says how many calls were made.
+  std::optional<Error> attempt(const RecordHandler& handle, const Record& record,
+                               int& attempts) const;
+
+  // detail::RebalanceListener
+  void assigned(const std::vector<TopicPartition>& partitions) override;
+  void revoking(const std::vector<TopicPartition>& partitions) override;
+
+ private:
+  Record hand_out(Record record);
+  Record route(Record record);
+  Record decode(const rd_kafka_message_t& message, RecordLocation where);
+  std::optional<Record> loss_before(const RecordLocation& where);
+};
+
+}  // namespace corps

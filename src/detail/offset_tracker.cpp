@@ -1,0 +1,129 @@
+#include "detail/offset_tracker.hpp"
+
+#include <algorithm>
+
+#include "corps/logging.hpp"
+
+namespace corps::detail {
+
+OffsetTracker::Progress& OffsetTracker::progress_of(std::string_view topic,
+                                                    std::int32_t partition) {
+  const auto found = progress_.find(KeyOrder::View(topic, partition));
+  if (found != progress_.end()) return found->second;
+  return progress_[Key(std::string(topic), partition)];
+}
+
+void OffsetTracker::assigned(std::string_view topic, std::int32_t partition) {
+  progress_of(topic, partition) = {};
+}
+
+void OffsetTracker::revoked(std::string_view topic, std::int32_t partition) {
+  // (Heterogeneous erase is C++23; find is C++14.)
+  if (auto found = progress_.find(KeyOrder::View(topic, partition)); found != progress_.end()) {
+    progress_.erase(found);
+  }
+  if (auto found = ends_.find(KeyOrder::View(topic, partition)); found != ends_.end()) {
+    ends_.erase(found);
+  }
+}
+
+void OffsetTracker::placed(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+  if (pending_ && pending_->topic == topic && pending_->partition == partition) pending_.reset();
+  progress_of(topic, partition).next = offset;
+  fetched(topic, partition);
+}
+
+void OffsetTracker::handed_out(const RecordLocation& where) {
+  pending_ = Position{where.topic, where.partition, where.offset + 1};
+}
+
+std::optional<OffsetTracker::Position> OffsetTracker::take_pending() {
+  auto taken = std::move(pending_);
+  pending_.reset();
+  return taken;
+}
+
+void OffsetTracker::drop_pending(const std::optional<RecordLocation>& where) {
+  if (!pending_) return;
+  if (!where || (pending_->topic == where->topic && pending_->partition == where->partition &&
+                 pending_->next_offset <= where->offset + 1)) {
+    pending_.reset();
+  }
+}
+
+void OffsetTracker::reached_end(std::string_view topic, std::int32_t partition,
+                                std::int64_t offset) {
+  const auto found = ends_.find(KeyOrder::View(topic, partition));
+  if (found != ends_.end()) {
+    found->second = offset;
+  } else {
+    ends_.emplace(Key(std::string(topic), partition), offset);
+  }
+}
+
+void OffsetTracker::fetched(std::string_view topic, std::int32_t partition) {
+  if (ends_.empty()) return;
+  const auto found = ends_.find(KeyOrder::View(topic, partition));
+  if (found != ends_.end()) ends_.erase(found);
+}
+
+std::optional<std::int64_t> OffsetTracker::end_of(std::string_view topic,
+                                                  std::int32_t partition) const {
+  const auto found = ends_.find(KeyOrder::View(topic, partition));
+  if (found == ends_.end()) return std::nullopt;
+  return found->second;
+}
+
+std::int64_t OffsetTracker::committed_start(const RecordLocation& where, LogFacts& facts) {
+  Progress& state = progress_of(where.topic, where.partition);
+  if (!state.committed) {
+    std::vector<Key> asked;
+    for (const auto& [key, known] : progress_) {
+      if (!known.committed && !known.next) asked.push_back(key);
+    }
+    const Key own(where.topic, where.partition);
+    if (std::find(asked.begin(), asked.end(), own) == asked.end()) asked.push_back(own);
+    const auto offsets = facts.committed(asked);
+    if (!offsets || offsets->size() != asked.size()) {
+      logger()->warn(
+          "cannot read the group's committed offsets: records deleted before {} was read "
+          "would go unreported",
+          where.to_string());
+      return -1;
+    }
+    for (std::size_t i = 0; i < asked.size(); ++i) {
+      const auto found = progress_.find(asked[i]);
+      if (found != progress_.end()) found->second.committed = std::max<std::int64_t>(-1, (*offsets)[i]);
+    }
+  }
+  return state.committed.value_or(-1);
+}
+
+std::optional<OffsetTracker::Missing> OffsetTracker::gap_before(const RecordLocation& where,
+                                                               LogFacts& facts) {
+  Progress& state = progress_of(where.topic, where.partition);
+  const std::optional<std::int64_t> due = state.next;
+  state.next = where.offset + 1;
+  std::int64_t from = -1;
+  if (due) {
+    if (*due >= where.offset) return std::nullopt;  // no jump
+    from = *due;
+  } else if (grouped_) {
+    // The first record since the partition was assigned. A group resumes
+    // from its commit, unless the broker deleted the records there, when it
+    // starts at the oldest one kept: the log start, past the commit.
+    const auto low = facts.known_log_start(where.topic, where.partition);
+    if (!low || *low <= 0 || where.offset != *low) {
+      return std::nullopt;  // nothing deleted, or not started at the log start
+    }
+    from = committed_start(where, facts);
+    if (from < 0 || from >= where.offset) return std::nullopt;
+  } else {
+    return std::nullopt;  // no group: the start was where it was asked to be
+  }
+  const std::int64_t low = facts.log_start(where.topic, where.partition);
+  if (low < 0 || from >= low) return std::nullopt;  // compacted or skipped, not deleted
+  return Missing{from, std::min(where.offset, low) - 1};
+}
+
+}  // namespace corps::detail
