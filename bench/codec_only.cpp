@@ -57,7 +57,7 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
   for (std::size_t i = 0; i < records; ++i) {
     auto value = handler.encode(codec_channel, payload.fresh(i));
     if (!value.ok()) throw std::runtime_error("encode: " + value.error().to_string());
-    encoded_bytes += static_cast<double>(value->size());
+    encoded_bytes += static_cast<double>(value->value.size());
     progress.update(i + 1);
   }
   const Usage encode_usage = encoding.elapsed();

@@ -60,8 +60,8 @@ Payload::Payload(std::string name, std::string source, const CodecOptions& codec
   for (auto& message : messages_) {
     metadata_.push_back(metadata_of(*message));
     auto encoded = handler.encode(sample_channel, *message);
-    values_.emplace_back(encoded->view());
-    value_codecs_.push_back(handler.last_codec());
+    values_.emplace_back(encoded->value.view());
+    value_codecs_.push_back(encoded->codec);
     serialized_bytes_ += static_cast<double>(message->ByteSizeLong());
     value_bytes_ += static_cast<double>(values_.back().size());
     max_value_bytes_ = std::max(max_value_bytes_, values_.back().size());

@@ -128,7 +128,7 @@ void write_decode_seeds(const fs::path& dir) {
   registry.bind<corps::proto::DeadLetter>("DeadLetters");
   corps::MessageHandler handler(registry);
   auto encode = [&](const char* channel, google::protobuf::Message&& message) {
-    return std::string(handler.encode(channel, message).value().view());
+    return std::string(handler.encode(channel, message).value().value.view());
   };
   const corps::Headers prediction_type{{"corps-type", "corps.proto.Prediction"}};
   const std::string good_prediction = encode("Predictions", prediction());

@@ -2,38 +2,45 @@
 
 #include <utility>
 
+#include "corps/headers.hpp"
+#include "detail/record_encoder.hpp"
+
 namespace corps {
+
+EncodedRecord::CorpsHeaders EncodedRecord::headers() const noexcept {
+  CorpsHeaders out;
+  if (!type_name.empty()) out.items[out.count++] = {type_header, type_name};
+  // zlib is what a record without the header means (and all MessageCorps
+  // reads), so it goes unnamed.
+  if (codec != Codec::zlib) out.items[out.count++] = {codec_header, to_string(codec)};
+  return out;
+}
+
+struct MessageHandler::State {
+  State(const ChannelRegistry& registry, const HandlerOptions& options)
+      : encoder(registry, options), compressor(encoder.make_compressor()) {}
+  detail::RecordEncoder encoder;
+  PayloadCompressor compressor;
+  detail::SerializedRecord serialized;  // reused: no allocation per record
+};
 
 MessageHandler::MessageHandler(ChannelRegistry registry, HandlerOptions options)
     : registry_(std::move(registry)),
-      stamper_(std::move(options.metadata)),
-      codec_options_{.codec = options.codec,
-                     .zlib_level = options.zlib_level,
-                     .zlib_store_below = options.zlib_store_below,
-                     .zstd_level = options.zstd_level,
-                     .uncompressed_below = options.uncompressed_below},
-      compressor_(codec_options_),
-      last_codec_(codec_options_.codec) {}
+      codec_(options.codec),
+      state_(std::make_unique<State>(registry_, options)) {}
 
-Status MessageHandler::stamp_and_serialize(std::string_view channel,
-                                           google::protobuf::Message& message, std::string& out) {
-  const auto& binding = registry_.check(channel, message.GetDescriptor(), Stage::encode);
-  stamper_.stamp(message, binding.metadata_field());
-  if (!message.SerializeToString(&out)) {
-    return Error(Errc::invalid_argument, Stage::encode,
-                 "cannot serialize " + message.GetTypeName() + " for channel '" +
-                     std::string(channel) + "': " + message.InitializationErrorString());
-  }
-  return {};
-}
+MessageHandler::~MessageHandler() = default;
 
-Result<Payload> MessageHandler::encode(std::string_view channel, google::protobuf::Message& message,
-                                       Compressibility compressibility) {
-  const Status serialized = stamp_and_serialize(channel, message, serialized_);
+MessageHandler::MessageHandler(MessageHandler&&) noexcept = default;
+MessageHandler& MessageHandler::operator=(MessageHandler&&) noexcept = default;
+
+Result<EncodedRecord> MessageHandler::encode(std::string_view channel,
+                                             google::protobuf::Message& message,
+                                             Compressibility compressibility) {
+  const Status serialized =
+      state_->encoder.serialize(channel, message, compressibility, state_->serialized);
   if (!serialized.ok()) return serialized.error();
-  Result<Payload> compressed = compressor_.compress(serialized_, compressibility);
-  if (compressed.ok()) last_codec_ = compressor_.codec_for(serialized_.size());
-  return compressed;
+  return detail::RecordEncoder::finish(state_->serialized, state_->compressor);
 }
 
 }  // namespace corps

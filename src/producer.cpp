@@ -12,6 +12,7 @@
 #include "corps/logging.hpp"
 #include "detail/kafka_client.hpp"
 #include "detail/ordered_workers.hpp"
+#include "detail/record_encoder.hpp"
 #include "detail/signal_free_thread.hpp"
 
 namespace corps {
@@ -23,10 +24,6 @@ struct DeliveryContext {
   std::variant<DeliveryCallback, std::promise<DeliveryReport>> receiver;
 };
 
-Compressibility compressibility(const SendOptions& options) {
-  return options.already_compressed ? Compressibility::already_compressed : Compressibility::normal;
-}
-
 Persistence to_persistence(rd_kafka_msg_status_t status) {
   switch (status) {
     case RD_KAFKA_MSG_STATUS_NOT_PERSISTED: return Persistence::not_persisted;
@@ -34,12 +31,6 @@ Persistence to_persistence(rd_kafka_msg_status_t status) {
     case RD_KAFKA_MSG_STATUS_PERSISTED: return Persistence::persisted;
   }
   return Persistence::possibly_persisted;
-}
-
-// The `corps-codec` header for a value in `codec`: none for zlib, which is
-// what a record without the header means (and all MessageCorps reads).
-std::string_view codec_header_value(Codec codec) noexcept {
-  return codec == Codec::zlib ? std::string_view() : to_string(codec);
 }
 
 std::string acks_value(Acks acks) {
@@ -62,25 +53,22 @@ thread_local const void* serving_reports_of = nullptr;
 struct Outgoing {
   RecordLocation where;  // the topic, and the partition asked for (-1: any)
   SendOptions options;   // key, headers, partition
-  // corps's own headers: the type's name (null: none) and the codec (empty:
-  // zlib, which is what no header means)
-  const std::string* type_name = nullptr;
-  std::string_view codec;
   std::unique_ptr<DeliveryContext> context;
   std::optional<std::chrono::steady_clock::time_point> deadline;  // once the queue was full
 
   // The value: none (a tombstone), the caller's bytes (valid only during
-  // send()), an encoded buffer, or a copy made to outlive the caller.
+  // send()), an encoded message (with the corps headers it implies), or a
+  // copy made to outlive the caller.
   enum class Value { null, borrowed, encoded, copied } kind = Value::null;
   std::string_view borrowed;
-  Payload encoded;
+  EncodedRecord encoded;
   std::string copied;
 
   [[nodiscard]] const char* data() const noexcept {
     switch (kind) {
       case Value::null: return nullptr;
       case Value::borrowed: return borrowed.data();
-      case Value::encoded: return encoded.data();
+      case Value::encoded: return encoded.value.data();
       case Value::copied: return copied.data();
     }
     return nullptr;
@@ -89,7 +77,7 @@ struct Outgoing {
     switch (kind) {
       case Value::null: return 0;
       case Value::borrowed: return borrowed.size();
-      case Value::encoded: return encoded.size();
+      case Value::encoded: return encoded.value.size();
       case Value::copied: return copied.size();
     }
     return 0;
@@ -114,12 +102,20 @@ enum class Sender {
 
 struct Producer::Impl {
   Impl(ChannelRegistry r, ProducerOptions o)
-      : registry(std::move(r)), options(std::move(o)), handler(registry, options.handler) {}
+      : registry(std::move(r)),
+        options(std::move(o)),
+        encoder(registry, options.handler),
+        compressor(encoder.make_compressor()) {}
 
   ChannelRegistry registry;
   ProducerOptions options;
-  std::mutex handler_mutex;  // MessageHandler keeps per-call state
-  MessageHandler handler;
+  // The record codec's produce side (MessageHandler's two halves): the
+  // stamper, and the compressor and buffer of records compressed in send(),
+  // are used under encoder_mutex.
+  std::mutex encoder_mutex;
+  detail::RecordEncoder encoder;
+  PayloadCompressor compressor;
+  detail::SerializedRecord serialized;
   detail::KafkaPtr client;
   // Records sent whose report has not been delivered yet, wherever they are:
   // compressing, deferred, in librdkafka, or failed and waiting to be reported.
@@ -156,17 +152,15 @@ struct Producer::Impl {
    public:
     CompressJob(Impl& impl, Outgoing record) : impl_(impl), record_(std::move(record)) {}
 
-    std::string serialized;
+    detail::SerializedRecord serialized;
 
     // Reports a record that never reached the workers.
     void fail(Error error) { impl_.fail(record_, std::move(error), Sender::application); }
 
     void work(unsigned worker) override {
-      serialized_bytes_ = serialized.size();
-      PayloadCompressor& compressor = impl_.compressors[worker];
-      codec_ = compressor.codec_for(serialized.size());
-      encoded_ = compressor.compress(serialized, compressibility(record_.options));
-      std::string().swap(serialized);  // the record's memory goes now, not at finish
+      serialized_bytes_ = serialized.bytes.size();
+      encoded_ = detail::RecordEncoder::finish(serialized, impl_.compressors[worker]);
+      std::string().swap(serialized.bytes);  // the record's memory goes now, not at finish
     }
 
     void finish(std::exception_ptr failure) noexcept override {
@@ -180,7 +174,6 @@ struct Producer::Impl {
       }
       record_.kind = Outgoing::Value::encoded;
       record_.encoded = std::move(*encoded_);
-      record_.codec = codec_header_value(codec_);
       impl_.produce(record_, Sender::worker);
     }
 
@@ -206,9 +199,8 @@ struct Producer::Impl {
 
     Impl& impl_;
     Outgoing record_;
-    Codec codec_ = Codec::zlib;  // what work() wrote the value in
     std::size_t serialized_bytes_ = 0;
-    Result<Payload> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
+    Result<EncodedRecord> encoded_ = Error(Errc::invalid_argument, Stage::encode, "not compressed");
   };
 
   // A raw record waiting its turn behind the records being compressed.
@@ -226,7 +218,7 @@ struct Producer::Impl {
   void start_workers() {
     if (options.compression_threads <= 1) return;
     for (unsigned i = 0; i < options.compression_threads; ++i) {
-      compressors.emplace_back(handler.codec_options());
+      compressors.push_back(encoder.make_compressor());
     }
     // Two records per worker in flight keep every worker busy while the
     // finished ones wait their turn.
@@ -419,9 +411,6 @@ struct Producer::Impl {
     record.where = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
     record.options = std::move(send_options);
     record.context = std::move(context);
-    if (options.type_header == TypeHeader::on) {
-      record.type_name = &message.GetDescriptor()->full_name();
-    }
     // From here on the record gets a report; until then (an unbound channel
     // or the wrong type, which throw) it does not.
     in_flight.fetch_add(1, std::memory_order_acq_rel);
@@ -430,11 +419,14 @@ struct Producer::Impl {
         fail(record, std::move(*error), sender);
         return;
       }
+      // Stamped and serialized here, while the message is the caller's;
+      // compressed here too, or by a worker (RecordEncoder::finish either way).
+      const Compressibility compressibility = record.options.compressibility;
       if (workers) {
         auto job = std::make_unique<CompressJob>(*this, std::move(record));
         const Status serialized = [&] {
-          std::lock_guard lock(handler_mutex);
-          return handler.stamp_and_serialize(channel, message, job->serialized);
+          std::lock_guard lock(encoder_mutex);
+          return encoder.serialize(channel, message, compressibility, job->serialized);
         }();
         if (!serialized.ok()) {
           job->fail(serialized.error());
@@ -443,12 +435,11 @@ struct Producer::Impl {
         submit(std::move(job));
         return;
       }
-      Codec codec = Codec::zlib;
-      Result<Payload> encoded = [&] {
-        std::lock_guard lock(handler_mutex);
-        Result<Payload> value = handler.encode(channel, message, compressibility(record.options));
-        codec = handler.last_codec();
-        return value;
+      Result<EncodedRecord> encoded = [&]() -> Result<EncodedRecord> {
+        std::lock_guard lock(encoder_mutex);
+        const Status done = encoder.serialize(channel, message, compressibility, serialized);
+        if (!done.ok()) return done.error();
+        return detail::RecordEncoder::finish(serialized, compressor);
       }();
       if (!encoded.ok()) {
         fail(record, encoded.error(), sender);
@@ -456,7 +447,6 @@ struct Producer::Impl {
       }
       record.kind = Outgoing::Value::encoded;
       record.encoded = std::move(*encoded);
-      record.codec = codec_header_value(codec);
     } catch (...) {
       // Thrown before the record had a way to its report: none comes.
       in_flight.fetch_sub(1, std::memory_order_acq_rel);
@@ -538,23 +528,20 @@ struct Producer::Impl {
   rd_kafka_resp_err_t hand_over(Outgoing& record) {
     const SendOptions& send_options = record.options;
     detail::HeadersPtr headers;
-    if (!send_options.headers.empty() || record.type_name != nullptr || !record.codec.empty()) {
-      headers.reset(rd_kafka_headers_new(send_options.headers.size() + 2));
+    const auto corps_headers = record.kind == Outgoing::Value::encoded
+                                   ? record.encoded.headers()
+                                   : EncodedRecord::CorpsHeaders{};
+    if (!send_options.headers.empty() || corps_headers.size() != 0) {
+      headers.reset(rd_kafka_headers_new(send_options.headers.size() + corps_headers.size()));
       for (const auto& header : send_options.headers) {
         rd_kafka_header_add(headers.get(), header.name.data(),
                             static_cast<ssize_t>(header.name.size()),
                             header.value ? header.value->data() : nullptr,
                             header.value ? static_cast<ssize_t>(header.value->size()) : 0);
       }
-      if (record.type_name != nullptr) {
-        rd_kafka_header_add(headers.get(), type_header.data(),
-                            static_cast<ssize_t>(type_header.size()), record.type_name->data(),
-                            static_cast<ssize_t>(record.type_name->size()));
-      }
-      if (!record.codec.empty()) {
-        rd_kafka_header_add(headers.get(), codec_header.data(),
-                            static_cast<ssize_t>(codec_header.size()), record.codec.data(),
-                            static_cast<ssize_t>(record.codec.size()));
+      for (const auto& [name, value] : corps_headers) {
+        rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()),
+                            value.data(), static_cast<ssize_t>(value.size()));
       }
     }
     // librdkafka's V_ macros cast their arguments unparenthesised.
@@ -576,7 +563,7 @@ struct Producer::Impl {
         RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags),
         RD_KAFKA_V_OPAQUE(record.context.get()), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (give) (void)record.encoded.release();
+      if (give) (void)record.encoded.value.release();
       (void)headers.release();
       (void)record.context.release();
     }
@@ -594,8 +581,11 @@ struct Producer::Impl {
     for (const auto& header : record.options.headers) {
       header_bytes += header.name.size() + (header.value ? header.value->size() : 0);
     }
-    if (record.type_name != nullptr) header_bytes += type_header.size() + record.type_name->size();
-    if (!record.codec.empty()) header_bytes += codec_header.size() + record.codec.size();
+    if (record.kind == Outgoing::Value::encoded) {
+      for (const auto& [name, value] : record.encoded.headers()) {
+        header_bytes += name.size() + value.size();
+      }
+    }
     const std::size_t key_size = record.options.key ? record.options.key->size() : 0;
     return Error(Errc::too_large, Stage::produce,
                  "record to '" + topic +

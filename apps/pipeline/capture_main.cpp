@@ -97,7 +97,9 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
     // A JPEG is compressed already: stored, not deflated again.
     service.producer().send(
         std::string(video_channel), image,
-        {.key = source.id(), .already_compressed = encoding == FrameEncoding::jpeg},
+        {.key = source.id(),
+         .compressibility = encoding == FrameEncoding::jpeg ? corps::Compressibility::already_compressed
+                                                            : corps::Compressibility::normal},
         [&service](const corps::DeliveryReport& report) {
           if (report.ok()) {
             service.count("acked");

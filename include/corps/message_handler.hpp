@@ -1,16 +1,24 @@
-// MessageHandler: the produce side of the codec pipeline.
+// MessageHandler: the produce side of the record codec, the mirror of
+// MessageLoader.
 //
-//   typed message ──stamp metadata──► serialize ──zlib──► Kafka record value
+//   typed message ──stamp metadata──► serialize ──compress──► value + corps headers
 //
-// The value is a standard zlib stream of the serialized message, exactly what
-// MessageCorps's `zlib.compress(msg.SerializeToString(), -1)` produces, so
-// MessageCorps reads it unchanged.
+// encode() returns the value and the corps headers that say how to read it
+// (`corps-type`, and `corps-codec` for any codec but zlib); MessageLoader
+// reads exactly those. Under zlib, the default, the value is a standard zlib
+// stream of the serialized message, what MessageCorps's
+// `zlib.compress(msg.SerializeToString(), -1)` produces, and no codec header
+// is needed: MessageCorps reads it unchanged.
 #pragma once
 
 #include <google/protobuf/message.h>
 
+#include <array>
+#include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "corps/codec.hpp"
 #include "corps/metadata.hpp"
@@ -19,6 +27,9 @@
 #include "corps/result.hpp"
 
 namespace corps {
+
+/// Whether each record carries a `corps-type` header naming its type.
+enum class TypeHeader { off, on };
 
 /// How records are stamped and compressed on produce.
 struct HandlerOptions {
@@ -41,6 +52,35 @@ struct HandlerOptions {
   /// under codec none (see default_uncompressed_below); 0 compresses every
   /// value.
   std::size_t uncompressed_below = default_uncompressed_below;
+  /// Whether each record names its type in a `corps-type` header, which
+  /// corps readers check against their channel's type.
+  TypeHeader type_header = TypeHeader::on;
+};
+
+/// A record's value as encoded, with what its corps headers must say.
+struct EncodedRecord {
+  /// The value, in `codec`'s format.
+  Payload value;
+  /// The codec the value is in: HandlerOptions::codec, or none for a short
+  /// zstd or lz4 value (HandlerOptions::uncompressed_below).
+  Codec codec = Codec::zlib;
+  /// The message's full type name for the `corps-type` header; empty with
+  /// TypeHeader::off.
+  std::string_view type_name;
+
+  /// The corps headers, as (name, value), in the order written.
+  struct CorpsHeaders {
+    std::array<std::pair<std::string_view, std::string_view>, 2> items;
+    std::size_t count = 0;
+    [[nodiscard]] auto begin() const noexcept { return items.begin(); }
+    [[nodiscard]] auto end() const noexcept {
+      return items.begin() + static_cast<std::ptrdiff_t>(count);
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return count; }
+  };
+  /// `corps-type` (unless type_name is empty), then `corps-codec` (unless
+  /// the codec is zlib, which is what no header means).
+  [[nodiscard]] CorpsHeaders headers() const noexcept;
 };
 
 /// Turns typed messages into record values for their channel.
@@ -51,6 +91,9 @@ class MessageHandler {
   /// Copies `registry` (copies share bindings). Throws corps::Exception
   /// (Stage::config) for bad options.
   explicit MessageHandler(ChannelRegistry registry, HandlerOptions options = {});
+  ~MessageHandler();
+  MessageHandler(MessageHandler&&) noexcept;
+  MessageHandler& operator=(MessageHandler&&) noexcept;
 
   /// Stamps `message`'s metadata in place, then serializes and compresses it.
   /// Throws corps::Exception if `channel` is unbound (unknown_channel) or bound
@@ -58,36 +101,21 @@ class MessageHandler {
   /// Returns an Error (Stage::encode) if the message cannot be serialized.
   /// `compressibility` says whether the message's bulk is compressed
   /// already (see Compressibility).
-  [[nodiscard]] Result<Payload> encode(std::string_view channel, google::protobuf::Message& message,
-                                       Compressibility compressibility = Compressibility::normal);
-
-  /// The first half of encode(): stamps `message` and serializes it into
-  /// `out` (replacing its contents), for a caller that compresses elsewhere
-  /// (corps::Producer with compression_threads). Throws and fails as
-  /// encode() does.
-  [[nodiscard]] Status stamp_and_serialize(std::string_view channel,
-                                           google::protobuf::Message& message, std::string& out);
+  [[nodiscard]] Result<EncodedRecord> encode(
+      std::string_view channel, google::protobuf::Message& message,
+      Compressibility compressibility = Compressibility::normal);
 
   /// The codec values are compressed with (HandlerOptions::codec).
-  [[nodiscard]] Codec codec() const noexcept { return compressor_.codec(); }
-  /// The codec the last successful encode() wrote its value in: codec(), or
-  /// none for a short zstd or lz4 value (HandlerOptions::uncompressed_below).
-  /// The record's `corps-codec` header names this one. Before the first
-  /// encode(), codec().
-  [[nodiscard]] Codec last_codec() const noexcept { return last_codec_; }
-  /// The codec and levels, to make compressors that write what this one does.
-  [[nodiscard]] const CodecOptions& codec_options() const noexcept { return codec_options_; }
+  [[nodiscard]] Codec codec() const noexcept { return codec_; }
 
   /// The registry this handler checks channels against.
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
 
  private:
+  struct State;  // the encoder, its compressor and scratch buffer
   ChannelRegistry registry_;
-  MetadataStamper stamper_;
-  CodecOptions codec_options_;
-  PayloadCompressor compressor_;
-  Codec last_codec_;
-  std::string serialized_;
+  Codec codec_;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace corps

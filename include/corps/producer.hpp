@@ -38,9 +38,6 @@ enum class Acks {
 /// Whether the broker de-duplicates the producer's retries.
 enum class Idempotence { off, on };
 
-/// Whether each record carries a `corps-type` header naming its type.
-enum class TypeHeader { off, on };
-
 /// What send() does when librdkafka's local queue is full.
 enum class QueueFull {
   wait,  ///< wait for room, up to ProducerOptions::delivery_timeout
@@ -58,7 +55,6 @@ struct ProducerOptions {
   std::optional<std::string> channel;
   Acks acks = Acks::all;
   Idempotence idempotence = Idempotence::on;
-  TypeHeader type_header = TypeHeader::on;
   QueueFull queue_full = QueueFull::wait;
   /// How long a record may take to be delivered, retries included.
   std::chrono::milliseconds delivery_timeout{30'000};
@@ -140,10 +136,10 @@ struct SendOptions {
   Headers headers;
   /// A fixed partition; by default the key (or librdkafka) chooses.
   std::optional<std::int32_t> partition;
-  /// True if the message's bulk is compressed already (a JPEG frame): under
-  /// zlib the value is then stored, not deflated again, and stays a zlib
+  /// Whether the message's bulk is compressed already (a JPEG frame): under
+  /// zlib such a value is stored, not deflated again, and stays a zlib
   /// stream MessageCorps reads. Other codecs compress as usual.
-  bool already_compressed = false;
+  Compressibility compressibility = Compressibility::normal;
 };
 
 /// Sends typed messages. Thread-safe: any thread may send. Neither copyable

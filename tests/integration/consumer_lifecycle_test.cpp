@@ -29,7 +29,7 @@ TEST_F(ConsumerLifecycle, ARecordKeptPastItsConsumerKeepsItsBytes) {
   corps::MessageHandler handler(registry_);
   corps::proto::Image image;
   image.set_image_data(std::string(5'000, 'x'));
-  const std::string value(handler.encode("Raw", image)->view());
+  const std::string value(handler.encode("Raw", image)->value.view());
   corps::testing::produce_raw(brokers(), "Raw",
                               {{.value = value,
                                 .key = std::string("the-key"),
@@ -109,7 +109,7 @@ TEST_F(ConsumerLifecycle, AHeaderBombIsRefusedBeforeItsHeadersAreCopied) {
     bomb.push_back({std::move(name), std::nullopt});
   }
   corps::testing::produce_raw(brokers(), "Raw",
-                              {{.value = std::string(handler.encode("Raw", image)->view()),
+                              {{.value = std::string(handler.encode("Raw", image)->value.view()),
                                 .key = std::nullopt,
                                 .headers = bomb,
                                 .partition = std::nullopt}});
@@ -144,7 +144,7 @@ TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotR
   corps::proto::Image image;
   corps::Headers many(100'001, corps::Header{"h", std::nullopt});
   corps::testing::produce_raw(brokers(), "Raw",
-                              {{.value = std::string(handler.encode("Raw", image)->view()),
+                              {{.value = std::string(handler.encode("Raw", image)->value.view()),
                                 .key = std::nullopt,
                                 .headers = many,
                                 .partition = std::nullopt}});

@@ -57,7 +57,7 @@ class DeadLetters : public corps::testing::BrokerTest {
   std::string good(int frame) {
     corps::proto::Image image;
     image.set_frame(frame);
-    return std::string(handler_->encode("VideoStream", image)->view());
+    return std::string(handler_->encode("VideoStream", image)->value.view());
   }
 
   corps::ConsumerOptions routed(std::string group) const {
@@ -114,7 +114,7 @@ TEST_F(DeadLetters, EveryHostileInputBecomesALetterAndTheNextRecordFlows) {
   corps::ChannelRegistry other;
   other.bind<corps::proto::Prediction>("Predictions");
   const std::string prediction_value(
-      corps::MessageHandler(other).encode("Predictions", prediction)->view());
+      corps::MessageHandler(other).encode("Predictions", prediction)->value.view());
   corps::proto::Image unstamped;
   unstamped.set_frame(98);
   corps::Headers thousands;
@@ -371,7 +371,7 @@ TEST_F(DeadLetters, ARecordTooLargeToFetchIsReportedNotAStall) {
   for (auto& c : noise) c = static_cast<char>(random());
   big.set_image_data(noise);
   corps::testing::produce_raw(brokers(), "VideoStream",
-                              {{std::string(handler_->encode("VideoStream", big)->view())}});
+                              {{std::string(handler_->encode("VideoStream", big)->value.view())}});
   auto options = consumer_options("", {"VideoStream"});
   options.max_record_bytes = 5000;
   corps::Consumer consumer(registry_, options);
@@ -641,7 +641,7 @@ TEST_F(DeadLetters, ReplayReadsEachPartitionOnlyFromItsStartToItsEnd) {
     letter.set_value(good(frame));
     letter.set_stage("handler");
     letter.set_code("handler_failed");
-    return std::string(letter_handler.encode("Letters", letter)->view());
+    return std::string(letter_handler.encode("Letters", letter)->value.view());
   };
   corps::testing::produce_raw(
       brokers(), "Letters",

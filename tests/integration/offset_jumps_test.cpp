@@ -43,7 +43,7 @@ class OffsetJumps : public corps::testing::BrokerTest {
     value.set_frame(frame);
     const auto bytes = handler.encode("Values", value);
     std::string hex;
-    for (unsigned char c : bytes->view()) {
+    for (unsigned char c : bytes->value.view()) {
       static constexpr char digits[] = "0123456789abcdef";
       hex += digits[c >> 4];
       hex += digits[c & 15];

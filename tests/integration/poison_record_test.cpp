@@ -21,7 +21,7 @@ class PoisonRecord : public corps::testing::BrokerTest {
     corps::MessageHandler handler(registry_);
     corps::proto::Image image;
     image.set_frame(frame);
-    return std::string(handler.encode("VideoStream", image)->view());
+    return std::string(handler.encode("VideoStream", image)->value.view());
   }
 };
 
@@ -34,7 +34,7 @@ TEST_F(PoisonRecord, BadRecordsAreTypedErrorsAndTheGoodOnesStillArrive) {
     r.bind<corps::proto::Prediction>("Predictions");
     return r;
   }());
-  const std::string other_value(other_handler.encode("Predictions", other)->view());
+  const std::string other_value(other_handler.encode("Predictions", other)->value.view());
 
   const std::vector<RawValue> records{
       {good},

@@ -414,7 +414,7 @@ TEST_F(ProducerTest, AnAlreadyCompressedValueIsStoredAndReadsBack) {
   corps::proto::Image image;
   image.set_pixel_format(corps::proto::PIXEL_FORMAT_JPEG);
   image.set_image_data(std::string(20'000, 'j'));  // deflates to almost nothing if asked
-  ASSERT_TRUE(producer.send("VideoStream", image, {.already_compressed = true}).get().ok());
+  ASSERT_TRUE(producer.send("VideoStream", image, {.compressibility = corps::Compressibility::already_compressed}).get().ok());
   ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
   auto stored = consumer.poll(10s);
   auto deflated = consumer.poll(10s);

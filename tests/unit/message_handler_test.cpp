@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include "corps/headers.hpp"
 #include "corps/image.pb.h"
+#include "corps/message_loader.hpp"
 #include "corps/prediction.pb.h"
 #include "corps_test/test_types.pb.h"
 #include "messagecorps/image.pb.h"
@@ -47,7 +49,7 @@ TEST(MessageHandler, StampsSerializesAndCompressesAsMessageCorpsReadsIt) {
   EXPECT_EQ(image.message_data().sending_service(), "camera");
   EXPECT_FALSE(image.message_data().uuid().empty());
 
-  const auto read = as_messagecorps_reads_it<protobuf::image::Image>(value->view());
+  const auto read = as_messagecorps_reads_it<protobuf::image::Image>(value->value.view());
   EXPECT_EQ(read.image_data(), "pixels");
   EXPECT_EQ(read.frame(), 42);
   EXPECT_EQ(read._message_data().environment(), protobuf::common::messageData::STAGING);
@@ -75,9 +77,9 @@ TEST(MessageHandler, UsesTheConfiguredZlibLevel) {
   const auto plain = stored.encode("VideoStream", image);
   const auto small = best.encode("VideoStream", image);
   ASSERT_TRUE(plain.ok() && small.ok());
-  EXPECT_GT(plain->size(), 100000u);
-  EXPECT_LT(small->size(), 1000u);
-  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Image>(plain->view()).image_data().size(),
+  EXPECT_GT(plain->value.size(), 100000u);
+  EXPECT_LT(small->value.size(), 1000u);
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Image>(plain->value.view()).image_data().size(),
             100000u);
 }
 
@@ -91,41 +93,89 @@ TEST(MessageHandler, StoresShortValuesUnlessToldToDeflateThemAll) {
   ASSERT_TRUE(stored.ok() && deflated.ok());
   const auto serialized = prediction.ByteSizeLong();
   ASSERT_LT(serialized, corps::default_zlib_store_below);
-  EXPECT_EQ(stored->size(), serialized + 11) << "stored: zlib's framing around the bytes";
-  EXPECT_LT(deflated->size(), stored->size()) << "the repeated label deflates";
+  EXPECT_EQ(stored->value.size(), serialized + 11) << "stored: zlib's framing around the bytes";
+  EXPECT_LT(deflated->value.size(), stored->value.size()) << "the repeated label deflates";
   // MessageCorps reads both.
-  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(stored->view()).object(0),
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(stored->value.view()).object(0),
             prediction.object(0));
-  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(deflated->view()).object(0),
+  EXPECT_EQ(as_messagecorps_reads_it<corps::proto::Prediction>(deflated->value.view()).object(0),
             prediction.object(0));
 }
 
 TEST(MessageHandler, SaysWhichCodecEachValueIsIn) {
   MessageHandler zstd(video_registry(), {.codec = corps::Codec::zstd});
-  EXPECT_EQ(zstd.last_codec(), corps::Codec::zstd) << "before any encode: the configured codec";
+  EXPECT_EQ(zstd.codec(), corps::Codec::zstd);
   corps::proto::Prediction prediction;
   prediction.set_frame(3);
   const auto short_value = zstd.encode("Predictions", prediction);
   ASSERT_TRUE(short_value.ok());
   ASSERT_LT(prediction.ByteSizeLong(), corps::default_uncompressed_below);
-  EXPECT_EQ(zstd.last_codec(), corps::Codec::none);
-  EXPECT_EQ(short_value->view(), prediction.SerializeAsString()) << "sent as it is";
+  EXPECT_EQ(short_value->codec, corps::Codec::none);
+  EXPECT_EQ(short_value->value.view(), prediction.SerializeAsString()) << "sent as it is";
 
   corps::proto::Image image;
   image.set_image_data(std::string(4096, 'p'));
   const auto long_value = zstd.encode("VideoStream", image);
   ASSERT_TRUE(long_value.ok());
-  EXPECT_EQ(zstd.last_codec(), corps::Codec::zstd);
-  EXPECT_LT(long_value->size(), 4096u);
-  // A compressor made from its options (as compression threads are) agrees.
-  const corps::PayloadCompressor elsewhere(zstd.codec_options());
-  EXPECT_EQ(elsewhere.codec_for(image.ByteSizeLong()), corps::Codec::zstd);
-  EXPECT_EQ(elsewhere.codec_for(prediction.ByteSizeLong()), corps::Codec::none);
+  EXPECT_EQ(long_value->codec, corps::Codec::zstd);
+  EXPECT_LT(long_value->value.size(), 4096u);
 
   // zlib values are always zlib: short ones are stored inside the stream.
   MessageHandler zlib(video_registry(), {});
-  ASSERT_TRUE(zlib.encode("Predictions", prediction).ok());
-  EXPECT_EQ(zlib.last_codec(), corps::Codec::zlib);
+  const auto zlib_value = zlib.encode("Predictions", prediction);
+  ASSERT_TRUE(zlib_value.ok());
+  EXPECT_EQ(zlib_value->codec, corps::Codec::zlib);
+}
+
+// The headers an encoded record carries, as (name, value) strings.
+std::vector<std::pair<std::string, std::string>> headers_of(const corps::EncodedRecord& record) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : record.headers()) out.emplace_back(name, value);
+  return out;
+}
+
+TEST(MessageHandler, NamesTheTypeAndAnyCodecButZlibInTheRecordsHeaders) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  corps::proto::Image image;
+  image.set_image_data(std::string(4096, 'p'));
+  MessageHandler zlib(video_registry(), {});
+  EXPECT_EQ(headers_of(*zlib.encode("VideoStream", image)),
+            (Pairs{{"corps-type", "corps.proto.Image"}}))
+      << "zlib is what no codec header means";
+  MessageHandler lz4(video_registry(), {.codec = corps::Codec::lz4});
+  EXPECT_EQ(headers_of(*lz4.encode("VideoStream", image)),
+            (Pairs{{"corps-type", "corps.proto.Image"}, {"corps-codec", "lz4"}}));
+  MessageHandler untyped(video_registry(),
+                         {.codec = corps::Codec::zstd, .type_header = corps::TypeHeader::off});
+  corps::proto::Prediction prediction;
+  EXPECT_EQ(headers_of(*untyped.encode("Predictions", prediction)),
+            (Pairs{{"corps-codec", "none"}}))
+      << "a short zstd value goes as none, and says so";
+}
+
+TEST(MessageHandler, WhatItEncodesTheLoaderReadsBackByItsHeaders) {
+  for (const auto codec :
+       {corps::Codec::zlib, corps::Codec::none, corps::Codec::zstd, corps::Codec::lz4}) {
+    MessageHandler handler(video_registry(), {.codec = codec});
+    corps::MessageLoader loader(video_registry());
+    for (const std::size_t size : {std::size_t{10}, std::size_t{100'000}}) {
+      corps::proto::Image image;
+      image.set_image_data(std::string(size, 'q'));
+      const auto encoded = handler.encode("VideoStream", image);
+      ASSERT_TRUE(encoded.ok());
+      corps::Headers headers;
+      for (const auto& [name, value] : encoded->headers()) {
+        headers.push_back({std::string(name), std::string(value)});
+      }
+      const corps::RawRecord raw{"VideoStream",           0,
+                                 1,                       encoded->value.data(),
+                                 encoded->value.size(),   &headers};
+      const auto loaded = loader.load(raw);
+      ASSERT_TRUE(loaded.ok()) << corps::to_string(codec) << " " << size << ": "
+                               << loaded.error().to_string();
+      EXPECT_EQ(dynamic_cast<const corps::proto::Image&>(**loaded).image_data().size(), size);
+    }
+  }
 }
 
 TEST(MessageHandler, RefusesAnUnboundChannel) {

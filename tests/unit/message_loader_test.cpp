@@ -75,7 +75,7 @@ TEST(MessageLoader, DecodesWhatTheHandlerEncodes) {
   prediction.set_frame(5);
   auto value = handler.encode("Predictions", prediction);
   ASSERT_TRUE(value.ok());
-  const std::string bytes(value->view());
+  const std::string bytes(value->value.view());
   const corps::Headers headers{{"corps-type", "corps.proto.Prediction"}};
   auto message = loader.load(at("Predictions", bytes, &headers));
   ASSERT_TRUE(message.ok());
@@ -211,8 +211,8 @@ TEST(MessageLoader, FollowsTheCodecHeaderOfEveryCodec) {
     prediction.set_frame(11);
     auto value = handler.encode("Predictions", prediction);
     ASSERT_TRUE(value.ok());
-    ASSERT_EQ(handler.last_codec(), codec);
-    const std::string bytes(value->view());
+    ASSERT_EQ(value->codec, codec);
+    const std::string bytes(value->value.view());
     const corps::Headers headers{{"corps-codec", std::string(corps::to_string(codec))}};
     auto message = loader.load(at("Predictions", bytes, &headers));
     ASSERT_TRUE(message.ok()) << corps::to_string(codec) << ": " << message.error().to_string();
@@ -370,9 +370,9 @@ TEST(MessageLoader, ParsesLargeValuesThatDoNotExpand) {
   MessageLoader loader(registry());
   const auto predictions = handler.encode("Predictions", prediction);
   const auto images = handler.encode("VideoStream", image);
-  auto loaded = loader.load(at("Predictions", std::string(predictions->view())));
+  auto loaded = loader.load(at("Predictions", std::string(predictions->value.view())));
   ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
-  loaded = loader.load(at("VideoStream", std::string(images->view())));
+  loaded = loader.load(at("VideoStream", std::string(images->value.view())));
   ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
 }
 
