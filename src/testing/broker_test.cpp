@@ -2,87 +2,60 @@
 
 #include <future>
 
-#include "detail/kafka_client.hpp"
+#include "detail/kafka_consumer.hpp"
 
 namespace corps::testing {
 
 namespace {
 
-void on_raw_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {
-  auto* promise =
-      static_cast<std::promise<std::pair<rd_kafka_resp_err_t, std::int64_t>>*>(message->_private);
-  promise->set_value({message->err, message->offset});
-}
+// A consumer with nothing to hear of rebalances: committed_offset's never
+// subscribes.
+struct NoRebalances final : detail::RebalanceListener {
+  void assigned(const std::vector<TopicPartition>&) override {}
+  void revoking(const std::vector<TopicPartition>&) override {}
+};
 
 }  // namespace
 
 std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::string& topic,
                                       const std::vector<RawValue>& records) {
-  auto conf = detail::make_conf({{"bootstrap.servers", brokers},
-                                 {"client.id", "corps-testing-raw"},
-                                 {"linger.ms", "0"},
-                                 {"message.max.bytes", std::to_string(64 << 20)},
-                                 {"message.timeout.ms", "30000"}});
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), on_raw_delivery);
-  auto client = detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  ProducerOptions options;
+  options.brokers = brokers;
+  options.client_id = "corps-testing-raw";
+  options.linger = std::chrono::milliseconds(0);
+  options.max_record_bytes = std::size_t{64} << 20;
+  options.delivery_timeout = std::chrono::seconds(30);
+  Producer producer(ChannelRegistry{}, options);
   std::vector<std::int64_t> offsets;
   for (const auto& record : records) {
-    std::promise<std::pair<rd_kafka_resp_err_t, std::int64_t>> delivered;
-    auto future = delivered.get_future();
-    detail::HeadersPtr headers(rd_kafka_headers_new(record.headers.size()));
-    for (const auto& header : record.headers) {
-      rd_kafka_header_add(headers.get(), header.name.data(),
-                          static_cast<ssize_t>(header.name.size()),
-                          header.value ? header.value->data() : nullptr,
-                          header.value ? static_cast<ssize_t>(header.value->size()) : 0);
-    }
-    void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
-    const std::size_t value_size = record.value ? record.value->size() : 0;
-    void* key = record.key ? const_cast<char*>(record.key->data()) : nullptr;
-    const std::size_t key_size = record.key ? record.key->size() : 0;
-    const std::int32_t partition = record.partition.value_or(RD_KAFKA_PARTITION_UA);
-    rd_kafka_headers_t* raw_headers = record.headers.empty() ? nullptr : headers.get();
-    const auto err = rd_kafka_producev(
-        client.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_KEY(key, key_size),
-        RD_KAFKA_V_HEADERS(raw_headers), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw Exception(
-          detail::kafka_error(err, Stage::produce, "raw record to '" + topic + "' refused"));
-    }
-    if (raw_headers != nullptr) (void)headers.release();
-    while (future.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
-      rd_kafka_poll(client.get(), 50);
-    }
-    const auto [result, offset] = future.get();
-    if (result != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw Exception(detail::kafka_error(result, Stage::delivery,
-                                          "raw record to '" + topic + "' not delivered"));
-    }
-    offsets.push_back(offset);
+    SendOptions send{.key = record.key, .headers = record.headers, .partition = record.partition};
+    const auto value = record.value ? std::optional<std::string_view>(*record.value) : std::nullopt;
+    // One at a time, so each lands where the one before it did not.
+    const DeliveryReport report = producer.send_raw(topic, value, std::move(send)).get();
+    if (!report.ok()) throw Exception(*report.error);
+    offsets.push_back(report.where.offset);
   }
   return offsets;
 }
 
 std::int64_t committed_offset(const std::string& brokers, const std::string& group,
                               const std::string& topic, std::int32_t partition) {
-  // A consumer handle that never subscribes only sends OffsetFetch.
-  auto client = detail::make_client(RD_KAFKA_CONSUMER,
-                                    detail::make_conf({{"bootstrap.servers", brokers},
-                                                       {"group.id", group},
-                                                       {"client.id", "corps-testing-committed"}}));
-  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-  auto err = rd_kafka_committed(client.get(), list.get(), 10000);
-  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw Exception(detail::kafka_error(
-        err, Stage::commit, "cannot read the committed offset of group '" + group + "'"));
+  // A member of the group that never subscribes only asks (OffsetFetch).
+  ConsumerOptions options;
+  options.brokers = brokers;
+  options.group_id = group;
+  options.client_id = "corps-testing-committed";
+  options.channels = {topic};
+  NoRebalances listener;
+  detail::KafkaConsumer asking(options, listener);
+  auto offset = asking.committed(TopicPartition{topic, partition}, std::chrono::seconds(10));
+  if (!offset.ok()) {
+    const Error& error = offset.error();
+    throw Exception(Error(error.code(), error.stage(),
+                          error.message() + " of group '" + group + "'", error.where(),
+                          error.kafka_code()));
   }
-  const std::int64_t offset = list->elems[0].offset;
-  rd_kafka_consumer_close(client.get());
-  return offset < 0 ? -1 : offset;
+  return *offset;
 }
 
 std::vector<Record> consume(Consumer& consumer, std::size_t count,
