@@ -107,13 +107,13 @@ void EmbeddedBroker::set_round_trip_time(std::int32_t broker_id, std::chrono::mi
       "cannot set the round-trip time of broker " + std::to_string(broker_id));
 }
 
-void EmbeddedBroker::push_request_errors(std::int16_t api_key,
-                                         const std::vector<int>& kafka_errors) {
-  std::vector<rd_kafka_resp_err_t> errors;
-  errors.reserve(kafka_errors.size());
-  for (int code : kafka_errors) errors.push_back(static_cast<rd_kafka_resp_err_t>(code));
-  rd_kafka_mock_push_request_errors_array(impl_->cluster.get(), api_key, errors.size(),
-                                          errors.data());
+void EmbeddedBroker::push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors) {
+  // librdkafka numbers a broker's errors as the protocol does.
+  std::vector<rd_kafka_resp_err_t> codes;
+  codes.reserve(errors.size());
+  for (const KafkaError error : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(impl_->cluster.get(), static_cast<std::int16_t>(api),
+                                          codes.size(), codes.data());
 }
 
 void EmbeddedBroker::set_partition_leader(std::string_view topic, std::int32_t partition,

@@ -46,6 +46,34 @@ enum class KafkaApi : std::int16_t {
   init_producer_id = 22,
 };
 
+/// Errors a Kafka broker answers requests with, by their numbers in the
+/// Kafka protocol: for injecting them (EmbeddedBroker::push_request_errors).
+enum class KafkaError : std::int16_t {
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  leader_not_available = 5,
+  not_leader_or_follower = 6,  ///< the partition's leader moved
+  request_timed_out = 7,
+  message_too_large = 10,
+  offset_metadata_too_large = 12,
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  record_list_too_large = 18,
+  not_enough_replicas = 19,
+  not_enough_replicas_after_append = 20,
+  illegal_generation = 22,
+  unknown_member_id = 25,
+  rebalance_in_progress = 27,
+  topic_authorization_failed = 29,
+  group_authorization_failed = 30,
+  out_of_order_sequence_number = 45,
+  duplicate_sequence_number = 46,
+  invalid_producer_epoch = 47,
+  kafka_storage_error = 56,
+};
+
 /// Embedded broker settings.
 struct EmbeddedBrokerOptions {
   /// How many brokers the cluster has (ids 1..broker_count).
@@ -79,14 +107,9 @@ class EmbeddedBroker {
   void set_broker_up(std::int32_t broker_id);
   /// Fault control: every answer from `broker_id` is delayed by `rtt`.
   void set_round_trip_time(std::int32_t broker_id, std::chrono::milliseconds rtt);
-  /// Fault control: the next requests of Kafka API `api_key` (0 = Produce,
-  /// 1 = Fetch, 8 = OffsetCommit, 12 = Heartbeat, ...) fail, one per entry,
-  /// with these Kafka error codes.
-  void push_request_errors(std::int16_t api_key, const std::vector<int>& kafka_errors);
-  /// As above, by request type, e.g. KafkaApi::offset_commit.
-  void push_request_errors(KafkaApi api, const std::vector<int>& kafka_errors) {
-    push_request_errors(static_cast<std::int16_t>(api), kafka_errors);
-  }
+  /// Fault control: the next requests of type `api` fail, one per entry of
+  /// `errors`, with that error.
+  void push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors);
   /// Fault control: moves the leader of a partition.
   void set_partition_leader(std::string_view topic, std::int32_t partition, std::int32_t broker_id);
 

@@ -1,7 +1,6 @@
 // What a consumer owns and how long it takes to let go: records that outlive
 // it, a close that must finish on time when the broker has gone away.
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <iostream>
@@ -163,9 +162,9 @@ TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotR
 // (a timeout, a leader moving) is not a record: poll() does not return it
 // as one, and the records arrive once the retry succeeds.
 TEST_F(ConsumerLifecycle, FetchErrorsTheClientRetriesAreNotReturnedAsRecords) {
-  broker().push_request_errors(corps::KafkaApi::fetch, {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                                        RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                                        RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+  broker().push_request_errors(corps::KafkaApi::fetch, {corps::KafkaError::request_timed_out,
+                                                        corps::KafkaError::not_leader_or_follower,
+                                                        corps::KafkaError::request_timed_out});
   corps::Consumer consumer(registry_, consumer_options("", {"Predictions"}));
   const auto records = consume(consumer, 10);
   ASSERT_EQ(records.size(), 10U);

@@ -3,7 +3,6 @@
 // offset is committed; the records after it keep flowing; and replay sends
 // the letters back.
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
 
 #include <atomic>
@@ -289,7 +288,7 @@ TEST_F(DeadLetters, AFailedDeadLetterWriteLeavesTheRecordUncommitted) {
   corps::testing::produce_raw(brokers(), "VideoStream", {{good(0)}, {std::string("bad")}});
   // The next produce request (the dead letter's) is refused for good.
   broker().push_request_errors(corps::KafkaApi::produce,
-                               {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED});
+                               {corps::KafkaError::topic_authorization_failed});
   {
     corps::Consumer consumer(registry_, routed("refused"));
     Watchdog watchdog(consumer, 60s);
@@ -511,7 +510,7 @@ TEST_F(DeadLetters, AHandlersHugeErrorMessageStillLeavesALetter) {
 
 TEST_F(DeadLetters, ALetterTheBrokerRefusesAsTooLargeIsWrittenTruncated) {
   corps::testing::produce_raw(brokers(), "VideoStream", {{std::string("bad")}, {good(1)}});
-  broker().push_request_errors(corps::KafkaApi::produce, {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE});
+  broker().push_request_errors(corps::KafkaApi::produce, {corps::KafkaError::message_too_large});
   {
     corps::Consumer consumer(registry_, routed("refused-size"));
     EXPECT_EQ(run_until(consumer, 1), (std::vector<int>{1}));

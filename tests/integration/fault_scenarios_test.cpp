@@ -9,7 +9,6 @@
 // batch whose acknowledgement was lost is stored twice here (a real broker
 // drops it for an idempotent producer); those tests allow duplicates.
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 
 #include <atomic>
@@ -153,8 +152,8 @@ TEST_F(FaultScenario, RetriableProduceErrorsLoseAndReorderNothing) {
       if (n % 400 != 100) return;
       broker().push_request_errors(
           corps::KafkaApi::produce,
-          {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-           RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+          {corps::KafkaError::not_leader_or_follower, corps::KafkaError::not_enough_replicas,
+           corps::KafkaError::leader_not_available, corps::KafkaError::request_timed_out});
     });
     ASSERT_TRUE(producer.flush(60s).ok());
   }
@@ -180,7 +179,7 @@ TEST_F(FaultScenario, TheEmbeddedBrokerChecksNoSequenceForAnIdempotentProducer) 
     send(producer, 0, 1);
     ASSERT_TRUE(producer.flush(10s).ok());
     broker().set_round_trip_time(1, 300ms);  // A still in flight when B goes
-    broker().push_request_errors(corps::KafkaApi::produce, {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT});
+    broker().push_request_errors(corps::KafkaApi::produce, {corps::KafkaError::request_timed_out});
     send(producer, 1, 2);
     std::this_thread::sleep_for(50ms);
     send(producer, 2, 3);
@@ -270,7 +269,7 @@ TEST_F(FaultScenario, AFailedCommitIsReportedAndTheNextOneCoversItsRecords) {
       checker_.consumed(record.as<corps::proto::Prediction>().frame(), record.location());
     }
     broker().push_request_errors(corps::KafkaApi::offset_commit,
-                                 {RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE});
+                                 {corps::KafkaError::offset_metadata_too_large});
     const auto failed = consumer.commit();
     ASSERT_FALSE(failed.ok()) << "the injected commit error was not reported";
     EXPECT_EQ(failed.error().stage(), corps::Stage::commit);

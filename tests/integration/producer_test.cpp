@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <functional>
@@ -267,7 +266,7 @@ TEST_F(ProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
   // The broker says a sequence number was skipped: librdkafka can no longer
   // keep the idempotence guarantees and stops the producer.
   broker().push_request_errors(corps::KafkaApi::produce,
-                               {RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER});
+                               {corps::KafkaError::out_of_order_sequence_number});
   const auto failed = producer.send("VideoStream", image).get();
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error->severity(), corps::Severity::fatal) << failed.error->to_string();

@@ -117,9 +117,9 @@ void Cluster::set_broker_up(std::int32_t broker) {
 void Cluster::set_round_trip_time(std::int32_t broker, std::chrono::milliseconds rtt) {
   command("rtt " + std::to_string(broker) + " " + std::to_string(rtt.count()));
 }
-void Cluster::push_request_errors(KafkaApi api, const std::vector<int>& codes) {
+void Cluster::push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors) {
   std::string line = "errors " + std::to_string(static_cast<int>(api));
-  for (int code : codes) line += " " + std::to_string(code);
+  for (const KafkaError error : errors) line += " " + std::to_string(static_cast<int>(error));
   command(line);
 }
 void Cluster::set_partition_leader(const std::string& topic, std::int32_t partition,
@@ -155,9 +155,9 @@ int run_broker(int brokers, const std::string& topic, int partitions,
     } else if (verb == "errors") {
       int api = 0;
       words >> api;
-      std::vector<int> codes;
-      for (int code = 0; words >> code;) codes.push_back(code);
-      cluster.push_request_errors(static_cast<std::int16_t>(api), codes);
+      std::vector<KafkaError> errors;
+      for (int code = 0; words >> code;) errors.push_back(static_cast<KafkaError>(code));
+      cluster.push_request_errors(static_cast<KafkaApi>(api), errors);
     } else if (verb == "leader") {
       std::string name;
       int partition = 0;

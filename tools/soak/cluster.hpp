@@ -32,7 +32,7 @@ class Cluster {
   void set_broker_down(std::int32_t broker);
   void set_broker_up(std::int32_t broker);
   void set_round_trip_time(std::int32_t broker, std::chrono::milliseconds rtt);
-  void push_request_errors(KafkaApi api, const std::vector<int>& codes);
+  void push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors);
   void set_partition_leader(const std::string& topic, std::int32_t partition, std::int32_t broker);
 
  private:

@@ -19,14 +19,16 @@ using std::chrono::milliseconds;
 // slow brokers still fail Produce requests.
 struct RequestErrors {
   KafkaApi api;
-  std::vector<int> codes;
+  std::vector<KafkaError> errors;
 };
 const std::vector<RequestErrors>& request_errors() {
   static const std::vector<RequestErrors> errors{
-      {KafkaApi::fetch, {6, 7}},  // NOT_LEADER, REQUEST_TIMED_OUT
+      {KafkaApi::fetch, {KafkaError::not_leader_or_follower, KafkaError::request_timed_out}},
       {KafkaApi::offset_commit,
-       {27, 15, 16}},               // REBALANCE_IN_PROGRESS, COORDINATOR_*, NOT_COORDINATOR
-      {KafkaApi::heartbeat, {27}},  // REBALANCE_IN_PROGRESS: the members rejoin
+       {KafkaError::rebalance_in_progress, KafkaError::coordinator_not_available,
+        KafkaError::not_coordinator}},
+      // The members rejoin.
+      {KafkaApi::heartbeat, {KafkaError::rebalance_in_progress}},
   };
   return errors;
 }
@@ -140,11 +142,11 @@ void Nemesis::apply(const Event& event) {
     }
     case Fault::request_errors: {
       const auto& kind = request_errors()[event.which % request_errors().size()];
-      std::vector<int> codes;
+      std::vector<KafkaError> errors;
       for (unsigned i = 0; i < 1 + event.other % 5; ++i) {
-        codes.push_back(kind.codes[(event.other / 5 + i) % kind.codes.size()]);
+        errors.push_back(kind.errors[(event.other / 5 + i) % kind.errors.size()]);
       }
-      cluster_.push_request_errors(kind.api, codes);
+      cluster_.push_request_errors(kind.api, errors);
       break;
     }
     case Fault::add_consumer: {
