@@ -30,7 +30,6 @@
 #include "corps/admin.hpp"
 #include "corps/codec.hpp"
 #include "corps/logging.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps_client.hpp"
 #include "frames.hpp"
 #include "latency.hpp"

@@ -42,7 +42,6 @@
 #include "corps/image.pb.h"
 #include "corps/message_loader.hpp"
 #include "corps/metadata.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/record.hpp"
 #include "decode_input.hpp"

@@ -19,7 +19,7 @@
 #include "corps/dead_letter.pb.h"
 #include "corps/image.pb.h"
 #include "corps/message_handler.hpp"
-#include "corps/payload_codec.hpp"
+#include "corps/codec.hpp"
 #include "corps/prediction.pb.h"
 #include "decode_input.hpp"
 #include "support/fuzz_findings.hpp"

@@ -94,7 +94,12 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
                                                    inflated_, options_.max_decompressed_bytes);
   if (!inflated.ok()) {
-    return Error(inflated.error().code(), Stage::decompress, inflated.error().message(), where());
+    // The codec knows its cap only as a number; the loader says whose it is.
+    const bool capped = inflated.error().code() == Errc::too_large;
+    return Error(inflated.error().code(), Stage::decompress,
+                 inflated.error().message() +
+                     (capped ? " (LoaderOptions::max_decompressed_bytes)" : ""),
+                 where());
   }
   if (const auto cost = parse_cost(*binding).over_budget(inflated_, options_.max_parsed_bytes)) {
     return Error(Errc::too_large, Stage::parse,

@@ -1,20 +1,34 @@
-// The payload codec: zlib streams (RFC 1950), the format MessageCorps writes
-// with `zlib.compress` and reads with `zlib.decompress`.
+// The payload codec: how a record's value is compressed and read back.
 //
-// The work is libdeflate's, about twice as fast as zlib both ways, except for
-// values under 2 KiB, which zlib deflates faster (corps_bench
-// --compare-zlib-backends); zlib also classifies a stream libdeflate refuses.
-// Values under 256 bytes are stored, not deflated (see
-// default_zlib_store_below).
-// Each object allocates its compressor or decompressor state once and reuses
-// it for every record, and decompression is bounded: a stream that would
-// inflate past the cap stops there with Errc::too_large, having used at most
-// twice the cap in memory.
+// A record without a `corps-codec` header is a zlib stream (RFC 1950): the
+// format MessageCorps writes with `zlib.compress` and reads with
+// `zlib.decompress`, and what corps writes unless told otherwise. A producer
+// set to another codec adds the header; every corps reader decodes every
+// codec, with the same output cap and the same typed errors. MessageCorps
+// (Python) reads only zlib records: keep channels it reads on the default.
+// The header is per record: a zstd or lz4 producer sends values too short to
+// gain from a frame under `none` (CodecOptions::uncompressed_below).
+//
+//   zlib   RFC 1950 stream (default, no header); values under 256 bytes are
+//          stored, not deflated (default_zlib_store_below)
+//   none   the serialized message as is; for values that do not compress,
+//          such as JPEG frames, or when the CPU matters more than the bytes
+//   zstd   a Zstandard frame (RFC 8878), much faster than zlib at a similar
+//          ratio
+//   lz4    an LZ4 frame, the fastest, at a lower ratio
+//
+// Each compressor and decompressor allocates its codec's state once and
+// reuses it for every value, and decompression is bounded: a value that
+// would decode past the cap stops there with Errc::too_large, having used at
+// most about twice the cap in memory. The codecs themselves are in
+// src/detail/ (zlib_codec, zstd_codec, lz4_codec), around one bounded-output
+// loop (detail/bounded_output.hpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -79,51 +93,89 @@ enum class Compressibility {
   already_compressed,
 };
 
-/// Compresses into zlib streams, reusing one deflate state.
-/// Not thread-safe: one compressor per thread.
-class ZlibCompressor {
- public:
-  /// `level` is -1 (default, 6) or 0..9; throws corps::Exception otherwise.
-  /// Inputs shorter than `store_below` bytes are stored, not deflated; 0
-  /// deflates everything at `level`.
-  explicit ZlibCompressor(int level = default_zlib_level,
-                          std::size_t store_below = default_zlib_store_below);
-  ~ZlibCompressor();
-  ZlibCompressor(ZlibCompressor&&) noexcept;
-  ZlibCompressor& operator=(ZlibCompressor&&) noexcept;
+/// How a record's value is compressed.
+enum class Codec {
+  zlib,  ///< MessageCorps's format; the default and the meaning of no header
+  none,  ///< not compressed
+  zstd,  ///< Zstandard frame
+  lz4,   ///< LZ4 frame
+};
 
-  /// `input` as one complete zlib stream, in a buffer sized to fit: stored
-  /// if it is short or already compressed, deflated otherwise.
+/// The header that names a record's codec; absent means zlib.
+inline constexpr std::string_view codec_header = "corps-codec";
+
+/// The codec's name as written in the header: "zlib", "none", "zstd", "lz4".
+[[nodiscard]] std::string_view to_string(Codec codec) noexcept;
+
+/// The codec a header value (or a command-line word) names, or nullopt.
+[[nodiscard]] std::optional<Codec> parse_codec(std::string_view name) noexcept;
+
+/// zstd and lz4 values shorter than this are sent as they are, under codec
+/// `none`. On a short protobuf message a frame's header and checksum cost
+/// more than compression saves (a 144-byte Prediction becomes 155 bytes as
+/// zstd, 171 as lz4), and writing and reading each frame costs
+/// microseconds. zlib has its own threshold (default_zlib_store_below),
+/// since its values must stay zlib streams for MessageCorps.
+inline constexpr std::size_t default_uncompressed_below = 256;
+
+/// Compressor settings.
+struct CodecOptions {
+  Codec codec = Codec::zlib;
+  /// zlib level: -1 (zlib's default, 6, as MessageCorps) or 0..9.
+  int zlib_level = default_zlib_level;
+  /// zlib values shorter than this are stored, not deflated (see
+  /// default_zlib_store_below); 0 deflates every value.
+  std::size_t zlib_store_below = default_zlib_store_below;
+  /// Zstandard level, 1..19 (3 is zstd's own default; 1 is the fastest).
+  int zstd_level = 1;
+  /// zstd and lz4 values shorter than this are written with codec none (see
+  /// default_uncompressed_below); 0 compresses every value.
+  std::size_t uncompressed_below = default_uncompressed_below;
+};
+
+/// Compresses values with one codec, keeping its state between values.
+/// Not thread-safe: one per thread.
+class PayloadCompressor {
+ public:
+  /// Throws corps::Exception (Stage::config) for a level out of range.
+  explicit PayloadCompressor(CodecOptions options = {});
+  ~PayloadCompressor();
+  PayloadCompressor(PayloadCompressor&&) noexcept;
+  PayloadCompressor& operator=(PayloadCompressor&&) noexcept;
+
+  /// `input` in the codec's format, in a buffer sized to fit.
   [[nodiscard]] Result<Payload> compress(std::string_view input,
                                          Compressibility compressibility = Compressibility::normal);
 
-  /// The level in use.
-  [[nodiscard]] int level() const noexcept { return level_; }
-  /// Inputs shorter than this are stored.
-  [[nodiscard]] std::size_t store_below() const noexcept { return store_below_; }
+  /// The codec of CodecOptions::codec.
+  [[nodiscard]] Codec codec() const noexcept { return options_.codec; }
+  /// The codec compress() writes an `input_size`-byte value in: codec(), or
+  /// none for a zstd or lz4 value shorter than uncompressed_below. A record's
+  /// `corps-codec` header names this one.
+  [[nodiscard]] Codec codec_for(std::size_t input_size) const noexcept;
 
  private:
   struct State;
+  CodecOptions options_;
   std::unique_ptr<State> state_;
-  int level_;
-  std::size_t store_below_;
 };
 
-/// Inflates zlib streams with a cap on output size, reusing one inflate state.
-/// Not thread-safe: one decompressor per thread.
-class ZlibDecompressor {
+/// Decompresses values of any codec with a cap on output size, keeping each
+/// codec's state between values. Not thread-safe: one per thread.
+class PayloadDecompressor {
  public:
-  ZlibDecompressor();
-  ~ZlibDecompressor();
-  ZlibDecompressor(ZlibDecompressor&&) noexcept;
-  ZlibDecompressor& operator=(ZlibDecompressor&&) noexcept;
+  PayloadDecompressor();
+  ~PayloadDecompressor();
+  PayloadDecompressor(PayloadDecompressor&&) noexcept;
+  PayloadDecompressor& operator=(PayloadDecompressor&&) noexcept;
 
-  /// Replaces `output` with the inflated `input`. Accepts exactly one complete
-  /// zlib stream with nothing after it and at most `max_output` bytes of
-  /// output; otherwise returns Stage::decompress with corrupt_data,
+  /// Replaces `output` with the decoded `input`. Accepts exactly one
+  /// complete stream or frame with nothing after it and at most `max_output`
+  /// bytes of output; otherwise returns Stage::decompress with corrupt_data,
   /// truncated_data, trailing_data or too_large (no location: the caller
-  /// knows the record).
-  Status decompress(std::string_view input, std::string& output, std::size_t max_output);
+  /// knows the record). Memory stays within about twice the cap.
+  Status decompress(Codec codec, std::string_view input, std::string& output,
+                    std::size_t max_output);
 
  private:
   struct State;

@@ -17,7 +17,6 @@
 #include "corps/message_handler.hpp"
 #include "corps/message_loader.hpp"
 #include "corps/metadata.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/producer.hpp"
 #include "corps/record.hpp"

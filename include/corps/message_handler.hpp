@@ -22,7 +22,6 @@
 
 #include "corps/codec.hpp"
 #include "corps/metadata.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
 

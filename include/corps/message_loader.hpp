@@ -19,7 +19,6 @@
 
 #include "corps/codec.hpp"
 #include "corps/headers.hpp"
-#include "corps/payload_codec.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
 

@@ -1,5 +1,6 @@
-// What every decompressor shares: how it sizes its output under the cap, and
-// how it words the failures the cap and the stream's end make.
+// What every decompressor shares: how it sizes its output under the cap, the
+// one loop that decodes under it, and how the failures the cap and the
+// stream's end make are worded.
 #pragma once
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "corps/error.hpp"
+#include "corps/result.hpp"
 
 namespace corps::detail {
 
@@ -52,10 +54,9 @@ class OutputSizing {
 };
 
 inline Error too_large_error(std::size_t max_output, std::size_t input_size) {
-  return decompress_error(Errc::too_large,
-                          "the record inflates to more than the " + std::to_string(max_output) +
-                              "-byte limit (LoaderOptions::max_decompressed_bytes) from " +
-                              std::to_string(input_size) + " bytes");
+  return decompress_error(Errc::too_large, "the value decodes to more than the " +
+                                               std::to_string(max_output) + "-byte limit from " +
+                                               std::to_string(input_size) + " bytes");
 }
 
 // `stream` names the format: "zlib stream", "zstd frame"...
@@ -64,6 +65,77 @@ inline Error trailing_error(std::string_view stream, std::size_t trailing, std::
                                                    " bytes follow the end of the " +
                                                    std::string(stream) + " (" +
                                                    std::to_string(input_size) + " bytes in all)");
+}
+
+// One pass of a streaming decoder: how much of the input it read and of the
+// output it wrote, and whether the stream or frame is complete.
+struct DecodeStep {
+  std::size_t consumed = 0;
+  std::size_t produced = 0;
+  bool finished = false;
+  const char* error = nullptr;     // the library's reason, when the data is bad
+  bool needs_more_memory = false;  // the frame asks for more than the cap allows
+};
+
+// The one bounded-output loop every streaming decoder runs in: drives
+// `step(input, out, room) -> DecodeStep` over `input`, growing `output` to
+// at most one byte past the cap, and classifies the ways a stream can be
+// wrong: corrupt (and after how many bytes), truncated, trailing bytes, or
+// past the cap. `name` names the format ("zlib stream", "zstd frame").
+template <typename Decode>
+Status decode_bounded(std::string_view name, std::string_view input, std::string& output,
+                      std::size_t max_output, OutputSizing& sizing,
+                      std::optional<std::size_t> declared, Decode&& step) {
+  const std::size_t limit = max_output + 1;
+  sizing.prepare(output, input.size(), limit, declared);
+  std::size_t read = 0;
+  std::size_t produced = 0;
+  for (;;) {
+    const DecodeStep done =
+        step(input.substr(read), output.data() + produced, output.size() - produced);
+    read += done.consumed;
+    produced += done.produced;
+    if (done.needs_more_memory) {
+      output.clear();
+      return decompress_error(Errc::too_large, "the " + std::string(name) +
+                                                   " needs a larger window than the " +
+                                                   std::to_string(max_output) + "-byte limit");
+    }
+    if (done.error != nullptr) {
+      output.clear();
+      return decompress_error(Errc::corrupt_data,
+                              "not a valid " + std::string(name) + ": " + done.error + " after " +
+                                  std::to_string(read) + " of " + std::to_string(input.size()) +
+                                  " bytes");
+    }
+    if (produced > max_output) {
+      output.clear();
+      return too_large_error(max_output, input.size());
+    }
+    if (done.finished) {
+      output.resize(produced);
+      sizing.decoded(produced);
+      if (read != input.size()) return trailing_error(name, input.size() - read, input.size());
+      return {};
+    }
+    if (produced == output.size()) {
+      output.resize(std::min(output.size() * 2, limit));
+      continue;
+    }
+    if (done.consumed == 0 && done.produced == 0 && read != input.size()) {
+      output.clear();  // a decoder that neither reads nor writes is stuck
+      return decompress_error(Errc::corrupt_data, "the " + std::string(name) +
+                                                      " decoder stopped after " +
+                                                      std::to_string(read) + " bytes");
+    }
+    if (read == input.size()) {
+      output.resize(produced);
+      return decompress_error(Errc::truncated_data,
+                              "the " + std::string(name) + " ends early: all " +
+                                  std::to_string(input.size()) + " bytes read, " +
+                                  std::to_string(produced) + " bytes decoded, no end marker");
+    }
+  }
 }
 
 }  // namespace corps::detail

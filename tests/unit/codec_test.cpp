@@ -1,4 +1,4 @@
-#include "corps/codec.hpp"
+#include "detail/zlib_codec.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 
+#include "corps/codec.hpp"
 #include "support/expect.hpp"
 #include "support/fuzz_findings.hpp"
 #include "support/hostile_values.hpp"
@@ -17,8 +18,8 @@ namespace {
 
 using corps::Errc;
 using corps::Stage;
-using corps::ZlibCompressor;
-using corps::ZlibDecompressor;
+using corps::detail::ZlibCompressor;
+using corps::detail::ZlibDecompressor;
 
 std::string sample(std::size_t size) {
   std::string text;
@@ -219,7 +220,7 @@ TEST(Codec, AcceptsOutputOfExactlyTheCapAndRefusesOneByteMore) {
 TEST(Codec, CallsAStreamBrokenBeforeTheCapCorruptNotTooLarge) {
   const std::string stream = corps_tests::stream_broken_before_the_cap();
   ASSERT_EQ(stream.size(), 312u);
-  corps::ZlibDecompressor decompressor;
+  ZlibDecompressor decompressor;
   std::string output;
   const auto status = decompressor.decompress(stream, output, 4096);
   ASSERT_FALSE(status.ok());

@@ -1,4 +1,4 @@
-#include "corps/payload_codec.hpp"
+#include "corps/codec.hpp"
 
 #include <gtest/gtest.h>
 #include <zstd.h>
