@@ -77,7 +77,8 @@ struct ConsumerOptions {
   std::string group_id = "corps";
   /// The Kafka client id, seen in broker logs.
   std::string client_id = "corps-consumer";
-  /// The channels to subscribe to; each must be bound in the registry.
+  /// The channels to subscribe to; each must be bound in the registry. The
+  /// Channel<T>s ChannelRegistry::bind returned name them as well as strings.
   std::vector<std::string> channels;
   StartFrom start_from = StartFrom::earliest;
   /// Without a group: where every partition starts. An offset (>= 0), or

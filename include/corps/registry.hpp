@@ -63,6 +63,9 @@ class Channel {
   explicit Channel(std::string name) : name_(std::move(name)) {}
   /// The channel (Kafka topic) name.
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// The name, wherever a channel is named by a string: a consumer
+  /// subscribes to `.channels = {orders, payments}`.
+  operator const std::string&() const noexcept { return name_; }  // NOLINT(google-explicit-constructor)
 
  private:
   std::string name_;

@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 
+#include "corps/consumer.hpp"
 #include "corps/image.pb.h"
 #include "corps/prediction.pb.h"
 #include "corps_test/test_types.pb.h"
@@ -154,6 +155,19 @@ TEST(Registry, CopiesShareBindingsAndOutliveTheirPool) {
   }
   ASSERT_NE(copy.find("VideoStream"), nullptr);
   EXPECT_EQ(copy.find("VideoStream")->new_message()->GetTypeName(), "protobuf.image.Image");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Channel, NamesItsChannelWhereAStringIsWanted) {
+  corps::ChannelRegistry registry;
+  const auto frames = registry.bind<corps::proto::Image>("VideoStream");
+  const auto predictions = registry.bind<corps::proto::Prediction>("Predictions");
+  corps::ConsumerOptions options;
+  options.channels = {frames, predictions, "Other"};
+  EXPECT_EQ(options.channels, (std::vector<std::string>{"VideoStream", "Predictions", "Other"}));
 }
 
 }  // namespace
