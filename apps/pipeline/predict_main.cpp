@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     auto detector = make_detector(detector_spec);
     Service service("predict", service_flags);
     corps::Consumer consumer(service.registry(),
-                             service.consumer_options(group, {std::string(video_channel)}));
+                             service.consumer_options(group, {std::string(video_channel)},
+                                                      Service::Letters::write));
     corps::logger()->info("detecting with {} in group '{}'", detector->name(), group);
     while (!consumer.stopped()) {
       service.tick(consumer);

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "channels.hpp"
 #include "corps/logging.hpp"
 #include "pipeline/status.pb.h"
@@ -37,21 +40,23 @@ Service::Service(std::string kind, const ServiceFlags& flags)
 
 Service::~Service() = default;
 
-ConsumerOptions Service::consumer_options(std::string group,
-                                          std::vector<std::string> channels) const {
+ConsumerOptions Service::consumer_options(std::string group, std::vector<std::string> channels,
+                                          Letters letters) const {
   ConsumerOptions options;
   options.brokers = brokers_.bootstrap_servers();
   options.group_id = std::move(group);
   options.client_id = instance_;
   options.channels = std::move(channels);
-  // Records that do not decode, and frames whose pixels do not, go here.
-  options.dead_letters.emplace();
-  options.dead_letters->channel = std::string(dead_letters_channel);
-  options.dead_letters->service = instance_;
-  // A raw frame (about 1.3 MB) is kept whole in its letter, so it can be
-  // replayed: the channel takes what the frames' channel takes.
-  options.dead_letters->max_letter_bytes = 16U << 20;
-  options.dead_letters->producer_properties["message.max.bytes"] = "16777216";
+  if (letters == Letters::write) {
+    // Records that do not decode, and frames whose pixels do not, go here.
+    options.dead_letters.emplace();
+    options.dead_letters->channel = std::string(dead_letters_channel);
+    options.dead_letters->service = instance_;
+    // A raw frame (about 1.3 MB) is kept whole in its letter, so it can be
+    // replayed: the channel takes what the frames' channel takes.
+    options.dead_letters->max_letter_bytes = 16U << 20;
+    options.dead_letters->producer_properties["message.max.bytes"] = "16777216";
+  }
   // Groups settle within seconds when a worker joins or leaves.
   options.properties.emplace("session.timeout.ms", "10000");
   options.properties.emplace("heartbeat.interval.ms", "1000");
@@ -119,11 +124,29 @@ void Service::report(bool finished) {
                   });
 }
 
+namespace {
+
+// A dead letter that could not be written: the record was rewound, so the
+// next poll fetches it again. A pause first, so a broker that refuses does
+// not get the same letter in a tight loop; an error that will not pass ends
+// the service, the record uncommitted, as Consumer::run ends.
+void letter_not_written(const Error& error, const RecordLocation& where) {
+  if (!error.retriable()) {
+    throw Exception(Error(error.code(), error.stage(),
+                          error.message() + "; " + where.to_string() +
+                              " stays uncommitted and comes back after a restart",
+                          where));
+  }
+  logger()->error("{}; {} will be fetched again", error.to_string(), where.to_string());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+}  // namespace
+
 void Service::dead_letter(Consumer& consumer, const Record& record, const Error& error) {
   const Status written = consumer.dead_letter(record, error);
   if (!written.ok()) {
-    logger()->error("{}; {} will be fetched again", written.error().to_string(),
-                    record.location().to_string());
+    letter_not_written(written.error(), record.location());
     return;
   }
   count("dead_lettered");
@@ -132,7 +155,10 @@ void Service::dead_letter(Consumer& consumer, const Record& record, const Error&
 
 void Service::failed(const Record& record) {
   const Error& error = record.error();
-  if (error.stage() == Stage::dead_letter) return;  // logged; the record comes again
+  if (error.stage() == Stage::dead_letter) {
+    letter_not_written(error, record.location());
+    return;
+  }
   if (error.stage() == Stage::consume) {
     count("consume_errors");  // no record came with it (logged by the consumer)
     return;

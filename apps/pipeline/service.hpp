@@ -46,9 +46,14 @@ class Service {
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
   /// The producer for outputs, status and dead letters.
   [[nodiscard]] Producer& producer() noexcept { return *producer_; }
+  /// Whether a consumer writes the records it cannot use to the
+  /// dead-letter channel (the workers) or only counts them (the display,
+  /// which shares its records with the workers that do).
+  enum class Letters { write, skip };
   /// Options for a consumer of `channels` in `group` on this service's brokers.
   [[nodiscard]] ConsumerOptions consumer_options(std::string group,
-                                                 std::vector<std::string> channels) const;
+                                                 std::vector<std::string> channels,
+                                                 Letters letters = Letters::skip) const;
 
   /// Adds `n` to the counter `name`. Thread-safe.
   void count(const std::string& name, std::int64_t n = 1);
@@ -74,13 +79,16 @@ class Service {
   void finish();
 
   /// Writes `record` with `error` to the dead-letter channel through
-  /// `consumer` (whose options came from consumer_options(), so it has
-  /// one), waiting for the broker's acknowledgement, and counts it. If the
-  /// letter could not be written, the record is fetched again instead.
+  /// `consumer` (its options made with Letters::write), waiting for the
+  /// broker's acknowledgement, and counts it. If the letter could not be
+  /// written, the record is fetched again after a pause; throws
+  /// corps::Exception if trying again cannot help (the record stays
+  /// uncommitted and comes back after a restart).
   void dead_letter(Consumer& consumer, const Record& record, const Error& error);
   /// Counts a record `consumer.poll()` returned failed: one that did not
   /// decode is on the dead-letter channel already; one whose letter could
-  /// not be written comes again; an error with no record is logged.
+  /// not be written comes again (after a pause; throws as dead_letter()
+  /// does if trying again cannot help); an error with no record is counted.
   void failed(const Record& record);
 
  private:

@@ -83,8 +83,10 @@ int main(int argc, char** argv) {
 
     Service service("store", service_flags);
     corps::Consumer consumer(service.registry(),
-                             service.consumer_options(group, {std::string(video_channel),
-                                                              std::string(predictions_channel)}));
+                             service.consumer_options(group,
+                                                      {std::string(video_channel),
+                                                       std::string(predictions_channel)},
+                                                      Service::Letters::write));
     corps::logger()->info("storing frames and predictions in {}", db);
     while (!consumer.stopped()) {
       service.tick(consumer);

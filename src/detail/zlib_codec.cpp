@@ -137,17 +137,26 @@ Status inflate_with_zlib(z_stream& zs, OutputSizing& sizing, std::string_view in
       [&zs](std::string_view in, char* out, std::size_t room) {
         zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
         zs.avail_in = static_cast<uInt>(in.size());
-        zs.next_out = reinterpret_cast<Bytef*>(out);
-        zs.avail_out = static_cast<uInt>(std::min<std::size_t>(room, UINT_MAX));
-        const uInt room_given = zs.avail_out;
-        const int rc = inflate(&zs, Z_NO_FLUSH);
-        DecodeStep step{in.size() - zs.avail_in, room_given - zs.avail_out, rc == Z_STREAM_END};
+        // zlib counts room in 32 bits: more than that is given a piece at a
+        // time, so the step fills all of it as the loop expects.
+        std::size_t written = 0;
+        int rc = Z_OK;
+        do {
+          const auto piece = static_cast<uInt>(std::min<std::size_t>(room - written, UINT_MAX));
+          zs.next_out = reinterpret_cast<Bytef*>(out + written);
+          zs.avail_out = piece;
+          rc = inflate(&zs, Z_NO_FLUSH);
+          written += piece - zs.avail_out;
+        } while ((rc == Z_OK || rc == Z_BUF_ERROR) && zs.avail_out == 0 && written < room);
+        DecodeStep step{in.size() - zs.avail_in, written, rc == Z_STREAM_END};
         switch (rc) {
           case Z_STREAM_END:
           case Z_OK:
           case Z_BUF_ERROR:  // no progress possible: out of input, or of room
             break;
-          case Z_NEED_DICT: step.error = "it needs a preset dictionary, which corps never uses"; break;
+          case Z_NEED_DICT:
+            step.error = "it needs a preset dictionary, which corps never uses";
+            break;
           case Z_MEM_ERROR: throw std::bad_alloc();
           default: step.error = zs.msg != nullptr ? zs.msg : "data error"; break;
         }

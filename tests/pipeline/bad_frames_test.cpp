@@ -2,6 +2,10 @@
 // the service keeps running, and the good frames around them are predicted.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "channels.hpp"
 #include "child_process.hpp"
 #include "corps/corps.hpp"
@@ -72,6 +76,32 @@ TEST_F(BadFrames, AreDeadLetteredWithATypedErrorAndTheGoodOnesArePredicted) {
   EXPECT_EQ(letters[2].as<corps::proto::DeadLetter>().code(), "invalid_argument");
   EXPECT_FALSE(predict.exit_code().has_value()) << "predict must survive bad frames";
   EXPECT_EQ(predict.stop(10s), 0);
+}
+
+// A letter the broker will never take (not authorized) cannot be retried
+// into existence: the worker stops, as Consumer::run does, and the frame
+// stays uncommitted for the next run, rather than fetching it again forever.
+TEST_F(BadFrames, AWorkerWhoseLettersAreRefusedStopsWithTheFrameUncommitted) {
+  corps::Producer producer(registry_, producer_options());
+  corps::proto::Image empty;  // not a frame: its letter is due at once
+  empty.set_frame(0);
+  ASSERT_TRUE(producer.send("VideoStream", empty).get().ok());
+  // Every Produce request refused for a while: the worker's status reports
+  // and its letter alike.
+  broker().push_request_errors(
+      corps::KafkaApi::produce,
+      std::vector<corps::KafkaError>(200, corps::KafkaError::topic_authorization_failed));
+  corps::pipeline::ChildProcess predict(
+      "predict", CORPS_PIPELINE_BIN "/predict",
+      {"--brokers", brokers(), "--instance", "predict-refused", "--detector", "people"});
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!predict.exit_code() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(predict.exit_code().has_value()) << "predict kept fetching a letter it cannot write";
+  EXPECT_NE(*predict.exit_code(), 0);
+  EXPECT_EQ(corps::testing::committed_offset(brokers(), "predict", "VideoStream", 0), -1)
+      << "the frame was neither handled nor dead-lettered";
 }
 
 }  // namespace
