@@ -42,9 +42,9 @@ class CorpsProducer final : public BenchProducer {
     producer_.send(topic_, payload_.fresh(sample), std::move(options),
                    [this](const DeliveryReport& report) {
                      if (report.ok()) {
-                       tally_.delivered(report.where.partition, report.where.offset);
+                       tally_.delivered(report.location().partition, report.location().offset);
                      } else {
-                       tally_.failed(report.error->to_string());
+                       tally_.failed(report.error().to_string());
                      }
                    });
   }

@@ -195,7 +195,7 @@ void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBind
   }
   const Error& error = decoded.error();
   expect(belongs_to(error.stage(), error.code()), "not a decode failure: " + error.to_string());
-  expect(error.where() == corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
+  expect(error.location() == corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
                                                 record_partition, record_offset},
          "the error does not name the record: " + error.to_string());
   expect(!error.message().empty(), "an error without a message: " + error.to_string());

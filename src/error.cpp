@@ -45,12 +45,12 @@ std::string RecordLocation::to_string() const {
   return out;
 }
 
-Error::Error(Errc code, Stage stage, std::string message, std::optional<RecordLocation> where,
+Error::Error(Errc code, Stage stage, std::string message, std::optional<RecordLocation> location,
              int kafka_code)
     : code_(code),
       stage_(stage),
       message_(std::move(message)),
-      where_(std::move(where)),
+      location_(std::move(location)),
       kafka_code_(kafka_code),
       severity_(implied_severity(code)) {}
 
@@ -59,9 +59,9 @@ std::string Error::to_string() const {
   out += " error (";
   out += corps::to_string(code_);
   out += ')';
-  if (where_) {
+  if (location_) {
     out += " at ";
-    out += where_->to_string();
+    out += location_->to_string();
   }
   out += ": ";
   out += message_;

@@ -51,7 +51,7 @@ thread_local const void* serving_reports_of = nullptr;
 // yet: it may wait in the compression workers, or behind a full queue, after
 // send() returned.
 struct Outgoing {
-  RecordLocation where;  // the topic, and the partition asked for (-1: any)
+  RecordLocation location;  // the topic, and the partition asked for (-1: any)
   SendOptions options;   // key, headers, partition
   std::unique_ptr<DeliveryContext> context;
   std::optional<std::chrono::steady_clock::time_point> deadline;  // once the queue was full
@@ -186,14 +186,14 @@ struct Producer::Impl {
         std::rethrow_exception(failure);
       } catch (const std::bad_alloc&) {
         return Error(Errc::too_large, stage, "out of memory " + std::string(doing) + record,
-                     record_.where);
+                     record_.location);
       } catch (const std::exception& e) {
         return Error(Errc::invalid_argument, stage,
-                     std::string(doing) + record + " failed: " + e.what(), record_.where);
+                     std::string(doing) + record + " failed: " + e.what(), record_.location);
       } catch (...) {
         return Error(Errc::invalid_argument, stage,
                      std::string(doing) + record + " threw something that is not a std::exception",
-                     record_.where);
+                     record_.location);
       }
     }
 
@@ -294,9 +294,9 @@ struct Producer::Impl {
   // a callback waits for the thread that serves reports: this one right away
   // if it may serve (a compression worker never does: a callback run there
   // would hold up the records in line behind it).
-  void fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& where, Error error,
+  void fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& location, Error error,
             Sender sender) {
-    DeliveryReport report{where, std::move(error), Persistence::not_persisted};
+    DeliveryReport report{location, std::move(error), Persistence::not_persisted};
     if (std::holds_alternative<std::promise<DeliveryReport>>(context->receiver)) {
       deliver(*context, report);
       return;
@@ -311,7 +311,7 @@ struct Producer::Impl {
     if (sender != Sender::worker) (void)serve(std::chrono::milliseconds(0));
   }
   void fail(Outgoing& record, Error error, Sender sender) {
-    fail(std::move(record.context), record.where, std::move(error), sender);
+    fail(std::move(record.context), record.location, std::move(error), sender);
   }
 
   // Thrown by a send from a delivery callback once the producer is closing.
@@ -337,21 +337,21 @@ struct Producer::Impl {
   // One record's report, from a delivery-report event.
   void on_delivery(const rd_kafka_message_t* message) {
     std::unique_ptr<DeliveryContext> context(static_cast<DeliveryContext*>(message->_private));
-    DeliveryReport report;
-    report.where.topic = rd_kafka_topic_name(message->rkt);
-    report.where.partition = message->partition;
     // librdkafka says RD_KAFKA_OFFSET_INVALID (-1001) where there is none
     // (acks=0); corps's reports say -1, as documented.
-    report.where.offset = message->offset >= 0 ? message->offset : -1;
-    report.persistence = to_persistence(rd_kafka_message_status(message));
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      report.error =
-          detail::kafka_error(message->err, Stage::delivery,
-                              "record to '" + report.where.topic + "' not delivered", report.where);
-      // The error callback may come later; later sends must fail already.
-      note_fatal(client.get());
-      if (fatal_error()) report.error->set_severity(Severity::fatal);
+    RecordLocation location{rd_kafka_topic_name(message->rkt), message->partition,
+                            message->offset >= 0 ? message->offset : -1};
+    const Persistence persistence = to_persistence(rd_kafka_message_status(message));
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (context) deliver(*context, DeliveryReport(std::move(location), persistence));
+      return;
     }
+    Error error = detail::kafka_error(message->err, Stage::delivery,
+                                      "record to '" + location.topic + "' not delivered", location);
+    // The error callback may come later; later sends must fail already.
+    note_fatal(client.get());
+    if (fatal_error()) error.set_severity(Severity::fatal);
+    DeliveryReport report(std::move(location), std::move(error), persistence);
     if (context) deliver(*context, report);
   }
 
@@ -408,7 +408,7 @@ struct Producer::Impl {
     refuse_if_closing(channel);
     const Sender sender = in_callback() ? Sender::callback : Sender::application;
     Outgoing record;
-    record.where = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
+    record.location = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
     record.options = std::move(send_options);
     record.context = std::move(context);
     // From here on the record gets a report; until then (an unbound channel
@@ -460,7 +460,7 @@ struct Producer::Impl {
     refuse_if_closing(topic);
     const Sender sender = in_callback() ? Sender::callback : Sender::application;
     Outgoing record;
-    record.where = RecordLocation{std::string(topic), send_options.partition.value_or(-1), -1};
+    record.location = RecordLocation{std::string(topic), send_options.partition.value_or(-1), -1};
     record.options = std::move(send_options);
     record.context = std::move(context);
     if (value) {
@@ -558,7 +558,7 @@ struct Producer::Impl {
     const bool give = record.kind == Outgoing::Value::encoded && size > copy_max_bytes;
     const int flags = give ? RD_KAFKA_MSG_F_FREE : RD_KAFKA_MSG_F_COPY;
     const auto err = rd_kafka_producev(
-        client.get(), RD_KAFKA_V_TOPIC(record.where.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        client.get(), RD_KAFKA_V_TOPIC(record.location.topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_KEY(key, key_size),
         RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_MSGFLAGS(flags),
         RD_KAFKA_V_OPAQUE(record.context.get()), RD_KAFKA_V_END);
@@ -572,10 +572,10 @@ struct Producer::Impl {
 
   // Why librdkafka refused `record`, as its report's error.
   Error refusal(rd_kafka_resp_err_t err, const Outgoing& record) const {
-    const std::string& topic = record.where.topic;
+    const std::string& topic = record.location.topic;
     if (err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
       return detail::kafka_error(err, Stage::produce, "record to '" + topic + "' refused",
-                                 record.where);
+                                 record.location);
     }
     std::size_t header_bytes = 0;
     for (const auto& header : record.options.headers) {
@@ -596,7 +596,7 @@ struct Producer::Impl {
                      " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
                      "here, on the topic (max.message.bytes) and on its consumers "
                      "(ConsumerOptions::max_record_bytes) together",
-                 record.where, err);
+                 record.location, err);
   }
 
   [[nodiscard]] bool has_deferred() const {
@@ -779,7 +779,7 @@ Producer::~Producer() {
     }
     impl_->fail(*record,
                 Error(Errc::timed_out, Stage::produce,
-                      "the producer closed before there was room for the record", record->where),
+                      "the producer closed before there was room for the record", record->location),
                 Sender::worker);
   }
   (void)impl_->serve(std::chrono::milliseconds(0));  // any the thread left

@@ -155,16 +155,16 @@ Result<ReplayReport> replay_dead_letters(const ReplayOptions& options) {
     const DeliveryReport delivered = future.get();
     if (delivered.ok()) {
       ++report.replayed;
-    } else if (delivered.persistence == Persistence::not_persisted) {
+    } else if (delivered.persistence() == Persistence::not_persisted) {
       report.failures.push_back(replay_error(
-          delivered.error->code(), "not replayed: " + delivered.error->to_string(), from));
+          delivered.error().code(), "not replayed: " + delivered.error().to_string(), from));
     } else {
       ++report.unconfirmed;
       report.failures.push_back(replay_error(
-          delivered.error->code(),
+          delivered.error().code(),
           "sent but not confirmed, so it may have been replayed (replaying it again may "
           "duplicate it): " +
-              delivered.error->to_string(),
+              delivered.error().to_string(),
           from));
     }
   }

@@ -105,7 +105,7 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
             service.count("acked");
           } else {
             service.count("failed");
-            corps::logger()->error("{}", report.error->to_string());
+            corps::logger()->error("{}", report.error().to_string());
           }
         });
     service.count("captured");

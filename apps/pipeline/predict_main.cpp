@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
           service.producer()
               .send(std::string(predictions_channel), prediction, {.key = image.source()})
               .get();
-      if (!report.ok()) throw corps::Exception(*report.error);
+      if (!report.ok()) throw corps::Exception(report.error());
       service.count("predicted");
       service.count("detections", prediction.detections_size());
     }

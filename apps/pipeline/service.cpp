@@ -120,7 +120,7 @@ void Service::report(bool finished) {
   producer_->send(std::string(status_channel), status, {.key = instance_},
                   [](const DeliveryReport& report) {
                     if (!report.ok())
-                      logger()->warn("status report lost: {}", report.error->to_string());
+                      logger()->warn("status report lost: {}", report.error().to_string());
                   });
 }
 

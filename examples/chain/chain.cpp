@@ -70,7 +70,7 @@ int run_role(const std::string& role, const corps::Config& all, const std::strin
       request.set_operation(id % 2 == 0 ? corps::examples::ADD : corps::examples::SUBTRACT);
       const auto report =
           producer.send(config.produce.at(0), request, {.key = std::to_string(id)}).get();
-      if (!report.ok()) throw corps::Exception(*report.error);
+      if (!report.ok()) throw corps::Exception(report.error());
     }
     std::cout << "sent " << count << " requests to " << config.produce.at(0) << std::endl;
     return 0;

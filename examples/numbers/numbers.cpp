@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
         corps::examples::Number number;
         number.set_value(n);
         producer.send(numbers, number, {}, [](const corps::DeliveryReport& report) {
-          if (!report.ok()) std::cerr << report.error->to_string() << '\n';
+          if (!report.ok()) std::cerr << report.error().to_string() << '\n';
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
       }

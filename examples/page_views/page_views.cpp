@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
         view.set_page(pages[n % 5]);
         view.set_sequence(sequence[view.user()]++);
         producer.send(views, view, {.key = view.user()}, [](const corps::DeliveryReport& report) {
-          if (!report.ok()) std::cerr << report.error->to_string() << '\n';
+          if (!report.ok()) std::cerr << report.error().to_string() << '\n';
         });
       }
       producer.flush(std::chrono::seconds(30)).throw_if_error();

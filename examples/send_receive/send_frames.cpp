@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
       producer.send(video, image, {}, [&failed](const corps::DeliveryReport& report) {
         if (!report.ok()) {
           ++failed;
-          std::cerr << report.error->to_string() << '\n';
+          std::cerr << report.error().to_string() << '\n';
         }
       });
       std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));

@@ -83,7 +83,7 @@ struct RecordLocation {
 class Error {
  public:
   Error(Errc code, Stage stage, std::string message,
-        std::optional<RecordLocation> where = std::nullopt, int kafka_code = 0);
+        std::optional<RecordLocation> location = std::nullopt, int kafka_code = 0);
 
   /// What went wrong.
   [[nodiscard]] Errc code() const noexcept { return code_; }
@@ -92,7 +92,9 @@ class Error {
   /// The detail, without stage or location.
   [[nodiscard]] const std::string& message() const noexcept { return message_; }
   /// The record concerned, if the failure concerns one record.
-  [[nodiscard]] const std::optional<RecordLocation>& where() const noexcept { return where_; }
+  [[nodiscard]] const std::optional<RecordLocation>& location() const noexcept {
+    return location_;
+  }
   /// librdkafka's `rd_kafka_resp_err_t` value, or 0 when Kafka is not involved.
   [[nodiscard]] int kafka_code() const noexcept { return kafka_code_; }
   /// Whether retrying may help, and whether the client survived. Follows
@@ -113,7 +115,7 @@ class Error {
   Errc code_;
   Stage stage_;
   std::string message_;
-  std::optional<RecordLocation> where_;
+  std::optional<RecordLocation> location_;
   int kafka_code_;
   Severity severity_;
 };

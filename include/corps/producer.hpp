@@ -96,18 +96,34 @@ enum class Persistence {
   persisted,           ///< the broker acknowledged it
 };
 
-/// The outcome of one send. A failed report's error says whether resending
-/// may help (error->severity(): retriable, permanent, or fatal: the producer
-/// is unusable) and persistence says whether a resend could duplicate.
-struct DeliveryReport {
-  /// Topic, partition and offset (offset -1 if unknown, e.g. acks=0).
-  RecordLocation where;
-  /// Set if the record was not delivered.
-  std::optional<Error> error;
-  Persistence persistence = Persistence::not_persisted;
+/// The outcome of one send, shaped like every corps outcome (Result, Record):
+/// ok(), error() when !ok(), location(). A failed report's error says whether
+/// resending may help (error().severity(): retriable, permanent, or fatal: the
+/// producer is unusable) and persistence() says whether a resend could
+/// duplicate.
+class DeliveryReport {
+ public:
+  /// A delivered record.
+  explicit DeliveryReport(RecordLocation location,
+                          Persistence persistence = Persistence::persisted)
+      : location_(std::move(location)), persistence_(persistence) {}
+  /// A record that was not delivered.
+  DeliveryReport(RecordLocation location, Error error, Persistence persistence)
+      : location_(std::move(location)), error_(std::move(error)), persistence_(persistence) {}
 
   /// True if the record was delivered.
-  [[nodiscard]] bool ok() const noexcept { return !error.has_value(); }
+  [[nodiscard]] bool ok() const noexcept { return !error_.has_value(); }
+  /// Why the record was not delivered; only valid when !ok().
+  [[nodiscard]] const Error& error() const { return *error_; }
+  /// Topic, partition and offset (offset -1 if unknown, e.g. acks=0).
+  [[nodiscard]] const RecordLocation& location() const noexcept { return location_; }
+  /// Whether the broker has the record, may have it, or has not.
+  [[nodiscard]] Persistence persistence() const noexcept { return persistence_; }
+
+ private:
+  RecordLocation location_;
+  std::optional<Error> error_;
+  Persistence persistence_;
 };
 
 /// Called once per record. Callbacks run one at a time, on whichever thread

@@ -53,22 +53,22 @@ Status DeadLetterWriter::write(const Record& record, const Error& error, int att
   auto letter = make_dead_letter(record, error, attempts, group_, service_);
   if (letter.ByteSizeLong() > options_.max_letter_bytes) letter = truncate_dead_letter(letter);
   DeliveryReport delivered = send(record, letter);
-  if (!delivered.ok() && delivered.error->code() == Errc::too_large && !letter.truncated()) {
+  if (!delivered.ok() && delivered.error().code() == Errc::too_large && !letter.truncated()) {
     logger()->warn("the dead letter for {} is too large for '{}' ({}); writing it truncated",
-                   record.location().to_string(), options_.channel, delivered.error->message());
+                   record.location().to_string(), options_.channel, delivered.error().message());
     letter = truncate_dead_letter(std::move(letter));
     delivered = send(record, letter);
   }
   if (!delivered.ok()) {
     Error failed(
-        delivered.error->code(), Stage::dead_letter,
-        "dead letter not written to '" + options_.channel + "': " + delivered.error->message(),
-        record.location(), delivered.error->kafka_code());
-    failed.set_severity(delivered.error->severity());
+        delivered.error().code(), Stage::dead_letter,
+        "dead letter not written to '" + options_.channel + "': " + delivered.error().message(),
+        record.location(), delivered.error().kafka_code());
+    failed.set_severity(delivered.error().severity());
     return failed;
   }
   logger()->warn("{} went to the dead-letter channel as {}{} after {} attempt(s): {}",
-                 record.location().to_string(), delivered.where.to_string(),
+                 record.location().to_string(), delivered.location().to_string(),
                  letter.truncated() ? " (truncated: key, headers and value left out)" : "",
                  attempts, error.to_string());
   return {};

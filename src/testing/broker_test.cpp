@@ -32,8 +32,8 @@ std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::str
     const auto value = record.value ? std::optional<std::string_view>(*record.value) : std::nullopt;
     // One at a time, so each lands where the one before it did not.
     const DeliveryReport report = producer.send_raw(topic, value, std::move(send)).get();
-    if (!report.ok()) throw Exception(*report.error);
-    offsets.push_back(report.where.offset);
+    if (!report.ok()) throw Exception(report.error());
+    offsets.push_back(report.location().offset);
   }
   return offsets;
 }
@@ -52,7 +52,7 @@ std::int64_t committed_offset(const std::string& brokers, const std::string& gro
   if (!offset.ok()) {
     const Error& error = offset.error();
     throw Exception(Error(error.code(), error.stage(),
-                          error.message() + " of group '" + group + "'", error.where(),
+                          error.message() + " of group '" + group + "'", error.location(),
                           error.kafka_code()));
   }
   return *offset;

@@ -42,7 +42,7 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
   std::map<std::int64_t, std::set<std::pair<std::int32_t, std::int64_t>>> offsets_of;
   std::set<std::tuple<std::string, std::int32_t, std::int64_t>> seen;
   for (const auto& receipt : receipts_) {
-    const auto& where = receipt.where;
+    const auto& where = receipt.location;
     if (!seen.insert({where.topic, where.partition, where.offset}).second) {
       ++verdict.redelivered;
       continue;
@@ -71,17 +71,17 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
       // librdkafka's own inference ("implicitly acked": a later request of
       // the partition succeeded), not the broker's word.
       example(verdict, per_kind, "lost",
-              std::to_string(value) + " acknowledged at " + report.where.to_string() +
-                  (report.where.offset < 0 ? " (no offset: acknowledged implicitly)" : ""));
+              std::to_string(value) + " acknowledged at " + report.location().to_string() +
+                  (report.location().offset < 0 ? " (no offset: acknowledged implicitly)" : ""));
       continue;
     }
     if (stored->second.size() > 1) ++verdict.duplicated;
     // acks=0 reports no offset; otherwise the report must name where it is.
-    if (report.where.offset >= 0 &&
-        stored->second.count({report.where.partition, report.where.offset}) == 0) {
+    if (report.location().offset >= 0 &&
+        stored->second.count({report.location().partition, report.location().offset}) == 0) {
       ++verdict.misplaced;
       example(verdict, per_kind, "misplaced",
-              std::to_string(value) + " acknowledged at " + report.where.to_string() +
+              std::to_string(value) + " acknowledged at " + report.location().to_string() +
                   " but found elsewhere");
     }
   }

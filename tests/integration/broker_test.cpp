@@ -93,7 +93,7 @@ TEST_F(EmbeddedBrokerTest, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItRetu
   broker().set_broker_up(1);
   for (auto& report : reports) {
     const auto delivered = report.get();
-    EXPECT_TRUE(delivered.ok()) << delivered.error->to_string();
+    EXPECT_TRUE(delivered.ok()) << delivered.error().to_string();
   }
   corps::Consumer consumer(registry_, consumer_options("after-outage", {"VideoStream"}));
   const auto records = consume(consumer, 10);

@@ -257,7 +257,7 @@ TEST_F(DeadLetters, WithoutADeadLetterChannelRunStopsAtTheBadRecordAndKeepsIt) {
     });
     ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.error().stage(), corps::Stage::decompress);
-    EXPECT_EQ(status.error().where(), (corps::RecordLocation{"VideoStream", 0, 1}));
+    EXPECT_EQ(status.error().location(), (corps::RecordLocation{"VideoStream", 0, 1}));
     EXPECT_NE(status.error().message().find("uncommitted"), std::string::npos)
         << status.error().to_string();
   }
@@ -279,7 +279,7 @@ TEST_F(DeadLetters, InAutomaticCommitModeTheRecordRunStopsAtIsCommittedAnyway) {
     Watchdog watchdog(consumer, 60s);
     const auto status = consumer.run([](const corps::Record&) {});
     ASSERT_FALSE(status.ok());
-    EXPECT_EQ(status.error().where(), (corps::RecordLocation{"VideoStream", 0, 1}));
+    EXPECT_EQ(status.error().location(), (corps::RecordLocation{"VideoStream", 0, 1}));
   }
   EXPECT_EQ(committed("automatic"), 2);
 }
@@ -704,7 +704,7 @@ TEST_F(SlowReplay, EveryLetterIsCountedForWhatBecameOfIt) {
   const auto replay = corps::replay_dead_letters(options);
   ASSERT_TRUE(replay.ok()) << replay.error().to_string();
   std::size_t not_replayed = 0;
-  for (const auto& failure : replay->failures) not_replayed += failure.where().has_value();
+  for (const auto& failure : replay->failures) not_replayed += failure.location().has_value();
   not_replayed -= replay->unconfirmed;
   std::cout << "[ replay   ] replayed " << replay->replayed << ", unconfirmed "
             << replay->unconfirmed << ", not replayed " << not_replayed << "\n";

@@ -33,7 +33,7 @@ class OffsetJumps : public corps::testing::BrokerTest {
     corps::proto::Prediction value;
     value.set_frame(frame);
     const auto report = producer.send("Values", value).get();
-    ASSERT_TRUE(report.ok()) << report.error->to_string();
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
   }
 
   // The record value corps writes for `frame`, in hex.

@@ -72,7 +72,7 @@ TEST_F(PoisonRecord, BadRecordsAreTypedErrorsAndTheGoodOnesStillArrive) {
     }
     ASSERT_FALSE(record.ok()) << "record " << i << " should fail";
     EXPECT_EQ(record.error().stage(), *expected[i]) << record.error().to_string();
-    EXPECT_EQ(record.error().where(), record.location());
+    EXPECT_EQ(record.error().location(), record.location());
     // The raw bytes stay available for logging or routing.
     EXPECT_EQ(record.value().has_value(), records[i].value.has_value());
   }

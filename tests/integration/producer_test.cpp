@@ -70,7 +70,7 @@ TEST_F(ProducerTest, SendsOnItsBoundChannel) {
   corps::proto::Image image;
   const auto report = producer.send(image).get();
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report.where.topic, "VideoStream");
+  EXPECT_EQ(report.location().topic, "VideoStream");
 }
 
 TEST_F(ProducerTest, RefusesItsOwnCodecHeaderOnATypedSend) {
@@ -179,7 +179,7 @@ TEST_F(ProducerTest, AProducerWithCompressionThreadsDeliversEverythingSentBefore
     const auto typed_report = typed.get();
     const auto raw_report = raw.get();
     ASSERT_TRUE(typed_report.ok() && raw_report.ok());
-    EXPECT_LT(typed_report.where.offset, raw_report.where.offset);
+    EXPECT_LT(typed_report.location().offset, raw_report.location().offset);
   }
 }
 
@@ -220,11 +220,11 @@ TEST_F(ProducerTest, AnOversizedRecordGetsATypedReportAndTheNextOneIsDelivered) 
   big.set_image_data(noise);
   const auto refused = producer.send("VideoStream", big).get();
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error->code(), corps::Errc::too_large);
-  EXPECT_EQ(refused.error->stage(), corps::Stage::produce);
-  EXPECT_EQ(refused.persistence, corps::Persistence::not_persisted);
-  EXPECT_EQ(refused.error->severity(), corps::Severity::permanent);
-  const std::string& why = refused.error->message();
+  EXPECT_EQ(refused.error().code(), corps::Errc::too_large);
+  EXPECT_EQ(refused.error().stage(), corps::Stage::produce);
+  EXPECT_EQ(refused.persistence(), corps::Persistence::not_persisted);
+  EXPECT_EQ(refused.error().severity(), corps::Severity::permanent);
+  const std::string& why = refused.error().message();
   EXPECT_NE(why.find("refused before sending"), std::string::npos) << why;
   EXPECT_NE(why.find("limit of 20000 B"), std::string::npos) << why;
   EXPECT_NE(why.find("max.message.bytes"), std::string::npos) << "names the topic setting: " << why;
@@ -250,8 +250,8 @@ TEST_F(ProducerTest, AFullQueueFailsFastWithARetriableErrorWhenAskedTo) {
     if (future.wait_for(0s) != std::future_status::ready) continue;
     const auto report = future.get();
     ASSERT_FALSE(report.ok());
-    EXPECT_EQ(report.error->code(), corps::Errc::queue_full);
-    EXPECT_TRUE(report.error->retriable());
+    EXPECT_EQ(report.error().code(), corps::Errc::queue_full);
+    EXPECT_TRUE(report.error().retriable());
     ++queue_full;
   }
   // At most max_queued_records wait; the rest were refused at once.
@@ -269,14 +269,14 @@ TEST_F(ProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
                                {corps::KafkaError::out_of_order_sequence_number});
   const auto failed = producer.send("VideoStream", image).get();
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.error->severity(), corps::Severity::fatal) << failed.error->to_string();
+  EXPECT_EQ(failed.error().severity(), corps::Severity::fatal) << failed.error().to_string();
   const auto fatal = producer.fatal_error();
   ASSERT_TRUE(fatal.has_value());
   EXPECT_EQ(fatal->code(), corps::Errc::fatal);
   const auto after = producer.send("VideoStream", image).get();
   ASSERT_FALSE(after.ok());
-  EXPECT_EQ(after.error->code(), corps::Errc::fatal);
-  EXPECT_NE(after.error->message().find("create a new Producer"), std::string::npos);
+  EXPECT_EQ(after.error().code(), corps::Errc::fatal);
+  EXPECT_NE(after.error().message().find("create a new Producer"), std::string::npos);
 }
 
 TEST_F(ProducerTest, FlushRethrowsWhatADeliveryCallbackThrew) {
@@ -355,7 +355,7 @@ TEST_F(ProducerTest, ACallbackMaySendAndItsRecordIsReportedToo) {
       if (!report.ok()) return;
       ++first;
       corps::proto::Image follow_up;
-      follow_up.set_frame(report.where.offset);
+      follow_up.set_frame(report.location().offset);
       producer.send("VideoStream", follow_up, {},
                     [&](const corps::DeliveryReport& again) { second += again.ok() ? 1 : 0; });
     });
@@ -437,13 +437,13 @@ TEST_F(ProducerTest, AcksNoneAndLeaderDeliverToo) {
       corps::proto::Image image;
       image.set_frame(frame++);
       const auto report = producer.send("VideoStream", image).get();
-      ASSERT_TRUE(report.ok()) << report.error->to_string();
-      EXPECT_EQ(report.where.topic, "VideoStream");
+      ASSERT_TRUE(report.ok()) << report.error().to_string();
+      EXPECT_EQ(report.location().topic, "VideoStream");
       if (acks == corps::Acks::none) {
-        EXPECT_EQ(report.where.offset, -1) << "acks=0 has no offset to report";
+        EXPECT_EQ(report.location().offset, -1) << "acks=0 has no offset to report";
       } else {
-        EXPECT_EQ(report.where.offset, frame - 1);
-        EXPECT_EQ(report.persistence, corps::Persistence::persisted);
+        EXPECT_EQ(report.location().offset, frame - 1);
+        EXPECT_EQ(report.persistence(), corps::Persistence::persisted);
       }
     }
   }
@@ -475,7 +475,7 @@ TEST_F(ProducerTest, ACallbackThatSendsNeverWaitsOnTheCompressionThreads) {
     producer.send("VideoStream", image, {}, [&](const corps::DeliveryReport& report) {
       if (!report.ok()) return;
       ++first;
-      auto follow_up = noisy_image(report.where.offset, 512);
+      auto follow_up = noisy_image(report.location().offset, 512);
       producer.send("VideoStream", follow_up, {},
                     [&](const corps::DeliveryReport& again) { second += again.ok() ? 1 : 0; });
     });
@@ -529,7 +529,7 @@ TEST_F(ProducerTest, ACallbackSendingIntoAFullQueueDoesNotStall) {
         producer.send(topic, image, {}, [&](const corps::DeliveryReport& report) {
           if (!report.ok()) return;
           corps::proto::Image follow_up;
-          follow_up.set_frame(-1 - report.where.offset);
+          follow_up.set_frame(-1 - report.location().offset);
           producer.send(topic, follow_up, {},
                         [&](const corps::DeliveryReport& again) { second += again.ok(); });
         });
@@ -593,7 +593,7 @@ TEST_F(ProducerTest, DeliveryCallbacksRunOneAtATimeWhenRecordsFailLocally) {
             std::this_thread::yield();  // widen the window another callback could enter
             if (report.ok()) {
               ++delivered;
-            } else if (report.error->code() == corps::Errc::too_large) {
+            } else if (report.error().code() == corps::Errc::too_large) {
               ++refused;
             }
             running.fetch_sub(1);
@@ -639,7 +639,7 @@ TEST_F(ProducerTest, DestroyingAProducerWhoseCallbacksResendEndsAndReportsEveryS
         ++reported;
         if (report.ok()) return;
         try {
-          send(report.where.offset);
+          send(report.location().offset);
         } catch (const corps::Exception& e) {
           EXPECT_EQ(e.error().code(), corps::Errc::closed) << e.what();
           ++refused_while_closing;

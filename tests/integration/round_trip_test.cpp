@@ -40,9 +40,9 @@ TEST_F(RoundTrip, TypedImagesArriveInOrderWithTheirMetadata) {
   }
   for (int n = 0; n < 20; ++n) {
     const auto report = reports[n].get();
-    ASSERT_TRUE(report.ok()) << report.error->to_string();
-    EXPECT_EQ(report.where, (corps::RecordLocation{"VideoStream", 0, n}));
-    EXPECT_EQ(report.persistence, corps::Persistence::persisted);
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_EQ(report.location(), (corps::RecordLocation{"VideoStream", 0, n}));
+    EXPECT_EQ(report.persistence(), corps::Persistence::persisted);
   }
 
   corps::Consumer consumer(registry_, consumer_options("round-trip", {"VideoStream"}));
@@ -224,7 +224,7 @@ TEST_F(RoundTrip, AsTheWrongTypeThrowsATypeError) {
     FAIL();
   } catch (const corps::Exception& e) {
     EXPECT_EQ(e.error().code(), corps::Errc::type_mismatch);
-    EXPECT_EQ(e.error().where(), records[0].location());
+    EXPECT_EQ(e.error().location(), records[0].location());
   }
 }
 

@@ -68,7 +68,7 @@ TEST(FrameCodec, RefusesARawFrameOfTheWrongSizeSayingWhatWasExpected) {
   const auto error = error_of(image);
   EXPECT_EQ(error.code(), Errc::corrupt_data);
   EXPECT_EQ(error.stage(), corps::Stage::handler);
-  EXPECT_EQ(error.where(), where);
+  EXPECT_EQ(error.location(), where);
   EXPECT_NE(error.message().find("9215 bytes of BGR8 pixels for 64x48, expected 9216"),
             std::string::npos)
       << error.message();

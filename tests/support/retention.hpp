@@ -24,7 +24,7 @@ inline void push_out_of_retention(corps::Producer& producer, const std::string& 
     big.set_frame(first + n);
     big.add_object(noise);
     const auto report = producer.send(channel, big).get();
-    ASSERT_TRUE(report.ok()) << report.error->to_string();
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
   }
 }
 

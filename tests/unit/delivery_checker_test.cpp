@@ -13,7 +13,7 @@ using corps::RecordLocation;
 using corps::testing::DeliveryChecker;
 
 DeliveryReport acknowledged(std::int32_t partition, std::int64_t offset) {
-  return {RecordLocation{"t", partition, offset}, std::nullopt, Persistence::persisted};
+  return DeliveryReport(RecordLocation{"t", partition, offset});
 }
 
 DeliveryReport failed(Persistence persistence) {

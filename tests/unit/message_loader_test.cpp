@@ -50,7 +50,7 @@ corps::Error failure(MessageLoader& loader, const RawRecord& record) {
   auto result = loader.load(record);
   EXPECT_FALSE(result.ok());
   if (result.ok()) return corps::Error(Errc::invalid_argument, Stage::config, "decoded");
-  EXPECT_EQ(result.error().where(), (corps::RecordLocation{std::string(record.topic), 3, 77}));
+  EXPECT_EQ(result.error().location(), (corps::RecordLocation{std::string(record.topic), 3, 77}));
   return result.error();
 }
 

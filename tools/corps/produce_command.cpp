@@ -108,11 +108,11 @@ int run_produce(ProduceArgs& args) {
                   [&, line](const DeliveryReport& report) {
                     if (report.ok()) {
                       ++delivered;
-                      if (args.verbose) std::cout << report.where.to_string() << '\n';
+                      if (args.verbose) std::cout << report.location().to_string() << '\n';
                     } else {
                       ++undelivered;
                       std::cerr << "corps: " << origin << ":" << line << ": "
-                                << report.error->to_string() << '\n';
+                                << report.error().to_string() << '\n';
                     }
                   });
   };

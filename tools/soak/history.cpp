@@ -33,8 +33,7 @@ History History::read(const std::vector<std::string>& producer_journals,
         std::int32_t partition = -1;
         std::int64_t offset = -1;
         words >> partition >> offset;
-        history.sent_[value].outcome = DeliveryReport{RecordLocation{topic, partition, offset},
-                                                      std::nullopt, Persistence::persisted};
+        history.sent_[value].outcome = DeliveryReport(RecordLocation{topic, partition, offset});
       } else if (kind == "fail") {
         std::string persistence;
         std::string code;

@@ -75,12 +75,12 @@ int run_producer(const MemberOptions& options) {
                     [&journal, value](const DeliveryReport& report) {
                       if (report.ok()) {
                         journal.append("ack " + std::to_string(value) + " " +
-                                       std::to_string(report.where.partition) + " " +
-                                       std::to_string(report.where.offset));
+                                       std::to_string(report.location().partition) + " " +
+                                       std::to_string(report.location().offset));
                       } else {
                         journal.append("fail " + std::to_string(value) + " " +
-                                       persistence_name(report.persistence) + " " +
-                                       std::string(to_string(report.error->code())));
+                                       persistence_name(report.persistence()) + " " +
+                                       std::string(to_string(report.error().code())));
                       }
                     });
       next += period;

@@ -79,7 +79,7 @@ class DeliveryChecker {
  private:
   struct Receipt {
     std::int64_t value;
-    RecordLocation where;
+    RecordLocation location;
   };
   mutable std::mutex mutex_;
   std::map<std::int64_t, DeliveryReport> reports_;
