@@ -27,12 +27,12 @@ Error admin_error(rd_kafka_resp_err_t err, const std::string& request, const std
                      "; the embedded broker, librdkafka's mock cluster, has no topic admin API "
                      "(create its topics with `corps broker --topic NAME:PARTITIONS`); a real "
                      "Kafka cluster does",
-                 std::nullopt, err);
+                 std::nullopt, detail::kafka_error_of(err));
   }
   return Error(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? Errc::timed_out : Errc::kafka_error,
                Stage::admin,
                "cannot " + what + ": " + (detail.empty() ? rd_kafka_err2str(err) : detail),
-               std::nullopt, err);
+               std::nullopt, detail::kafka_error_of(err));
 }
 
 }  // namespace

@@ -207,7 +207,7 @@ std::optional<Record> Consumer::Impl::loss_before(const RecordLocation& where) {
               "offsets " + std::to_string(missing->from) + ".." + std::to_string(missing->to) +
                   " were never delivered: the broker deleted them (retention) before this "
                   "consumer read them",
-              first, RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+              first, KafkaError::offset_out_of_range);
   logger()->error("{}", error.to_string());
   return failed_record(std::move(first), std::move(error));
 }

@@ -56,7 +56,7 @@ Status Consumer::run(const RecordHandler& handle) {
     impl.rewind(record.location());
     Error kept(error.code(), error.stage(),
                error.message() + "; the record stays uncommitted and will be delivered again",
-               record.location(), error.kafka_code());
+               record.location(), error.kafka_error());
     kept.set_severity(error.severity());
     return kept;
   };
@@ -85,7 +85,7 @@ Status Consumer::run(const RecordHandler& handle) {
       return keep(*record, Error(error.code(), error.stage(),
                                  error.message() + "; no dead-letter channel is configured "
                                                    "(ConsumerOptions::dead_letters)",
-                                 record->location(), error.kafka_code()));
+                                 record->location(), error.kafka_error()));
     }
     int attempts = 0;
     const auto failure = impl.attempt(handle, *record, attempts);

@@ -1,5 +1,7 @@
 #include "corps/error.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <utility>
 
 namespace corps {
@@ -46,13 +48,17 @@ std::string RecordLocation::to_string() const {
 }
 
 Error::Error(Errc code, Stage stage, std::string message, std::optional<RecordLocation> location,
-             int kafka_code)
+             KafkaError kafka_error)
     : code_(code),
       stage_(stage),
       message_(std::move(message)),
       location_(std::move(location)),
-      kafka_code_(kafka_code),
+      kafka_error_(kafka_error),
       severity_(implied_severity(code)) {}
+
+std::string kafka_error_name(KafkaError error) {
+  return rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(error));
+}
 
 std::string Error::to_string() const {
   std::string out(corps::to_string(stage_));

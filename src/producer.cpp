@@ -251,7 +251,7 @@ struct Producer::Impl {
     fatal.emplace(Errc::fatal, Stage::produce,
                   std::string("the producer can no longer send (") + rd_kafka_err2name(cause) +
                       ": " + detail + "); create a new Producer",
-                  std::nullopt, cause);
+                  std::nullopt, detail::kafka_error_of(cause));
     logger()->critical("{}", fatal->to_string());
   }
 
@@ -596,7 +596,7 @@ struct Producer::Impl {
                      " B (ProducerOptions::max_record_bytes, message.max.bytes); raise it "
                      "here, on the topic (max.message.bytes) and on its consumers "
                      "(ConsumerOptions::max_record_bytes) together",
-                 record.location, err);
+                 record.location, detail::kafka_error_of(err));
   }
 
   [[nodiscard]] bool has_deferred() const {

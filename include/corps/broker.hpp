@@ -15,6 +15,8 @@
 //  - only transactional producers are de-duplicated.
 #pragma once
 
+#include "corps/error.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -44,34 +46,6 @@ enum class KafkaApi : std::int16_t {
   heartbeat = 12,
   sync_group = 14,
   init_producer_id = 22,
-};
-
-/// Errors a Kafka broker answers requests with, by their numbers in the
-/// Kafka protocol: for injecting them (EmbeddedBroker::push_request_errors).
-enum class KafkaError : std::int16_t {
-  offset_out_of_range = 1,
-  corrupt_message = 2,
-  unknown_topic_or_partition = 3,
-  leader_not_available = 5,
-  not_leader_or_follower = 6,  ///< the partition's leader moved
-  request_timed_out = 7,
-  message_too_large = 10,
-  offset_metadata_too_large = 12,
-  coordinator_load_in_progress = 14,
-  coordinator_not_available = 15,
-  not_coordinator = 16,
-  record_list_too_large = 18,
-  not_enough_replicas = 19,
-  not_enough_replicas_after_append = 20,
-  illegal_generation = 22,
-  unknown_member_id = 25,
-  rebalance_in_progress = 27,
-  topic_authorization_failed = 29,
-  group_authorization_failed = 30,
-  out_of_order_sequence_number = 45,
-  duplicate_sequence_number = 46,
-  invalid_producer_epoch = 47,
-  kafka_storage_error = 56,
 };
 
 /// Embedded broker settings.

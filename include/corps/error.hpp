@@ -78,12 +78,81 @@ struct RecordLocation {
   friend bool operator==(const RecordLocation&, const RecordLocation&) = default;
 };
 
+/// Kafka's error codes, as corps reports them (Error::kafka_error()) and as
+/// the embedded broker injects them (EmbeddedBroker::push_request_errors).
+/// Positive values are the Kafka protocol's numbers, the ones a broker
+/// answers with; negative values are conditions the client found itself
+/// (librdkafka's numbering). A code not named here is still carried, as its
+/// number: `kafka_error_name` names every one.
+enum class KafkaError : std::int16_t {
+  none = 0,
+  // Found by the client.
+  bad_message = -199,           ///< a response the client could not parse
+  destroyed = -197,             ///< the client was closing
+  failed = -196,                ///< a local failure without a better code
+  transport = -195,             ///< a broker connection failed
+  resolve = -193,               ///< a broker's host name did not resolve
+  message_timed_out = -192,     ///< not delivered within the delivery timeout
+  unknown_partition = -190,
+  unknown_topic = -188,
+  all_brokers_down = -187,
+  invalid_argument = -186,
+  timed_out = -185,
+  queue_full = -184,            ///< the client's local queue was full
+  ssl = -181,
+  state = -172,                 ///< an operation the client's state forbids
+  authentication = -169,
+  purged_from_queue = -152,     ///< dropped before it was sent (closing)
+  purged_in_flight = -151,      ///< dropped while in flight (closing)
+  fatal = -150,                 ///< the client cannot go on (see its reason)
+  // Answered by a broker.
+  unknown_server_error = -1,
+  offset_out_of_range = 1,
+  corrupt_message = 2,
+  unknown_topic_or_partition = 3,
+  leader_not_available = 5,
+  not_leader_or_follower = 6,  ///< the partition's leader moved
+  request_timed_out = 7,
+  message_too_large = 10,
+  offset_metadata_too_large = 12,
+  network_exception = 13,
+  coordinator_load_in_progress = 14,
+  coordinator_not_available = 15,
+  not_coordinator = 16,
+  invalid_topic = 17,
+  record_list_too_large = 18,
+  not_enough_replicas = 19,
+  not_enough_replicas_after_append = 20,
+  illegal_generation = 22,
+  unknown_member_id = 25,
+  rebalance_in_progress = 27,
+  topic_authorization_failed = 29,
+  group_authorization_failed = 30,
+  cluster_authorization_failed = 31,
+  unsupported_version = 35,
+  topic_already_exists = 36,
+  invalid_partitions = 37,
+  invalid_replication_factor = 38,
+  invalid_config = 40,
+  policy_violation = 44,
+  out_of_order_sequence_number = 45,
+  duplicate_sequence_number = 46,
+  invalid_producer_epoch = 47,
+  kafka_storage_error = 56,
+  group_id_not_found = 69,
+};
+
+/// The code's name as librdkafka spells it (`REQUEST_TIMED_OUT`; codes the
+/// client found itself start with an underscore: `_MSG_TIMED_OUT`).
+[[nodiscard]] std::string kafka_error_name(KafkaError error);
+
 /// A failure: its kind, its stage, a message saying what was expected and
 /// what was found, and, for record failures, the record's coordinates.
 class Error {
  public:
   Error(Errc code, Stage stage, std::string message,
-        std::optional<RecordLocation> location = std::nullopt, int kafka_code = 0);
+        std::optional<RecordLocation> location = std::nullopt,
+        KafkaError kafka_error = KafkaError::none);
 
   /// What went wrong.
   [[nodiscard]] Errc code() const noexcept { return code_; }
@@ -95,8 +164,9 @@ class Error {
   [[nodiscard]] const std::optional<RecordLocation>& location() const noexcept {
     return location_;
   }
-  /// librdkafka's `rd_kafka_resp_err_t` value, or 0 when Kafka is not involved.
-  [[nodiscard]] int kafka_code() const noexcept { return kafka_code_; }
+  /// Kafka's code for the failure, or KafkaError::none when Kafka is not
+  /// involved.
+  [[nodiscard]] KafkaError kafka_error() const noexcept { return kafka_error_; }
   /// Whether retrying may help, and whether the client survived. Follows
   /// the code, or for Kafka failures librdkafka's own classification.
   [[nodiscard]] Severity severity() const noexcept { return severity_; }
@@ -116,7 +186,7 @@ class Error {
   Stage stage_;
   std::string message_;
   std::optional<RecordLocation> location_;
-  int kafka_code_;
+  KafkaError kafka_error_;
   Severity severity_;
 };
 

@@ -63,7 +63,7 @@ Status DeadLetterWriter::write(const Record& record, const Error& error, int att
     Error failed(
         delivered.error().code(), Stage::dead_letter,
         "dead letter not written to '" + options_.channel + "': " + delivered.error().message(),
-        record.location(), delivered.error().kafka_code());
+        record.location(), delivered.error().kafka_error());
     failed.set_severity(delivered.error().severity());
     return failed;
   }

@@ -130,7 +130,7 @@ void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                             std::to_string(timeout.count()) + " ms (" + std::to_string(attempts) +
                             " attempts; last: " + rd_kafka_err2str(last) + ")" +
                             (cause.empty() ? "" : ": " + cause),
-                        std::nullopt, last));
+                        std::nullopt, kafka_error_of(last)));
 }
 
 std::size_t size_property(const Properties& properties, const std::string& name) {
@@ -147,7 +147,7 @@ std::size_t size_property(const Properties& properties, const std::string& name)
 }
 
 Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
-                  std::optional<RecordLocation> where) {
+                  std::optional<RecordLocation> location) {
   Errc code = Errc::kafka_error;
   switch (err) {
     case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
@@ -163,12 +163,12 @@ Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
     case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT: code = Errc::closed; break;
     default:
       // librdkafka has hundreds of codes; the rest keep their number in
-      // Error::kafka_code() and their text in the message.
+      // Error::kafka_error() and their text in the message.
       break;
   }
   context += ": ";
   context += rd_kafka_err2str(err);
-  Error error(code, stage, std::move(context), std::move(where), err);
+  Error error(code, stage, std::move(context), std::move(location), kafka_error_of(err));
   error.set_severity(kafka_severity(err));
   return error;
 }

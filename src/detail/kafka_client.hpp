@@ -38,9 +38,14 @@ void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
 /// client unusable.
 Severity kafka_severity(rd_kafka_resp_err_t err) noexcept;
 
+/// corps's name for a librdkafka error code: the same number.
+inline KafkaError kafka_error_of(rd_kafka_resp_err_t err) noexcept {
+  return static_cast<KafkaError>(err);
+}
+
 /// A corps error for a librdkafka error code, with its severity.
 Error kafka_error(rd_kafka_resp_err_t err, Stage stage, std::string context,
-                  std::optional<RecordLocation> where = std::nullopt);
+                  std::optional<RecordLocation> location = std::nullopt);
 
 /// The raw properties a consumer was given, for a producer that works
 /// beside it (dead letters, replay): everything but the consumer-only

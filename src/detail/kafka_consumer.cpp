@@ -327,7 +327,7 @@ void KafkaConsumer::on_error(rd_kafka_t* client, int err, const char* reason, vo
                                "larger than ConsumerOptions::max_record_bytes (" +
                                std::to_string(self->options_.max_record_bytes) +
                                " B): raise it to at least the producers' max_record_bytes",
-                           std::nullopt, code);
+                           std::nullopt, kafka_error_of(code));
       return;
     }
     if (code == RD_KAFKA_RESP_ERR__FATAL) {

@@ -53,7 +53,7 @@ std::int64_t committed_offset(const std::string& brokers, const std::string& gro
     const Error& error = offset.error();
     throw Exception(Error(error.code(), error.stage(),
                           error.message() + " of group '" + group + "'", error.location(),
-                          error.kafka_code()));
+                          error.kafka_error()));
   }
   return *offset;
 }

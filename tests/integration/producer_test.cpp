@@ -273,6 +273,8 @@ TEST_F(ProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
   const auto fatal = producer.fatal_error();
   ASSERT_TRUE(fatal.has_value());
   EXPECT_EQ(fatal->code(), corps::Errc::fatal);
+  EXPECT_EQ(fatal->kafka_error(), corps::KafkaError::out_of_order_sequence_number)
+      << corps::kafka_error_name(fatal->kafka_error());
   const auto after = producer.send("VideoStream", image).get();
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code(), corps::Errc::fatal);

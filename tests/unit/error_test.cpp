@@ -28,6 +28,20 @@ TEST(Error, ClassifiesWhatRetryingMayFix) {
   EXPECT_FALSE(Error(Errc::corrupt_data, Stage::decompress, "").retriable());
 }
 
+TEST(KafkaError, IsKafkasNumberAndNameForBrokerAndClientCodes) {
+  // Broker answers keep the protocol's numbers, so a code read off the wire
+  // and a code corps reports compare equal.
+  EXPECT_EQ(static_cast<int>(corps::KafkaError::not_leader_or_follower), 6);
+  EXPECT_EQ(corps::kafka_error_name(corps::KafkaError::request_timed_out), "REQUEST_TIMED_OUT");
+  EXPECT_EQ(corps::kafka_error_name(corps::KafkaError::message_timed_out), "_MSG_TIMED_OUT");
+  // A code corps does not name is still carried, as its number.
+  const corps::Error error(corps::Errc::kafka_error, corps::Stage::produce, "refused",
+                           std::nullopt, static_cast<corps::KafkaError>(87));
+  EXPECT_EQ(corps::kafka_error_name(error.kafka_error()), "INVALID_RECORD");
+  EXPECT_EQ(corps::Error(corps::Errc::parse_failed, corps::Stage::parse, "x").kafka_error(),
+            corps::KafkaError::none);
+}
+
 TEST(Result, HoldsAValueOrAnError) {
   corps::Result<int> good(4);
   ASSERT_TRUE(good.ok());
