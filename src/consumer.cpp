@@ -9,6 +9,7 @@
 
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
+#include "detail/channel_lookup.hpp"
 #include "detail/consumer_impl.hpp"
 #include "detail/header_limits.hpp"
 
@@ -114,7 +115,7 @@ void Consumer::Impl::validate() const {
                                 "'; a letter that fails would loop back forever"));
     }
   }
-  for (const auto& channel : options.channels) (void)registry.at(channel, Stage::subscribe);
+  for (const auto& channel : options.channels) (void)detail::bound_channel(registry, channel, Stage::subscribe);
 }
 
 std::chrono::milliseconds Consumer::Impl::commit_budget() const {

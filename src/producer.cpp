@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "corps/logging.hpp"
+#include "detail/channel_lookup.hpp"
 #include "detail/kafka_client.hpp"
 #include "detail/ordered_workers.hpp"
 #include "detail/record_encoder.hpp"
@@ -389,7 +390,7 @@ struct Producer::Impl {
                             "an idempotent producer needs Acks::all; for acks=" +
                                 acks_value(options.acks) + " set Idempotence::off"));
     }
-    if (options.channel) (void)registry.at(*options.channel, Stage::config);
+    if (options.channel) (void)detail::bound_channel(registry, *options.channel, Stage::config);
     if (options.compression_threads == 0) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "compression_threads is 0; 1 compresses on the sending thread"));

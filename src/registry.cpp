@@ -8,6 +8,7 @@
 #include "corps/image.pb.h"
 #include "corps/metadata.pb.h"
 #include "corps/prediction.pb.h"
+#include "detail/channel_lookup.hpp"
 
 namespace corps {
 
@@ -156,24 +157,13 @@ const ChannelBinding* ChannelRegistry::find(std::string_view channel) const noex
   return it == bindings_.end() ? nullptr : it->second.get();
 }
 
-const ChannelBinding& ChannelRegistry::at(std::string_view channel, Stage stage) const {
-  if (const auto* binding = find(channel)) return *binding;
-  throw Exception(Error(Errc::unknown_channel, stage,
-                        "channel '" + std::string(channel) + "' is not bound to a type (" +
-                            bound_channels(*this) + ")"));
+const ChannelBinding& ChannelRegistry::at(std::string_view channel) const {
+  return detail::bound_channel(*this, channel, Stage::bind);
 }
 
-const ChannelBinding& ChannelRegistry::check(std::string_view channel, const pb::Descriptor* type,
-                                             Stage stage) const {
-  const auto& binding = at(channel, stage);
-  // Compare by name, not pointer: a dynamic type and a generated one of the
-  // same name are the same type on the wire.
-  if (binding.type() != type && binding.type()->full_name() != type->full_name()) {
-    throw Exception(Error(Errc::type_mismatch, stage,
-                          "channel '" + std::string(channel) + "' carries " +
-                              binding.type()->full_name() + ", not " + type->full_name()));
-  }
-  return binding;
+const ChannelBinding& ChannelRegistry::check(std::string_view channel,
+                                             const pb::Descriptor* type) const {
+  return detail::bound_channel_of_type(*this, channel, type, Stage::bind);
 }
 
 std::vector<std::string> ChannelRegistry::channels() const {
@@ -184,3 +174,29 @@ std::vector<std::string> ChannelRegistry::channels() const {
 }
 
 }  // namespace corps
+
+namespace corps::detail {
+
+const ChannelBinding& bound_channel(const ChannelRegistry& registry, std::string_view channel,
+                                    Stage stage) {
+  if (const auto* binding = registry.find(channel)) return *binding;
+  throw Exception(Error(Errc::unknown_channel, stage,
+                        "channel '" + std::string(channel) + "' is not bound to a type (" +
+                            bound_channels(registry) + ")"));
+}
+
+const ChannelBinding& bound_channel_of_type(const ChannelRegistry& registry,
+                                            std::string_view channel, const pb::Descriptor* type,
+                                            Stage stage) {
+  const auto& binding = bound_channel(registry, channel, stage);
+  // Compare by name, not pointer: a dynamic type and a generated one of the
+  // same name are the same type on the wire.
+  if (binding.type() != type && binding.type()->full_name() != type->full_name()) {
+    throw Exception(Error(Errc::type_mismatch, stage,
+                          "channel '" + std::string(channel) + "' carries " +
+                              binding.type()->full_name() + ", not " + type->full_name()));
+  }
+  return binding;
+}
+
+}  // namespace corps::detail

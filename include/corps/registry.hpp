@@ -102,14 +102,14 @@ class ChannelRegistry {
   /// The binding of `channel`, or nullptr.
   [[nodiscard]] const ChannelBinding* find(std::string_view channel) const noexcept;
 
-  /// The binding of `channel`; throws corps::Exception (unknown_channel) if
-  /// it is not bound, naming the channels that are.
-  [[nodiscard]] const ChannelBinding& at(std::string_view channel, Stage stage) const;
+  /// The binding of `channel`; throws corps::Exception (unknown_channel,
+  /// Stage::bind) if it is not bound, naming the channels that are.
+  [[nodiscard]] const ChannelBinding& at(std::string_view channel) const;
 
-  /// Throws corps::Exception (type_mismatch) unless `channel` is bound to
-  /// `type`; the message names the channel and both types.
-  const ChannelBinding& check(std::string_view channel, const google::protobuf::Descriptor* type,
-                              Stage stage) const;
+  /// The binding of `channel`; throws corps::Exception (type_mismatch,
+  /// Stage::bind) unless it carries `type`, naming the channel and both types.
+  const ChannelBinding& check(std::string_view channel,
+                              const google::protobuf::Descriptor* type) const;
 
   /// The bound channel names, sorted.
   [[nodiscard]] std::vector<std::string> channels() const;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "detail/channel_lookup.hpp"
+
 namespace corps::detail {
 
 RecordEncoder::RecordEncoder(ChannelRegistry registry, const HandlerOptions& options)
@@ -18,7 +20,7 @@ RecordEncoder::RecordEncoder(ChannelRegistry registry, const HandlerOptions& opt
 
 Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Message& message,
                                 Compressibility compressibility, SerializedRecord& out) {
-  const auto& binding = registry_.check(channel, message.GetDescriptor(), Stage::encode);
+  const auto& binding = bound_channel_of_type(registry_, channel, message.GetDescriptor(), Stage::encode);
   stamper_.stamp(message, binding.metadata_field());
   if (!message.SerializeToString(&out.bytes)) {
     return Error(Errc::invalid_argument, Stage::encode,

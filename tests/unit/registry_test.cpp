@@ -46,7 +46,7 @@ TEST(Registry, BindsATypedChannel) {
 TEST(Registry, FindsTheMetadataFieldByItsTypeNotItsName) {
   ChannelRegistry registry;
   registry.bind<corps_test::Reading>("Readings");
-  const auto* field = registry.at("Readings", Stage::bind).metadata_field();
+  const auto* field = registry.at("Readings").metadata_field();
   EXPECT_EQ(field->name(), "stamp");
   EXPECT_EQ(field->number(), 7);
 }
@@ -102,9 +102,9 @@ TEST(Registry, AnUnknownChannelErrorNamesTheBoundChannels) {
   ChannelRegistry registry;
   registry.bind<corps::proto::Image>("VideoStream");
   registry.bind<corps::proto::Prediction>("Predictions");
-  const auto error = error_of([&] { (void)registry.at("Videostream", Stage::produce); });
+  const auto error = error_of([&] { (void)registry.at("Videostream"); });
   EXPECT_EQ(error.code(), Errc::unknown_channel);
-  EXPECT_EQ(error.stage(), Stage::produce);
+  EXPECT_EQ(error.stage(), Stage::bind);
   EXPECT_NE(error.message().find("'Videostream'"), std::string::npos);
   EXPECT_NE(error.message().find("Predictions, VideoStream"), std::string::npos) << error.message();
 }
@@ -113,11 +113,11 @@ TEST(Registry, CheckRefusesAnotherTypeNamingChannelAndBothTypes) {
   ChannelRegistry registry;
   registry.bind<corps::proto::Image>("VideoStream");
   const auto error = error_of([&] {
-    (void)registry.check("VideoStream", corps::proto::Prediction::descriptor(), Stage::encode);
+    (void)registry.check("VideoStream", corps::proto::Prediction::descriptor());
   });
   EXPECT_EQ(error.code(), Errc::type_mismatch);
   EXPECT_EQ(error.to_string(),
-            "encode error (type_mismatch): channel 'VideoStream' carries corps.proto.Image, not "
+            "bind error (type_mismatch): channel 'VideoStream' carries corps.proto.Image, not "
             "corps.proto.Prediction");
 }
 

@@ -56,7 +56,7 @@ int run_produce(ProduceArgs& args) {
     headers.push_back({name, value});
   }
   auto connection = connect(args.connection, {args.channel});
-  const auto& binding = connection.registry.at(args.channel, Stage::produce);
+  const auto& binding = connection.registry.at(args.channel);
   ProducerOptions options;
   options.brokers = connection.brokers;
   options.client_id = "corps-produce";
