@@ -32,6 +32,7 @@
 #include "corps/message_loader.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/record.hpp"
+#include "corps/testing/records.hpp"
 #include "decode_input.hpp"
 #include "record_printer.hpp"
 
@@ -156,11 +157,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                     corps::RecordLocation{topic, record_partition, record_offset})
                      : decoded.error();
     const auto* binding = session.registry.find(topic);
-    const corps::Record record(
-        corps::RecordLocation{topic, record_partition, record_offset}, input.key,
-        input.null_value ? std::nullopt : std::optional<std::string>(input.value),
-        input.headers.value_or(corps::Headers{}), record_timestamp, std::move(decoded),
-        binding != nullptr ? binding->metadata_field() : nullptr);
+    const corps::Record record = corps::testing::make_record(
+        {corps::RecordLocation{topic, record_partition, record_offset}, input.key,
+         input.null_value ? std::nullopt : std::optional<std::string>(input.value),
+         input.headers.value_or(corps::Headers{}), record_timestamp},
+        std::move(decoded), binding);
 
     // The group and service come from configuration: any bytes, too.
     const std::string group = input.key.value_or("group");
@@ -176,9 +177,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     letters.bind<corps::proto::DeadLetter>("DeadLetters");
     auto message = std::make_unique<corps::proto::DeadLetter>(parsed);
     message->mutable_message_data()->set_uuid("stamped when sent");
-    const corps::Record printed(corps::RecordLocation{"DeadLetters", 0, 0}, std::nullopt, bytes, {},
-                                record_timestamp, Decoded(std::move(message)),
-                                letters.find("DeadLetters")->metadata_field());
+    const corps::Record printed = corps::testing::make_record(
+        {corps::RecordLocation{"DeadLetters", 0, 0}, std::nullopt, bytes, {}, record_timestamp},
+        Decoded(std::move(message)), letters.find("DeadLetters"));
     std::ostringstream json;
     corps::cli::RecordPrinter(json, json, corps::cli::OutputFormat::json).print(printed);
     pb::Struct object;

@@ -44,6 +44,7 @@
 #include "corps/metadata.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/record.hpp"
+#include "corps/testing/records.hpp"
 #include "decode_input.hpp"
 #include "dynamic_types.hpp"
 #include "record_printer.hpp"
@@ -386,12 +387,12 @@ void check_same_outcome(const Decoded& first, const Decoded& second) {
 // `corps consume` prints every record, decoded or not, in each format.
 void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_view value,
                            const corps::ChannelBinding* binding, Decoded decoded) {
-  corps::Record record(corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
-                                             record_partition, record_offset},
-                       input.key ? std::optional<std::string>(*input.key) : std::nullopt,
-                       input.null_value ? std::nullopt : std::optional<std::string>(value),
-                       input.headers.value_or(corps::Headers{}), 1700000000000, std::move(decoded),
-                       binding != nullptr ? binding->metadata_field() : nullptr);
+  const corps::Record record = corps::testing::make_record(
+      {corps::RecordLocation{std::string(corps::fuzz::channel_name(input)), record_partition,
+                             record_offset},
+       input.key, input.null_value ? std::nullopt : std::optional<std::string>(value),
+       input.headers.value_or(corps::Headers{}), 1700000000000},
+      std::move(decoded), binding);
 
   std::ostringstream json;
   corps::cli::RecordPrinter(json, json, corps::cli::OutputFormat::json).print(record);

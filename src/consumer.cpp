@@ -12,6 +12,7 @@
 #include "detail/channel_lookup.hpp"
 #include "detail/consumer_impl.hpp"
 #include "detail/header_limits.hpp"
+#include "detail/record_access.hpp"
 
 namespace corps {
 
@@ -64,7 +65,8 @@ bool recovers_by_itself(rd_kafka_resp_err_t err) {
 
 // A record that is only an error: nothing was fetched to go with it.
 Record failed_record(RecordLocation where, Error error) {
-  return Record(std::move(where), std::nullopt, std::nullopt, {}, -1, std::move(error), nullptr);
+  return detail::RecordAccess::make(std::move(where), std::nullopt, std::nullopt, {}, -1,
+                                    std::move(error), nullptr);
 }
 
 }  // namespace
@@ -189,13 +191,12 @@ Record Consumer::Impl::route(Record record) {
   logger()->error("{}; {} will be fetched again", written.error().to_string(),
                   record.location().to_string());
   rewind(record.location());
-  const auto* binding = registry.find(record.topic());
   const auto copy = [](std::optional<std::string_view> bytes) {
     return bytes ? std::optional<std::string>(*bytes) : std::nullopt;
   };
-  return Record(record.location(), copy(record.key()), copy(record.value()), record.headers(),
-                record.timestamp_ms(), written.error(),
-                binding != nullptr ? binding->metadata_field() : nullptr);
+  return detail::RecordAccess::make(record.location(), copy(record.key()), copy(record.value()),
+                                    record.headers(), record.timestamp_ms(), written.error(),
+                                    registry.find(record.topic()));
 }
 
 // A failed record for offsets of `where`'s partition that the broker deleted
@@ -299,10 +300,9 @@ Record Consumer::Impl::decode(const rd_kafka_message_t& message, RecordLocation 
   if (value != nullptr) value_copy.emplace(value, message.len);
   rd_kafka_timestamp_type_t kind{};
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
-  const auto* binding = registry.find(where.topic);
-  return Record(std::move(where), std::move(key), std::move(value_copy), std::move(headers),
-                timestamp, std::move(decoded),
-                binding != nullptr ? binding->metadata_field() : nullptr);
+  return detail::RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
+                                    std::move(headers), timestamp, std::move(decoded),
+                                    registry.find(where.topic));
 }
 
 Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)

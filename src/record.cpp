@@ -4,11 +4,11 @@
 
 namespace corps {
 
-Record::Record(RecordLocation where, std::optional<std::string> key,
+Record::Record(RecordLocation location, std::optional<std::string> key,
                std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
                Result<std::unique_ptr<google::protobuf::Message>> decoded,
                const google::protobuf::FieldDescriptor* metadata_field)
-    : where_(std::move(where)),
+    : location_(std::move(location)),
       key_(std::move(key)),
       value_(std::move(value)),
       headers_(std::move(headers)),
@@ -23,7 +23,7 @@ proto::MessageData Record::metadata() const {
 void Record::throw_not(const std::string& wanted) const {
   if (!ok()) throw Exception(error());
   throw Exception(Error(Errc::type_mismatch, Stage::type,
-                        "record holds a " + message().GetTypeName() + ", not a " + wanted, where_));
+                        "record holds a " + message().GetTypeName() + ", not a " + wanted, location_));
 }
 
 }  // namespace corps

@@ -4,10 +4,7 @@
 
 #include <utility>
 
-#include "corps/dead_letter.pb.h"
-#include "corps/image.pb.h"
 #include "corps/metadata.pb.h"
-#include "corps/prediction.pb.h"
 #include "detail/channel_lookup.hpp"
 
 namespace corps {
@@ -84,12 +81,6 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
 
 const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
                                             std::string_view full_type_name) {
-  // Touching corps's own types links their generated code (and so registers
-  // them in the generated pool) even into programs that never name them.
-  static const bool corps_types_linked = proto::Image::descriptor() != nullptr &&
-                                         proto::Prediction::descriptor() != nullptr &&
-                                         proto::DeadLetter::descriptor() != nullptr;
-  (void)corps_types_linked;
   const auto* type =
       pb::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(full_type_name));
   if (type == nullptr) {

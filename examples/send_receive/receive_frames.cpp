@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Print Image frames from VideoStream"};

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Send Image frames on VideoStream"};

@@ -1,7 +1,8 @@
 // corps: typed protobuf messaging over Apache Kafka.
 //
 // Include this header for the whole public API, or the per-concept headers
-// for less.
+// for less. The image pipeline's message types are not part of it: include
+// corps/image.pb.h and corps/prediction.pb.h where they are used.
 #pragma once
 
 #include "corps/admin.hpp"
@@ -12,12 +13,10 @@
 #include "corps/dead_letter.hpp"
 #include "corps/error.hpp"
 #include "corps/headers.hpp"
-#include "corps/image.pb.h"
 #include "corps/logging.hpp"
 #include "corps/message_handler.hpp"
 #include "corps/message_loader.hpp"
 #include "corps/metadata.hpp"
-#include "corps/prediction.pb.h"
 #include "corps/producer.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"

@@ -22,29 +22,28 @@
 
 namespace corps {
 
+namespace detail {
+struct RecordAccess;
+}  // namespace detail
+
 /// One consumed record. Move-only. It owns copies of its key, value and
 /// headers: nothing in it points into the Kafka client's memory, so it may
 /// be kept as long as needed, also after its Consumer is gone.
+/// Records are made by a Consumer (and, for tests without a broker, by
+/// corps::testing::make_record).
 class Record {
  public:
-  /// Assembles a record. `metadata_field` is the bound type's metadata field
-  /// (nullptr if the channel is unknown). Used by Consumer and by test kits.
-  Record(RecordLocation where, std::optional<std::string> key, std::optional<std::string> value,
-         Headers headers, std::int64_t timestamp_ms,
-         Result<std::unique_ptr<google::protobuf::Message>> decoded,
-         const google::protobuf::FieldDescriptor* metadata_field);
-
   Record(Record&&) noexcept = default;
   Record& operator=(Record&&) noexcept = default;
 
   /// The channel (topic) the record came from.
-  [[nodiscard]] const std::string& topic() const noexcept { return where_.topic; }
+  [[nodiscard]] const std::string& topic() const noexcept { return location_.topic; }
   /// The partition the record came from.
-  [[nodiscard]] std::int32_t partition() const noexcept { return where_.partition; }
+  [[nodiscard]] std::int32_t partition() const noexcept { return location_.partition; }
   /// The record's offset in its partition.
-  [[nodiscard]] std::int64_t offset() const noexcept { return where_.offset; }
+  [[nodiscard]] std::int64_t offset() const noexcept { return location_.offset; }
   /// topic, partition and offset together.
-  [[nodiscard]] const RecordLocation& location() const noexcept { return where_; }
+  [[nodiscard]] const RecordLocation& location() const noexcept { return location_; }
   /// The key, if the record has one (MessageCorps records have none).
   [[nodiscard]] std::optional<std::string_view> key() const noexcept {
     return key_ ? std::optional<std::string_view>(*key_) : std::nullopt;
@@ -86,9 +85,18 @@ class Record {
   [[nodiscard]] proto::MessageData metadata() const;
 
  private:
+  friend struct detail::RecordAccess;
+
+  /// `metadata_field` is the bound type's metadata field (nullptr if the
+  /// channel is unknown).
+  Record(RecordLocation location, std::optional<std::string> key,
+         std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
+         Result<std::unique_ptr<google::protobuf::Message>> decoded,
+         const google::protobuf::FieldDescriptor* metadata_field);
+
   [[noreturn]] void throw_not(const std::string& wanted) const;
 
-  RecordLocation where_;
+  RecordLocation location_;
   std::optional<std::string> key_;
   std::optional<std::string> value_;
   Headers headers_;

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 
 namespace {
 

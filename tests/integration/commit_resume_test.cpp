@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/numbered_predictions.hpp"
 #include "support/retention.hpp"

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 
 namespace {

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/hang_guard.hpp"
 #include "support/numbered_predictions.hpp"

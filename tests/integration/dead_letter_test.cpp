@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/hostile_values.hpp"
 #include "support/run_command.hpp"

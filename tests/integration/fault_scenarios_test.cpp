@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "corps/testing/child_process.hpp"
 #include "corps/testing/delivery_checker.hpp"

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/run_command.hpp"
 

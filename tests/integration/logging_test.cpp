@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
 #include "corps/testing/broker_test.hpp"
 
 namespace {

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/run_command.hpp"
 #include "support/wait.hpp"

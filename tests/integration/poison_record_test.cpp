@@ -2,6 +2,8 @@
 #include <zlib.h>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 
 namespace {

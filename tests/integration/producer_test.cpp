@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/expect.hpp"
 #include "support/hang_guard.hpp"

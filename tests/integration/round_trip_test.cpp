@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 
 namespace {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "support/hang_guard.hpp"
 #include "support/numbered_predictions.hpp"

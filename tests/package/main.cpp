@@ -18,7 +18,7 @@ int main() {
   }
   corps::Consumer consumer(registry, {.brokers = broker.bootstrap_servers(),
                                       .group_id = "package",
-                                      .channels = {"Orders"},
+                                      .channels = {orders},
                                       .signals = corps::SignalHandling::ignore});
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (auto record = consumer.poll(std::chrono::milliseconds(200))) {

@@ -9,6 +9,8 @@
 #include "channels.hpp"
 #include "child_process.hpp"
 #include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 #include "frame_codec.hpp"
 

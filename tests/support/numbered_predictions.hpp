@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 #include "corps/testing/broker_test.hpp"
 
 namespace corps_tests {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "corps/corps.hpp"
+#include "corps/prediction.pb.h"
 
 namespace corps_tests {
 

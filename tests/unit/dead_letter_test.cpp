@@ -5,17 +5,20 @@
 
 #include <gtest/gtest.h>
 
+#include "corps/testing/records.hpp"
+
 #include <string>
 
 namespace {
 
 corps::Record failed_record(std::optional<std::string> key, std::optional<std::string> value,
                             corps::Headers headers) {
-  corps::RecordLocation where{"VideoStream", 3, 41};
+  const corps::RecordLocation location{"VideoStream", 3, 41};
   corps::Error error(corps::Errc::corrupt_data, corps::Stage::decompress, "not a zlib stream",
-                     where);
-  return corps::Record(where, std::move(key), std::move(value), std::move(headers), 1'700'000,
-                       std::move(error), nullptr);
+                     location);
+  return corps::testing::make_record(
+      {location, std::move(key), std::move(value), std::move(headers), 1'700'000},
+      std::move(error));
 }
 
 TEST(DeadLetter, KeepsTheRecordWholeWithWhyItFailed) {

@@ -8,6 +8,7 @@
 #include "corps/dead_letter.pb.h"
 #include "corps/error.hpp"
 #include "corps/image.pb.h"
+#include "corps/metadata.pb.h"
 #include "corps/prediction.pb.h"
 #include "corps/schema.hpp"
 
@@ -53,13 +54,15 @@ std::pair<std::string, std::string> split_assignment(const std::string& text,
 
 namespace {
 
-// The message types compiled into corps: its own schemas.
+// The message types compiled into corps, which the tool binds by name:
+// its own schemas. Naming each file's descriptor links its generated code
+// (and so registers it in the generated pool) into the tool.
 std::vector<std::string> compiled_types() {
   std::vector<std::string> names;
-  for (const char* file_name : {"corps/metadata.proto", "corps/image.proto",
-                                "corps/prediction.proto", "corps/dead_letter.proto"}) {
-    const auto* file = google::protobuf::DescriptorPool::generated_pool()->FindFileByName(file_name);
-    if (file == nullptr) continue;
+  for (const auto* file : {corps::proto::MessageData::descriptor()->file(),
+                           corps::proto::Image::descriptor()->file(),
+                           corps::proto::Prediction::descriptor()->file(),
+                           corps::proto::DeadLetter::descriptor()->file()}) {
     for (int i = 0; i < file->message_type_count(); ++i)
       names.push_back(file->message_type(i)->full_name());
   }
