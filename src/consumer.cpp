@@ -1,6 +1,9 @@
 // The record loop of corps::Consumer: fetch, decode, hand out, rewind,
 // commit, close. run() is in consumer_run.cpp; the Kafka client, the offsets'
 // bookkeeping and the dead-letter channel are in detail/ (consumer_impl.hpp).
+// Longer than most files here because the loop is one state machine (the
+// record held back behind a gap, the pending offset, rewinds, closing):
+// split, its invariants would no longer read in one place.
 #include "corps/consumer.hpp"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// detail::KafkaConsumer (see its header). Longer than most files here
+// because every call corps makes on a librdkafka consumer handle is in it,
+// from configuration to close.
 #include "detail/kafka_consumer.hpp"
 
 #include <unistd.h>

@@ -113,8 +113,43 @@ std::string to_hex(std::string_view bytes, std::size_t limit) {
 
 namespace {
 
-// The letters print_format knows after a %; keep the two in step.
-constexpr std::string_view format_letters = "tpokKsShTyuie%";
+// What each %-letter of a format string prints: the one list that both
+// printing and checking a format string read.
+struct FormatToken {
+  char letter;
+  std::string (*expand)(const Record& record);
+};
+
+std::string optional_size(std::optional<std::string_view> bytes) {
+  return bytes ? std::to_string(bytes->size()) : "-1";
+}
+
+constexpr FormatToken format_tokens[] = {
+    {'t', [](const Record& r) { return r.topic(); }},
+    {'p', [](const Record& r) { return std::to_string(r.partition()); }},
+    {'o', [](const Record& r) { return std::to_string(r.offset()); }},
+    {'k', [](const Record& r) { return r.key() ? std::string(*r.key()) : std::string(); }},
+    {'K', [](const Record& r) { return optional_size(r.key()); }},
+    {'s', [](const Record& r) { return r.ok() ? message_json(r.message()) : std::string(); }},
+    {'S', [](const Record& r) { return optional_size(r.value()); }},
+    {'h', [](const Record& r) { return headers_text(r.headers()); }},
+    {'T', [](const Record& r) { return std::to_string(r.timestamp_ms()); }},
+    {'y',
+     [](const Record& r) {
+       return r.ok() ? r.message().GetDescriptor()->full_name() : std::string();
+     }},
+    {'u', [](const Record& r) { return r.ok() ? r.metadata().uuid() : std::string(); }},
+    {'i', [](const Record& r) { return r.ok() ? r.metadata().trace_id() : std::string(); }},
+    {'e', [](const Record& r) { return r.ok() ? std::string() : r.error().to_string(); }},
+    {'%', [](const Record&) { return std::string("%"); }},
+};
+
+const FormatToken* find_token(char letter) {
+  for (const auto& token : format_tokens) {
+    if (token.letter == letter) return &token;
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -131,7 +166,7 @@ std::vector<std::string> RecordPrinter::unknown_tokens(std::string_view format_s
     }
     if (format_string[i] != '%') continue;
     const char letter = format_string[++i];
-    if (format_letters.find(letter) == std::string_view::npos) {
+    if (find_token(letter) == nullptr) {
       unknown.push_back(std::string("%") + letter);
     }
   }
@@ -201,22 +236,12 @@ void RecordPrinter::print_format(const Record& record) {
       out += c;
       continue;
     }
-    switch (format_string_[++i]) {
-      case 't': out += record.topic(); break;
-      case 'p': out += std::to_string(record.partition()); break;
-      case 'o': out += std::to_string(record.offset()); break;
-      case 'k': out += record.key() ? std::string(*record.key()) : ""; break;
-      case 'K': out += record.key() ? std::to_string(record.key()->size()) : "-1"; break;
-      case 's': out += record.ok() ? message_json(record.message()) : ""; break;
-      case 'S': out += record.value() ? std::to_string(record.value()->size()) : "-1"; break;
-      case 'h': out += headers_text(record.headers()); break;
-      case 'T': out += std::to_string(record.timestamp_ms()); break;
-      case 'y': out += record.ok() ? record.message().GetDescriptor()->full_name() : ""; break;
-      case 'u': out += record.ok() ? record.metadata().uuid() : ""; break;
-      case 'i': out += record.ok() ? record.metadata().trace_id() : ""; break;
-      case 'e': out += record.ok() ? "" : record.error().to_string(); break;
-      case '%': out += '%'; break;
-      default: out += '%'; out += format_string_[i];
+    const char letter = format_string_[++i];
+    if (const auto* token = find_token(letter)) {
+      out += token->expand(record);
+    } else {
+      out += '%';
+      out += letter;
     }
   }
   out_ << out;
