@@ -87,10 +87,7 @@ void Producer::Impl::send(std::string_view channel, google::protobuf::Message& m
   }
   refuse_if_closing(channel);
   const Sender sender = in_callback() ? Sender::callback : Sender::application;
-  Outgoing record;
-  record.location = RecordLocation{std::string(channel), send_options.partition.value_or(-1), -1};
-  record.options = std::move(send_options);
-  record.context = std::move(context);
+  Outgoing record(channel, std::move(send_options), std::move(context));
   // From here on the record gets a report; until then (an unbound channel
   // or the wrong type, which throw) it does not.
   in_flight.fetch_add(1, std::memory_order_acq_rel);
@@ -130,10 +127,7 @@ void Producer::Impl::send_raw(std::string_view topic, std::optional<std::string_
                               SendOptions send_options, std::unique_ptr<DeliveryContext> context) {
   refuse_if_closing(topic);
   const Sender sender = in_callback() ? Sender::callback : Sender::application;
-  Outgoing record;
-  record.location = RecordLocation{std::string(topic), send_options.partition.value_or(-1), -1};
-  record.options = std::move(send_options);
-  record.context = std::move(context);
+  Outgoing record(topic, std::move(send_options), std::move(context));
   if (value) {
     record.kind = Outgoing::Value::borrowed;
     record.borrowed = *value;

@@ -43,6 +43,12 @@ struct DeliveryContext {
 // yet: it may wait in the compression workers, or behind a full queue, after
 // send() returned.
 struct Outgoing {
+  Outgoing(std::string_view topic, SendOptions send_options,
+           std::unique_ptr<DeliveryContext> delivery_context)
+      : location{std::string(topic), send_options.partition.value_or(-1), -1},
+        options(std::move(send_options)),
+        context(std::move(delivery_context)) {}
+
   RecordLocation location;  // the topic, and the partition asked for (-1: any)
   SendOptions options;      // key, headers, partition
   std::unique_ptr<DeliveryContext> context;
