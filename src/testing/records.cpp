@@ -6,11 +6,11 @@
 
 namespace corps::testing {
 
-Record make_record(RawRecord raw, Result<std::unique_ptr<google::protobuf::Message>> decoded,
+Record make_record(RecordParts parts, Result<std::unique_ptr<google::protobuf::Message>> decoded,
                    const ChannelBinding* binding) {
-  return detail::RecordAccess::make(std::move(raw.location), std::move(raw.key),
-                                    std::move(raw.value), std::move(raw.headers),
-                                    raw.timestamp_ms, std::move(decoded), binding);
+  return detail::RecordAccess::make(std::move(parts.location), std::move(parts.key),
+                                    std::move(parts.value), std::move(parts.headers),
+                                    parts.timestamp_ms, std::move(decoded), binding);
 }
 
 }  // namespace corps::testing

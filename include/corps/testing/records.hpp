@@ -19,7 +19,7 @@
 namespace corps::testing {
 
 /// A record as fetched, before decoding.
-struct RawRecord {
+struct RecordParts {
   RecordLocation location;
   std::optional<std::string> key;
   std::optional<std::string> value;  ///< nullopt: a null value (a tombstone)
@@ -27,9 +27,9 @@ struct RawRecord {
   std::int64_t timestamp_ms = -1;
 };
 
-/// The record `raw` with `decoded`, a message or the error decoding gave.
+/// The record of `parts` with `decoded`, a message or the error decoding gave.
 /// `binding` is its channel's, if bound: metadata() reads through it.
-[[nodiscard]] Record make_record(RawRecord raw,
+[[nodiscard]] Record make_record(RecordParts parts,
                                  Result<std::unique_ptr<google::protobuf::Message>> decoded,
                                  const ChannelBinding* binding = nullptr);
 
