@@ -23,6 +23,8 @@ test_packages=(
   libgtest-dev kcat sqlite3
   # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
   python3 python3-kafka python3-confluent-kafka python3-protobuf python3-yaml
+  # confluent-kafka's schema_registry serializers import requests
+  python3-requests
   # the pipeline's page, in a real browser
   chromium
   # the sanitizer builds and the fuzzers (scripts/sanitize.sh, scripts/fuzz.sh):

@@ -88,6 +88,7 @@ std::string_view to_string(Stage stage) noexcept {
     case Stage::subscribe: return "subscribe";
     case Stage::consume: return "consume";
     case Stage::headers: return "headers";
+    case Stage::framing: return "framing";
     case Stage::decompress: return "decompress";
     case Stage::parse: return "parse";
     case Stage::type: return "type";

@@ -25,6 +25,7 @@ enum class Stage {
   subscribe,    ///< joining channels on consume
   consume,      ///< fetching records from the brokers
   headers,      ///< reading a record's headers
+  framing,      ///< reading a value's framing (a schema registry's prefix)
   decompress,   ///< inflating a record value
   parse,        ///< parsing the bound protobuf type
   type,         ///< the record is not of its channel's type

@@ -1,6 +1,7 @@
 // Interoperability with clients no one here wrote: Python's kafka-python and
 // confluent-kafka, decoding as MessageCorps does (zlib.decompress +
 // ParseFromString), and MessageCorps-style records read by corps.
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/corps.hpp"
 #include "corps/image.pb.h"
 #include "corps/testing/broker_test.hpp"
@@ -126,3 +128,96 @@ TEST_F(Interop, CorpsDecodesRecordsWrittenAsMessageCorpsWritesThem) {
 }
 
 }  // namespace
+
+// Confluent's framing, against confluent-kafka for Python's own serializer
+// and deserializer (1.7.0 on Debian bookworm: plain varint indexes).
+namespace confluent {
+
+Outcome run_framing_script(const std::string& arguments) {
+  return corps_tests::run_command(
+      "/usr/bin/python3 " CORPS_TEST_INTEROP_DIR "/confluent_framing.py " + arguments);
+}
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : bytes) {
+    out += digits[static_cast<unsigned char>(c) >> 4];
+    out += digits[static_cast<unsigned char>(c) & 0xF];
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+TEST(ConfluentFramingWithPython, CorpsWritesAndReadsTheIndexesPythonsSerializerWrites) {
+  namespace pb = google::protobuf;
+  const std::vector<const pb::Descriptor*> types = {
+      pb::FileDescriptorSet::descriptor(), pb::FileDescriptorProto::descriptor(),
+      pb::DescriptorProto::ExtensionRange::descriptor(),
+      pb::DescriptorProto::ReservedRange::descriptor(),
+      pb::EnumDescriptorProto::EnumReservedRange::descriptor()};
+  std::string names;
+  for (const auto* type : types) names += " " + type->full_name();
+  const auto outcome = run_framing_script("indexes" + names);
+  ASSERT_EQ(outcome.exit_code, 0);
+  ASSERT_EQ(outcome.lines.size(), types.size());
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    const auto path = corps::message_index_path(*types[i]);
+    std::string written;
+    corps::append_confluent_prefix(written, 7, path, corps::MessageIndexEncoding::plain);
+    EXPECT_EQ(outcome.lines[i], types[i]->full_name() + " " + hex(written.substr(5)));
+    // Python's bytes, read back without being told their encoding.
+    const std::string python_indexes =
+        from_hex(outcome.lines[i].substr(outcome.lines[i].find(' ') + 1));
+    const auto frame =
+        corps::read_confluent_frame(std::string("\0\0\0\0\7", 5) + python_indexes + "\x08\x05");
+    ASSERT_TRUE(frame.ok()) << frame.error().to_string();
+    EXPECT_EQ(frame->message_indexes, path) << types[i]->full_name();
+    EXPECT_EQ(corps::message_at_path(*types[i]->file(), frame->message_indexes), types[i]);
+  }
+}
+
+TEST(ConfluentFramingWithPython, PythonsDeserializerReadsWhatCorpsFrames) {
+  google::protobuf::DescriptorProto::ExtensionRange range;
+  range.set_start(5);
+  range.set_end(9);
+  google::protobuf::FileDescriptorSet set;
+  set.add_file()->set_name("a.proto");
+  // The first message of its file reads the same in both encodings; a
+  // nested one only in the plain encoding Python 1.7.0 reads.
+  for (const auto& [type, payload] :
+       {std::pair{google::protobuf::FileDescriptorSet::descriptor(), set.SerializeAsString()},
+        std::pair{google::protobuf::DescriptorProto::ExtensionRange::descriptor(),
+                  range.SerializeAsString()}}) {
+    std::string value;
+    corps::append_confluent_prefix(value, 3, corps::message_index_path(*type),
+                                   corps::MessageIndexEncoding::plain);
+    value += payload;
+    const auto outcome = run_framing_script("decode " + type->full_name() + " " + hex(value));
+    ASSERT_EQ(outcome.exit_code, 0);
+    ASSERT_EQ(outcome.lines.size(), 1U);
+    const auto object = parse_json(outcome.lines[0]);
+    if (type == google::protobuf::FileDescriptorSet::descriptor()) {
+      EXPECT_EQ(field(object, "file")
+                    .list_value()
+                    .values(0)
+                    .struct_value()
+                    .fields()
+                    .at("name")
+                    .string_value(),
+                "a.proto");
+    } else {
+      EXPECT_EQ(field(object, "start").number_value(), 5);
+      EXPECT_EQ(field(object, "end").number_value(), 9);
+    }
+  }
+}
+
+}  // namespace confluent
