@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "corps/codec.hpp"
+#include "corps/confluent_framing.hpp"
 #include "corps/dead_letter.pb.h"
 #include "corps/image.pb.h"
 #include "corps/message_loader.hpp"
@@ -130,6 +131,14 @@ std::optional<corps::Codec> codec_of(const corps::fuzz::DecodeInput& input) {
   return corps::parse_codec(*named->value);
 }
 
+// Whether the loader reads `value` as framed for a schema registry: no
+// corps-codec header, and byte 0 first.
+bool confluent_framed(const corps::fuzz::DecodeInput& input, std::string_view value) {
+  const bool codec_named =
+      input.headers && corps::find_header(*input.headers, corps::codec_header) != nullptr;
+  return !codec_named && !value.empty() && value.front() == corps::confluent_magic_byte;
+}
+
 // A code that the stage can report for a record, per message_loader.hpp.
 bool belongs_to(Stage stage, Errc code) {
   if (stage == Stage::type) return code == Errc::unknown_channel || code == Errc::type_mismatch;
@@ -138,6 +147,9 @@ bool belongs_to(Stage stage, Errc code) {
     return code == Errc::empty_value || code == Errc::corrupt_data ||
            code == Errc::truncated_data || code == Errc::trailing_data || code == Errc::too_large ||
            code == Errc::unsupported;
+  }
+  if (stage == Stage::framing) {
+    return code == Errc::corrupt_data || code == Errc::truncated_data || code == Errc::too_large;
   }
   if (stage == Stage::parse) return code == Errc::parse_failed;
   if (stage == Stage::metadata) return code == Errc::missing_metadata;
@@ -186,8 +198,10 @@ void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBind
     expect(
         message.GetDescriptor() == binding->type(),
         "decoded a " + message.GetTypeName() + " on a channel of " + binding->type()->full_name());
-    expect(message.GetReflection()->HasField(message, binding->metadata_field()),
-           "decoded a message without metadata");
+    // A schema registry's serializers stamp no corps metadata.
+    const bool has_metadata = message.GetReflection()->HasField(message, binding->metadata_field());
+    expect(has_metadata || confluent_framed(input, value), "decoded a message without metadata");
+    if (!has_metadata) return;
     const auto metadata = corps::read_metadata(message, binding->metadata_field());
     expect(metadata.offset() == record_offset && metadata.partition() == record_partition,
            "the metadata says offset " + std::to_string(metadata.offset()) + ", partition " +
@@ -197,7 +211,7 @@ void check_shape(const corps::fuzz::DecodeInput& input, const corps::ChannelBind
   const Error& error = decoded.error();
   expect(belongs_to(error.stage(), error.code()), "not a decode failure: " + error.to_string());
   expect(error.location() == corps::RecordLocation{std::string(corps::fuzz::channel_name(input)),
-                                                record_partition, record_offset},
+                                                   record_partition, record_offset},
          "the error does not name the record: " + error.to_string());
   expect(!error.message().empty(), "an error without a message: " + error.to_string());
   if (early_failure) {
@@ -322,6 +336,20 @@ void check_against_reference(Session& session, const corps::fuzz::DecodeInput& i
   if (!decoded.ok() &&
       (decoded.error().stage() == Stage::type || decoded.error().stage() == Stage::headers)) {
     return;  // refused before decoding
+  }
+  if (confluent_framed(input, value)) {
+    // No codec: the framing, then the message as it is.
+    const auto frame = corps::read_confluent_frame(value);
+    if (!frame.ok()) {
+      expect(!decoded.ok() && decoded.error().stage() == Stage::framing &&
+                 decoded.error().code() == frame.error().code(),
+             "loader (" + describe(decoded) + ") and framing (" + frame.error().to_string() +
+                 ") disagree");
+    } else {
+      expect(decoded.ok() || decoded.error().stage() != Stage::decompress,
+             "a framed value refused as compressed: " + describe(decoded));
+    }
+    return;
   }
   Reference reference;
   switch (*codec) {

@@ -16,10 +16,11 @@
 #include <iostream>
 #include <string>
 
+#include "corps/codec.hpp"
+#include "corps/confluent_framing.hpp"
 #include "corps/dead_letter.pb.h"
 #include "corps/image.pb.h"
 #include "corps/message_handler.hpp"
-#include "corps/codec.hpp"
 #include "corps/prediction.pb.h"
 #include "decode_input.hpp"
 #include "support/fuzz_findings.hpp"
@@ -157,6 +158,29 @@ void write_decode_seeds(const fs::path& dir) {
          {.channel = predictions, .value = deflate_with(p.SerializeAsString(), 0, 15)});
     seed("best_level_prediction",
          {.channel = predictions, .value = deflate_with(p.SerializeAsString(), 9, 15)});
+  }
+
+  // Records framed for a schema registry (Prediction is the second
+  // message of its file: indexes [1]), with and without corps metadata, in
+  // Confluent's zigzag and in the plain varints of older Python clients.
+  {
+    const std::vector<int> path =
+        corps::message_index_path(*corps::proto::Prediction::descriptor());
+    auto framed = [&](const corps::proto::Prediction& p, corps::MessageIndexEncoding encoding) {
+      std::string value;
+      corps::append_confluent_prefix(value, 17, path, encoding);
+      return value + p.SerializeAsString();
+    };
+    corps::proto::Prediction bare;
+    bare.set_frame(3);
+    bare.add_object("person");
+    seed("confluent_prediction",
+         {.channel = predictions,
+          .value = framed(prediction(), corps::MessageIndexEncoding::zigzag)});
+    seed("confluent_prediction_plain_indexes",
+         {.channel = predictions, .value = framed(bare, corps::MessageIndexEncoding::plain)});
+    seed("confluent_truncated_indexes",
+         {.channel = predictions, .value = std::string("\0\0\0\0\x11\x06\x02", 7)});
   }
 
   // Records refused before inflating.

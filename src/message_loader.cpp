@@ -3,6 +3,7 @@
 #include <limits>
 #include <utility>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/metadata.hpp"
 #include "detail/header_limits.hpp"
 #include "detail/parse_cost.hpp"
@@ -58,6 +59,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                  "channel '" + std::string(record.topic) + "' is not bound to a type", where());
   }
   Codec codec = Codec::zlib;
+  bool codec_named = false;
   if (record.headers != nullptr) {
     if (auto hostile = check_headers(*record.headers)) {
       return Error(Errc::too_large, Stage::headers, std::move(*hostile), where());
@@ -73,6 +75,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                      where());
       }
       codec = *parsed;
+      codec_named = true;
     }
     const auto* declared = find_header(*record.headers, type_header);
     if (declared != nullptr && declared->value &&
@@ -91,34 +94,59 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                      binding->type()->full_name(),
                  where());
   }
-  const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
-                                                   inflated_, options_.max_decompressed_bytes);
-  if (!inflated.ok()) {
-    // The codec knows its cap only as a number; the loader says whose it is.
-    const bool capped = inflated.error().code() == Errc::too_large;
-    return Error(inflated.error().code(), Stage::decompress,
-                 inflated.error().message() +
-                     (capped ? " (LoaderOptions::max_decompressed_bytes)" : ""),
-                 where());
+  // A value without a corps-codec header that starts with byte 0 is framed
+  // for a schema registry: no zlib stream, and no protobuf message, starts so.
+  const bool confluent_framed = !codec_named && record.value[0] == confluent_magic_byte;
+  std::string_view serialized;
+  if (confluent_framed) {
+    auto frame = read_confluent_frame({record.value, record.value_size});
+    if (!frame.ok()) {
+      return Error(frame.error().code(), Stage::framing, frame.error().message(), where());
+    }
+    if (frame->payload.size() > options_.max_decompressed_bytes) {
+      return Error(Errc::too_large, Stage::framing,
+                   "the " + std::to_string(frame->payload.size()) +
+                       "-byte message after the schema registry's framing is above the " +
+                       std::to_string(options_.max_decompressed_bytes) +
+                       "-byte limit (LoaderOptions::max_decompressed_bytes)",
+                   where());
+    }
+    serialized = frame->payload;
+  } else {
+    const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
+                                                     inflated_, options_.max_decompressed_bytes);
+    if (!inflated.ok()) {
+      // The codec knows its cap only as a number; the loader says whose it is.
+      const bool capped = inflated.error().code() == Errc::too_large;
+      return Error(
+          inflated.error().code(), Stage::decompress,
+          inflated.error().message() + (capped ? " (LoaderOptions::max_decompressed_bytes)" : ""),
+          where());
+    }
+    serialized = inflated_;
   }
-  if (const auto cost = parse_cost(*binding).over_budget(inflated_, options_.max_parsed_bytes)) {
+  const std::string what_bytes = std::to_string(serialized.size()) +
+                                 (confluent_framed ? " serialized bytes" : " inflated bytes");
+  if (const auto cost = parse_cost(*binding).over_budget(serialized, options_.max_parsed_bytes)) {
     return Error(Errc::too_large, Stage::parse,
-                 "the " + std::to_string(inflated_.size()) + " inflated bytes would parse into " +
-                     "more than the " + std::to_string(options_.max_parsed_bytes) +
+                 "the " + what_bytes + " would parse into " + "more than the " +
+                     std::to_string(options_.max_parsed_bytes) +
                      "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " +
                      binding->type()->full_name() + ": at least " + std::to_string(*cost) +
                      " B counted before the walk stopped",
                  where());
   }
   auto message = binding->new_message();
-  if (!message->ParseFromArray(inflated_.data(), static_cast<int>(inflated_.size()))) {
+  if (!message->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
     return Error(Errc::parse_failed, Stage::parse,
-                 "the " + std::to_string(inflated_.size()) + " inflated bytes are not a valid " +
-                     binding->type()->full_name(),
-                 where());
+                 "the " + what_bytes + " are not a valid " + binding->type()->full_name(), where());
   }
   const auto* metadata_field = binding->metadata_field();
-  if (!message->GetReflection()->HasField(*message, metadata_field)) {
+  const bool has_metadata = message->GetReflection()->HasField(*message, metadata_field);
+  // A schema registry's serializers stamp no corps metadata: such a record
+  // is read without it, and its position is written only where it can be.
+  if (confluent_framed && !has_metadata) return message;
+  if (!has_metadata) {
     return Error(Errc::missing_metadata, Stage::metadata,
                  "the " + binding->type()->full_name() + " has no '" + metadata_field->name() +
                      "' metadata (field " + std::to_string(metadata_field->number()) +

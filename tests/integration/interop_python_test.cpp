@@ -13,6 +13,7 @@
 #include "corps/corps.hpp"
 #include "corps/image.pb.h"
 #include "corps/testing/broker_test.hpp"
+#include "messagecorps/image.pb.h"
 #include "support/run_command.hpp"
 
 namespace {
@@ -124,6 +125,50 @@ TEST_F(Interop, CorpsDecodesRecordsWrittenAsMessageCorpsWritesThem) {
     EXPECT_TRUE(std::regex_match(metadata.trace_id(), std::regex("[0-9a-f]{32}")));
     EXPECT_EQ(metadata.timestamp(), 0) << "MessageCorps never sets it";
     EXPECT_EQ(metadata.offset(), n);
+  }
+}
+
+// Records that confluent-kafka for Python's ProtobufSerializer framed (its
+// own code writes the bytes; a stand-in hands out the schema ids a registry
+// would), read typed by a corps consumer. Image is the first message of its
+// file; Prediction the second, whose indexes Python 1.7.0 writes as plain
+// varints (01 01), not Confluent's zigzag.
+TEST_F(Interop, CorpsReadsRecordsPythonsProtobufSerializerFramed) {
+  create_topic("FramedImages", 1);
+  create_topic("FramedPredictions", 1);
+  const auto outcome = corps_tests::run_command("PYTHONPATH=" CORPS_TEST_PYTHON_DIR
+                                                " /usr/bin/python3 " CORPS_TEST_INTEROP_DIR
+                                                "/confluent_framing.py produce " +
+                                                brokers() + " 3");
+  ASSERT_EQ(outcome.exit_code, 0);
+  ASSERT_EQ(outcome.lines.size(), 6U);
+  // Ids: the import's subject got 100, each file's its own after it.
+  EXPECT_TRUE(outcome.lines[0].starts_with("FramedImages 000000006500")) << outcome.lines[0];
+  EXPECT_TRUE(outcome.lines[3].starts_with("FramedPredictions 00000000660101")) << outcome.lines[3];
+
+  corps::ChannelRegistry registry;
+  registry.bind<protobuf::image::Image>("FramedImages");
+  registry.bind<protobuf::image::Prediction>("FramedPredictions");
+  corps::Consumer consumer(registry,
+                           consumer_options("framed", {"FramedImages", "FramedPredictions"}));
+  const auto records = consume(consumer, 6);
+  ASSERT_EQ(records.size(), 6U);
+  for (const auto& record : records) {
+    ASSERT_TRUE(record.ok()) << record.error().to_string();
+    const int n = std::stoi(std::string(record.key().value_or("-1")));
+    if (record.topic() == "FramedImages") {
+      const auto& image = record.as<protobuf::image::Image>();
+      EXPECT_EQ(image.frame(), n);
+      EXPECT_EQ(image.image_data(), "framed by python");
+      EXPECT_EQ(image.width(), 7);
+      EXPECT_FALSE(image.has__message_data()) << "nothing invented for it";
+    } else {
+      const auto& prediction = record.as<protobuf::image::Prediction>();
+      EXPECT_EQ(prediction.frame(), n);
+      EXPECT_EQ(std::vector<std::string>(prediction.object().begin(), prediction.object().end()),
+                (std::vector<std::string>{"person", "car"}));
+      EXPECT_FALSE(prediction.has__message_data());
+    }
   }
 }
 

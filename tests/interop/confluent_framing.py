@@ -7,6 +7,10 @@
       the schema id
   confluent_framing.py decode TYPE HEX   reads the framed value HEX with the
       ProtobufDeserializer of TYPE and prints the message as JSON
+  confluent_framing.py produce BROKERS COUNT   writes COUNT MessageCorps
+      Images to FramedImages and COUNT Predictions (the second message of
+      their file) to FramedPredictions with confluent-kafka's Producer and
+      ProtobufSerializer, keyed by their number; prints each value in hex
 
 Debian bookworm's confluent-kafka (1.7.0) writes the indexes as plain
 unsigned varints; the functions used are the serializer's own.
@@ -27,6 +31,48 @@ def message_class(full_name):
     return cls
 
 
+class RegistryStandIn:
+    """Hands out schema ids as a registry would; the serializer asks it for
+    the id of each subject (the file's, and its import's) and writes the
+    bytes itself."""
+
+    def __init__(self):
+        self.ids = {}
+
+    def register_schema(self, subject, schema):
+        return self.ids.setdefault(subject, 100 + len(self.ids))
+
+    def lookup_schema(self, subject, schema):
+        class Registered:
+            schema_id = self.ids[subject]
+            version = 1
+        return Registered()
+
+
+def produce(brokers, count):
+    from confluent_kafka import Producer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    from messagecorps import image_pb2
+
+    registry = RegistryStandIn()
+    producer = Producer({"bootstrap.servers": brokers})
+    for topic, cls in (("FramedImages", image_pb2.Image),
+                       ("FramedPredictions", image_pb2.Prediction)):
+        serialize = ProtobufSerializer(cls, registry)
+        for n in range(count):
+            message = cls(frame=n)
+            if cls is image_pb2.Image:
+                message.image_data = b"framed by python"
+                message.width = 7
+            else:
+                message.object.extend(["person", "car"])
+            value = serialize(message, SerializationContext(topic, MessageField.VALUE))
+            producer.produce(topic, key=str(n), value=value)
+            print(topic, value.hex())
+    if producer.flush(30) != 0:
+        raise SystemExit("not every record was delivered")
+
+
 def main(argv):
     if argv[1] == "indexes":
         for name in argv[2:]:
@@ -40,6 +86,9 @@ def main(argv):
         message = deserializer(bytes.fromhex(argv[3]), None)
         print(json_format.MessageToJson(message, indent=None,
                                         preserving_proto_field_name=True))
+        return 0
+    if argv[1] == "produce":
+        produce(argv[2], int(argv[3]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

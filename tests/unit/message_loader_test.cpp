@@ -5,6 +5,7 @@
 
 #include <iostream>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/image.pb.h"
 #include "corps/message_handler.hpp"
 #include "corps/prediction.pb.h"
@@ -381,3 +382,76 @@ TEST(MessageLoader, RefusesAZeroParseBudget) {
 }
 
 }  // namespace
+
+// Records framed for a schema registry, as Confluent's serializers write
+// them: byte 0, the schema id, the message indexes, the plain message.
+namespace confluent {
+
+std::string framed(const google::protobuf::Message& message) {
+  std::string value;
+  corps::append_confluent_prefix(value, 17, corps::message_index_path(*message.GetDescriptor()));
+  return value + message.SerializeAsString();
+}
+
+TEST(MessageLoader, DecodesARecordFramedForASchemaRegistry) {
+  MessageLoader loader(registry());
+  // Prediction is the second message of its file: indexes [1], not the
+  // common [0].
+  ASSERT_EQ(corps::message_index_path(*corps::proto::Prediction::descriptor()),
+            (std::vector<int>{1}));
+  corps::proto::Prediction prediction;
+  prediction.set_frame(4);
+  prediction.mutable_message_data()->set_uuid("u-1");
+  auto decoded = loader.load(at("Predictions", framed(prediction)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  const auto& read = dynamic_cast<const corps::proto::Prediction&>(**decoded);
+  EXPECT_EQ(read.frame(), 4);
+  EXPECT_EQ(read.message_data().uuid(), "u-1");
+  EXPECT_EQ(read.message_data().offset(), 77);
+  EXPECT_EQ(read.message_data().partition(), 3);
+}
+
+// A schema registry's serializers stamp no corps metadata: the record is
+// read all the same, and nothing is invented for it.
+TEST(MessageLoader, AFramedRecordWithoutMetadataIsReadWithoutIt) {
+  MessageLoader loader(registry());
+  corps::proto::Prediction prediction;
+  prediction.set_frame(5);
+  auto decoded = loader.load(at("Predictions", framed(prediction)));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  const auto& read = dynamic_cast<const corps::proto::Prediction&>(**decoded);
+  EXPECT_EQ(read.frame(), 5);
+  EXPECT_FALSE(read.has_message_data());
+  // The same bytes as MessageCorps sends them still need their metadata.
+  const std::string zlib = corps_tests::python_zlib_compress(prediction.SerializeAsString());
+  EXPECT_EQ(failure(loader, at("Predictions", zlib)).stage(), Stage::metadata);
+}
+
+TEST(MessageLoader, ABadFramingIsAFramingError) {
+  MessageLoader loader(registry());
+  const auto truncated = failure(loader, at("Predictions", std::string("\0\0\0\0\x11", 5)));
+  EXPECT_EQ(truncated.stage(), Stage::framing);
+  EXPECT_EQ(truncated.code(), Errc::truncated_data);
+  const auto absurd =
+      failure(loader, at("Predictions", std::string("\0\0\0\0\x11\x80\x80\x80\x80\x01", 10)));
+  EXPECT_EQ(absurd.stage(), Stage::framing);
+  EXPECT_EQ(absurd.code(), Errc::too_large);
+  // A value above the cap, framed.
+  MessageLoader capped(registry(), {.max_decompressed_bytes = 8});
+  corps::proto::Prediction prediction;
+  prediction.set_source(std::string(100, 'x'));
+  const auto large = failure(capped, at("Predictions", framed(prediction)));
+  EXPECT_EQ(large.stage(), Stage::framing);
+  EXPECT_EQ(large.code(), Errc::too_large);
+}
+
+// With a corps-codec header the value is that codec's, whatever its first
+// byte: the header decides, not a guess.
+TEST(MessageLoader, ACodecHeaderMeansTheValueIsNotFramed) {
+  MessageLoader loader(registry());
+  const corps::Headers none{{std::string(corps::codec_header), std::string("none")}};
+  const auto error = failure(loader, at("Predictions", std::string("\0\0\0\0\x11\0", 6), &none));
+  EXPECT_EQ(error.stage(), Stage::parse);
+}
+
+}  // namespace confluent
