@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "corps/codec.hpp"
+
 namespace corps {
 
 namespace pb = google::protobuf;
@@ -105,6 +107,11 @@ void append_confluent_prefix(std::string& out, std::int32_t schema_id, std::span
   };
   write(static_cast<std::int64_t>(path.size()));
   for (const int index : path) write(index);
+}
+
+bool is_confluent_framed(std::string_view value, const Headers& headers) noexcept {
+  return !value.empty() && value.front() == confluent_magic_byte &&
+         find_header(headers, codec_header) == nullptr;
 }
 
 Result<ConfluentFrame> read_confluent_frame(std::string_view value, MessageIndexEncoding encoding) {

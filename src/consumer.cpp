@@ -303,9 +303,11 @@ Record Consumer::Impl::decode(const rd_kafka_message_t& message, RecordLocation 
   if (value != nullptr) value_copy.emplace(value, message.len);
   rd_kafka_timestamp_type_t kind{};
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
+  // Looked up before `where` is moved from: arguments are evaluated in no
+  // set order.
+  const auto* binding = registry.find(where.topic);
   return detail::RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
-                                    std::move(headers), timestamp, std::move(decoded),
-                                    registry.find(where.topic));
+                                    std::move(headers), timestamp, std::move(decoded), binding);
 }
 
 Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)

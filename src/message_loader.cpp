@@ -59,7 +59,6 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                  "channel '" + std::string(record.topic) + "' is not bound to a type", where());
   }
   Codec codec = Codec::zlib;
-  bool codec_named = false;
   if (record.headers != nullptr) {
     if (auto hostile = check_headers(*record.headers)) {
       return Error(Errc::too_large, Stage::headers, std::move(*hostile), where());
@@ -75,7 +74,6 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                      where());
       }
       codec = *parsed;
-      codec_named = true;
     }
     const auto* declared = find_header(*record.headers, type_header);
     if (declared != nullptr && declared->value &&
@@ -96,7 +94,9 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   }
   // A value without a corps-codec header that starts with byte 0 is framed
   // for a schema registry: no zlib stream, and no protobuf message, starts so.
-  const bool confluent_framed = !codec_named && record.value[0] == confluent_magic_byte;
+  static const Headers no_headers;
+  const bool confluent_framed = is_confluent_framed({record.value, record.value_size},
+                                                    record.headers ? *record.headers : no_headers);
   std::string_view serialized;
   if (confluent_framed) {
     auto frame = read_confluent_frame({record.value, record.value_size});

@@ -1,5 +1,7 @@
 #include "corps/record.hpp"
 
+#include "corps/codec.hpp"
+#include "corps/confluent_framing.hpp"
 #include "corps/metadata.hpp"
 
 namespace corps {
@@ -15,6 +17,19 @@ Record::Record(RecordLocation location, std::optional<std::string> key,
       timestamp_ms_(timestamp_ms),
       decoded_(std::move(decoded)),
       metadata_field_(metadata_field) {}
+
+Framing Record::framing() const noexcept {
+  if (value_ && is_confluent_framed(*value_, headers_)) return Framing::confluent;
+  return find_header(headers_, codec_header) != nullptr ? Framing::corps_codec
+                                                        : Framing::messagecorps;
+}
+
+std::optional<std::int32_t> Record::schema_id() const noexcept {
+  if (framing() != Framing::confluent || value_->size() < 5) return std::nullopt;
+  std::uint32_t id = 0;
+  for (std::size_t i = 1; i <= 4; ++i) id = (id << 8) | static_cast<unsigned char>((*value_)[i]);
+  return static_cast<std::int32_t>(id);
+}
 
 proto::MessageData Record::metadata() const {
   return read_metadata(message(), metadata_field_);

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "corps/headers.hpp"
 #include "corps/result.hpp"
 
 namespace corps {
@@ -72,6 +73,11 @@ struct ConfluentFrame {
 /// to `out`; the serialized message goes after it.
 void append_confluent_prefix(std::string& out, std::int32_t schema_id, std::span<const int> path,
                              MessageIndexEncoding encoding = MessageIndexEncoding::zigzag);
+
+/// Whether a record with `value` and `headers` is Confluent-framed: no
+/// corps-codec header (which, when there is one, says how to read the
+/// value), and byte 0 first.
+[[nodiscard]] bool is_confluent_framed(std::string_view value, const Headers& headers) noexcept;
 
 /// Takes a Confluent-framed value apart, its indexes read in `encoding`.
 /// Fails with Stage::framing: corrupt_data for another magic byte or an

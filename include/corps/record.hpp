@@ -26,6 +26,18 @@ namespace detail {
 struct RecordAccess;
 }  // namespace detail
 
+/// How a record's value is laid out on the wire.
+enum class Framing {
+  /// A zlib stream with no corps-codec header: MessageCorps's format, and
+  /// corps's default.
+  messagecorps,
+  /// The codec a corps-codec header names (none, zstd, lz4, or zlib).
+  corps_codec,
+  /// A schema registry's: byte 0, the schema id, the message indexes, the
+  /// message (corps/confluent_framing.hpp).
+  confluent,
+};
+
 /// One consumed record. Move-only. It owns copies of its key, value and
 /// headers: nothing in it points into the Kafka client's memory, so it may
 /// be kept as long as needed, also after its Consumer is gone.
@@ -56,6 +68,12 @@ class Record {
   [[nodiscard]] const Headers& headers() const noexcept { return headers_; }
   /// The record's Kafka timestamp in Unix milliseconds, or -1.
   [[nodiscard]] std::int64_t timestamp_ms() const noexcept { return timestamp_ms_; }
+
+  /// How the value is laid out: told from its headers and first byte, as
+  /// the decoder told it. A null value counts as MessageCorps's.
+  [[nodiscard]] Framing framing() const noexcept;
+  /// The schema id of a Confluent-framed value, or nullopt.
+  [[nodiscard]] std::optional<std::int32_t> schema_id() const noexcept;
 
   /// True if the value decoded into the channel's type.
   [[nodiscard]] bool ok() const noexcept { return decoded_.ok(); }

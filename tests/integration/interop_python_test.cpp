@@ -156,6 +156,8 @@ TEST_F(Interop, CorpsReadsRecordsPythonsProtobufSerializerFramed) {
   for (const auto& record : records) {
     ASSERT_TRUE(record.ok()) << record.error().to_string();
     const int n = std::stoi(std::string(record.key().value_or("-1")));
+    EXPECT_EQ(record.framing(), corps::Framing::confluent);
+    EXPECT_EQ(record.schema_id(), record.topic() == "FramedImages" ? 101 : 102);
     if (record.topic() == "FramedImages") {
       const auto& image = record.as<protobuf::image::Image>();
       EXPECT_EQ(image.frame(), n);

@@ -40,7 +40,8 @@ TEST_F(PoisonRecord, BadRecordsAreTypedErrorsAndTheGoodOnesStillArrive) {
 
   const std::vector<RawValue> records{
       {good},
-      {std::string("\x00\x01garbage", 9)},
+      {std::string("\x00\x01garbage", 9)},  // byte 0 first: a schema registry's framing, broken
+      {std::string("\x01\x02garbage", 9)},
       {good},
       {good.substr(0, good.size() / 2)},
       {good},
@@ -56,6 +57,7 @@ TEST_F(PoisonRecord, BadRecordsAreTypedErrorsAndTheGoodOnesStillArrive) {
   const auto received = consume(consumer, records.size());
   ASSERT_EQ(received.size(), records.size());
   const std::vector<std::optional<corps::Stage>> expected{std::nullopt,
+                                                          corps::Stage::framing,
                                                           corps::Stage::decompress,
                                                           std::nullopt,
                                                           corps::Stage::decompress,
@@ -78,9 +80,11 @@ TEST_F(PoisonRecord, BadRecordsAreTypedErrorsAndTheGoodOnesStillArrive) {
     // The raw bytes stay available for logging or routing.
     EXPECT_EQ(record.value().has_value(), records[i].value.has_value());
   }
-  EXPECT_EQ(received[3].error().code(), corps::Errc::truncated_data);
-  EXPECT_EQ(received[5].error().code(), corps::Errc::trailing_data);
-  EXPECT_EQ(received[6].error().code(), corps::Errc::empty_value);
+  EXPECT_EQ(received[1].error().code(), corps::Errc::corrupt_data);
+  EXPECT_EQ(received[2].error().code(), corps::Errc::corrupt_data);
+  EXPECT_EQ(received[4].error().code(), corps::Errc::truncated_data);
+  EXPECT_EQ(received[6].error().code(), corps::Errc::trailing_data);
+  EXPECT_EQ(received[7].error().code(), corps::Errc::empty_value);
   EXPECT_THROW((void)received[1].message(), corps::Exception);
 }
 

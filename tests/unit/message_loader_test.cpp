@@ -9,6 +9,7 @@
 #include "corps/image.pb.h"
 #include "corps/message_handler.hpp"
 #include "corps/prediction.pb.h"
+#include "corps/testing/records.hpp"
 #include "messagecorps/image.pb.h"
 #include "support/expect.hpp"
 #include "support/hostile_values.hpp"
@@ -452,6 +453,26 @@ TEST(MessageLoader, ACodecHeaderMeansTheValueIsNotFramed) {
   const corps::Headers none{{std::string(corps::codec_header), std::string("none")}};
   const auto error = failure(loader, at("Predictions", std::string("\0\0\0\0\x11\0", 6), &none));
   EXPECT_EQ(error.stage(), Stage::parse);
+}
+
+// A record says how its value was laid out, as the loader told it.
+TEST(Record, SaysHowItsValueWasFramed) {
+  const auto framing_of = [](std::optional<std::string> value, corps::Headers headers) {
+    const auto record = corps::testing::make_record(
+        {{"Predictions", 0, 0}, std::nullopt, std::move(value), std::move(headers)},
+        corps::Error(Errc::parse_failed, Stage::parse, "not decoded here"));
+    return std::pair{record.framing(), record.schema_id()};
+  };
+  corps::proto::Prediction prediction;
+  EXPECT_EQ(framing_of(framed(prediction), {}),
+            std::pair(corps::Framing::confluent, std::optional<std::int32_t>(17)));
+  EXPECT_EQ(framing_of(corps_tests::python_zlib_compress("x"), {}).first,
+            corps::Framing::messagecorps);
+  EXPECT_EQ(framing_of(std::nullopt, {}).first, corps::Framing::messagecorps);
+  // The header decides, whatever the first byte.
+  const corps::Headers none{{std::string(corps::codec_header), std::string("none")}};
+  EXPECT_EQ(framing_of(framed(prediction), none),
+            std::pair(corps::Framing::corps_codec, std::optional<std::int32_t>()));
 }
 
 }  // namespace confluent
