@@ -32,7 +32,14 @@ std::optional<std::int32_t> Record::schema_id() const noexcept {
 }
 
 proto::MessageData Record::metadata() const {
-  return read_metadata(message(), metadata_field_);
+  const auto& decoded = message();  // throws the decode error first
+  if (metadata_field_ == nullptr) {
+    throw Exception(Error(Errc::no_metadata_field, Stage::metadata,
+                          "the record's " + decoded.GetDescriptor()->full_name() +
+                              " came with no metadata field to read (its channel was not bound)",
+                          location_));
+  }
+  return read_metadata(decoded, metadata_field_);
 }
 
 void Record::throw_not(const std::string& wanted) const {

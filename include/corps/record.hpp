@@ -99,7 +99,8 @@ class Record {
   }
 
   /// The message's metadata (with this record's offset and partition);
-  /// throws corps::Exception carrying error() if !ok().
+  /// throws corps::Exception carrying error() if !ok(), and
+  /// (no_metadata_field) if the record came with no metadata field to read.
   [[nodiscard]] proto::MessageData metadata() const;
 
  private:

@@ -476,3 +476,25 @@ TEST(Record, SaysHowItsValueWasFramed) {
 }
 
 }  // namespace confluent
+
+namespace {
+
+// A record whose channel gave no metadata field (made without a binding)
+// says so when asked for its metadata, as a typed error, not a crash.
+TEST(Record, MetadataOfARecordWithoutAMetadataFieldIsATypedError) {
+  auto message = std::make_unique<corps::proto::Prediction>();
+  message->set_frame(1);
+  const auto record = corps::testing::make_record(
+      {{"Predictions", 2, 5}, std::nullopt, std::string("x"), {}},
+      std::unique_ptr<google::protobuf::Message>(std::move(message)));
+  ASSERT_TRUE(record.ok());
+  try {
+    (void)record.metadata();
+    FAIL() << "metadata() returned";
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().code(), Errc::no_metadata_field);
+    EXPECT_EQ(e.error().location(), record.location());
+  }
+}
+
+}  // namespace
