@@ -11,6 +11,7 @@ namespace {
 Severity implied_severity(Errc code) noexcept {
   switch (code) {
     case Errc::broker_unreachable:
+    case Errc::registry_unreachable:
     case Errc::timed_out:
     case Errc::queue_full: return Severity::retriable;
     case Errc::fatal: return Severity::fatal;
@@ -31,7 +32,10 @@ Severity implied_severity(Errc code) noexcept {
     case Errc::handler_failed:
     case Errc::closed:
     case Errc::unsupported:
-    case Errc::records_missing: return Severity::permanent;
+    case Errc::records_missing:
+    case Errc::schema_not_found:
+    case Errc::invalid_schema:
+    case Errc::incompatible_schema: return Severity::permanent;
   }
   return Severity::permanent;
 }
@@ -89,6 +93,7 @@ std::string_view to_string(Stage stage) noexcept {
     case Stage::consume: return "consume";
     case Stage::headers: return "headers";
     case Stage::framing: return "framing";
+    case Stage::schema: return "schema";
     case Stage::decompress: return "decompress";
     case Stage::parse: return "parse";
     case Stage::type: return "type";
@@ -124,6 +129,10 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::unsupported: return "unsupported";
     case Errc::records_missing: return "records_missing";
     case Errc::fatal: return "fatal";
+    case Errc::registry_unreachable: return "registry_unreachable";
+    case Errc::schema_not_found: return "schema_not_found";
+    case Errc::invalid_schema: return "invalid_schema";
+    case Errc::incompatible_schema: return "incompatible_schema";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ enum class Stage {
   consume,      ///< fetching records from the brokers
   headers,      ///< reading a record's headers
   framing,      ///< reading a value's framing (a schema registry's prefix)
+  schema,       ///< a schema registry: registering, looking up, checking schemas
   decompress,   ///< inflating a record value
   parse,        ///< parsing the bound protobuf type
   type,         ///< the record is not of its channel's type
@@ -59,6 +60,10 @@ enum class Errc {
   unsupported,         ///< the broker or build cannot do this
   records_missing,     ///< offsets were skipped: the broker no longer has them
   fatal,               ///< the client can no longer work; make a new one
+  registry_unreachable,  ///< no schema registry answered in time
+  schema_not_found,      ///< the registry has no such subject, version or id
+  invalid_schema,        ///< a schema that does not parse or build
+  incompatible_schema,   ///< a schema its subject's compatibility rules refuse
 };
 
 /// What the caller can do about a failure.

@@ -1,0 +1,165 @@
+// A Schema Registry client: Confluent's REST API, as Confluent's registry,
+// Karapace, Apicurio (in its Confluent mode), Redpanda and corps's own
+// EmbeddedSchemaRegistry serve it.
+//
+// It registers protobuf schemas (each imported file under a subject of its
+// own, referenced by name, as Confluent's serializers do), looks schemas up
+// by id, and checks a schema against its subject's compatibility rules. What
+// it has fetched or registered it keeps: a schema id never changes meaning,
+// so a registry that goes down does not stop records whose ids are known.
+//
+// Every failure is a corps::Exception with Stage::schema:
+// registry_unreachable (no answer in time, after the retries), schema_not_found
+// (40401 subject, 40402 version, 40403 schema), invalid_schema (42201, or a
+// schema this client cannot build), incompatible_schema (409), or
+// kafka_error-free invalid_argument for a bad URL or option.
+#pragma once
+
+#include <google/protobuf/descriptor.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corps {
+
+/// A schema's import, as the registry records it: the import's file name,
+/// and the subject and version it is registered under.
+struct SchemaReference {
+  std::string name;
+  std::string subject;
+  int version = 0;
+  friend bool operator==(const SchemaReference&, const SchemaReference&) = default;
+};
+
+/// A schema as a registry holds it. For protobuf, `schema` is the .proto
+/// file's text, or (as confluent-kafka for Python sends it) a base64
+/// serialized FileDescriptorProto; registries and corps take both.
+struct Schema {
+  std::string schema;
+  std::string schema_type = "PROTOBUF";
+  std::vector<SchemaReference> references;
+  friend bool operator==(const Schema&, const Schema&) = default;
+};
+
+/// One version of a subject.
+struct RegisteredSchema {
+  std::string subject;
+  int version = 0;
+  std::int32_t id = 0;
+  Schema schema;
+};
+
+/// How a subject's schemas may change from version to version.
+enum class CompatibilityLevel {
+  none,                 ///< anything goes
+  backward,             ///< the new schema reads what the last one wrote (default)
+  backward_transitive,  ///< ... what every earlier one wrote
+  forward,              ///< the last schema reads what the new one writes
+  forward_transitive,   ///< every earlier schema reads what the new one writes
+  full,                 ///< backward and forward
+  full_transitive,      ///< backward and forward, against every earlier one
+};
+
+/// The registry's name for a level ("BACKWARD", "FULL_TRANSITIVE", ...).
+[[nodiscard]] std::string_view to_string(CompatibilityLevel level) noexcept;
+/// The level named `name` (any case), or nullopt.
+[[nodiscard]] std::optional<CompatibilityLevel> compatibility_level_named(std::string_view name);
+
+/// How a channel's schemas are named in the registry (Confluent's
+/// subject.name.strategy).
+enum class SubjectNameStrategy {
+  topic,         ///< "<topic>-value": one type per topic (the default)
+  record,        ///< "<full type name>": a type shared by many topics
+  topic_record,  ///< "<topic>-<full type name>": several types on one topic
+};
+
+/// The subject a value of `full_type_name` on `topic` is registered under.
+[[nodiscard]] std::string subject_name(SubjectNameStrategy strategy, std::string_view topic,
+                                       std::string_view full_type_name);
+
+/// Where the registry is and how to talk to it.
+struct SchemaRegistryOptions {
+  /// "http://host:port" or "https://host:port"; a comma-separated list is
+  /// tried in order.
+  std::string url;
+  /// HTTP basic authentication ("user" and "password"), if set.
+  std::optional<std::pair<std::string, std::string>> basic_auth;
+  /// A CA bundle for https, instead of the system's.
+  std::string tls_ca_file;
+  /// Whether https checks the registry's certificate (leave on).
+  bool tls_verify = true;
+  /// How long one request may take.
+  std::chrono::milliseconds request_timeout{10'000};
+  /// How often a request that got no answer, or a 5xx, is retried, with
+  /// exponential backoff from 100 ms.
+  int retries = 3;
+};
+
+/// Talks to one registry. Thread-safe; share one per process (its caches
+/// are the point).
+class SchemaRegistryClient {
+ public:
+  /// Throws corps::Exception (Stage::schema, invalid_argument) for a URL
+  /// that is not http(s).
+  explicit SchemaRegistryClient(SchemaRegistryOptions options);
+  ~SchemaRegistryClient();
+  SchemaRegistryClient(const SchemaRegistryClient&) = delete;
+  SchemaRegistryClient& operator=(const SchemaRegistryClient&) = delete;
+
+  /// The registry's URL as given.
+  [[nodiscard]] const std::string& url() const noexcept;
+
+  /// Registers `schema` under `subject` and returns its id; a schema the
+  /// subject already has keeps its id. Fails with incompatible_schema if
+  /// the subject's compatibility level refuses it.
+  std::int32_t register_schema(const std::string& subject, const Schema& schema);
+
+  /// Registers `file`, each of its imports first under a subject named
+  /// after the import's file name (Confluent's default), and returns the
+  /// id of `file` under `subject`. Imports the registry already has are not
+  /// sent again.
+  std::int32_t register_file(const std::string& subject,
+                             const google::protobuf::FileDescriptor& file);
+
+  /// The id `schema` has under `subject`, without registering it, or
+  /// nullopt if the subject does not have it.
+  [[nodiscard]] std::optional<RegisteredSchema> find(const std::string& subject,
+                                                     const Schema& schema);
+
+  /// The schema with `id`: cached after the first fetch.
+  [[nodiscard]] Schema schema_by_id(std::int32_t id);
+
+  /// A version of `subject` (nullopt: the latest).
+  [[nodiscard]] RegisteredSchema version(const std::string& subject,
+                                         std::optional<int> version = std::nullopt);
+
+  /// Every subject, sorted.
+  [[nodiscard]] std::vector<std::string> subjects();
+
+  /// Whether `schema` may become `subject`'s next version. Empty if it may;
+  /// otherwise what is incompatible, one line each (as the registry says
+  /// it, when it says). A subject with no versions accepts anything.
+  [[nodiscard]] std::vector<std::string> compatibility_problems(const std::string& subject,
+                                                                const Schema& schema);
+
+  /// The compatibility level of `subject` (nullopt: the registry's default).
+  [[nodiscard]] CompatibilityLevel compatibility(const std::optional<std::string>& subject = {});
+  /// Sets the compatibility level of `subject` (nullopt: the default).
+  void set_compatibility(CompatibilityLevel level, const std::optional<std::string>& subject = {});
+
+  /// The file the schema with `id` describes, built with its references
+  /// into a pool of its own (cached): for decoding records of types this
+  /// program was not compiled with.
+  [[nodiscard]] std::shared_ptr<const google::protobuf::FileDescriptor> file_by_id(std::int32_t id);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corps

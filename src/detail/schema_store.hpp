@@ -1,0 +1,111 @@
+// The embedded registry's state: subjects, their versions, schema ids and
+// compatibility levels, with the rules a registry applies to them. Kept in
+// memory, rebuilt from the `_schemas` topic's records (the same key and
+// value JSON Confluent's registry writes there), and changed only by
+// applying such a record, after it is stored: a change the topic did not
+// take changes nothing.
+//
+// A request it refuses throws RegistryRefusal, carrying the HTTP status and
+// the registry error code the REST API answers with.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "corps/schema_registry.hpp"
+
+namespace corps::detail {
+
+/// A request the registry refuses, as the REST API reports it.
+struct RegistryRefusal : std::runtime_error {
+  RegistryRefusal(int http_status, int error_code, const std::string& message)
+      : std::runtime_error(message), http_status(http_status), error_code(error_code) {}
+  int http_status;
+  int error_code;
+};
+
+/// One record of the `_schemas` topic: its key and value (null value: a
+/// tombstone).
+struct SchemasRecord {
+  nlohmann::json key;
+  std::optional<nlohmann::json> value;
+};
+
+class SchemaStore {
+ public:
+  explicit SchemaStore(CompatibilityLevel default_level) : default_level_(default_level) {}
+
+  /// Applies a record read from, or just written to, the topic. Records of
+  /// kinds this store does not keep (NOOP, DELETE_SUBJECT, ...) are skipped.
+  void apply(const SchemasRecord& record);
+
+  /// What registering `schema` under `subject` means: the existing version
+  /// if the subject has this schema already (no record), else the record
+  /// that adds it. Refuses an invalid schema (42201), a reference to a
+  /// version that does not exist (42201) or an incompatible one (409).
+  struct Registration {
+    std::int32_t id = 0;
+    int version = 0;
+    std::optional<SchemasRecord> record;  // to store, then apply
+  };
+  [[nodiscard]] Registration plan_registration(const std::string& subject,
+                                               const Schema& schema) const;
+
+  /// The version of `subject` holding `schema`; refuses 40401 / 40403.
+  [[nodiscard]] RegisteredSchema lookup(const std::string& subject, const Schema& schema) const;
+  /// The schema with `id`; refuses 40403.
+  [[nodiscard]] const Schema& schema_by_id(std::int32_t id) const;
+  /// The subjects and versions holding `id`.
+  [[nodiscard]] std::vector<std::pair<std::string, int>> versions_of_id(std::int32_t id) const;
+  /// A version (nullopt: the latest); refuses 40401 / 40402.
+  [[nodiscard]] RegisteredSchema version(const std::string& subject,
+                                         std::optional<int> version) const;
+  /// The versions of `subject`, ascending; refuses 40401.
+  [[nodiscard]] std::vector<int> versions(const std::string& subject) const;
+  [[nodiscard]] std::vector<std::string> subjects() const;
+
+  /// What stops `schema` following `subject`'s latest version (or `against`)
+  /// under the subject's level; checks against every version for a
+  /// transitive level.
+  [[nodiscard]] std::vector<std::string> compatibility_problems(
+      const std::string& subject, const Schema& schema, std::optional<int> against = {}) const;
+
+  /// The level of `subject` (nullopt: the default); for a subject with none
+  /// of its own, the default if `fall_back`, else refuses 40408.
+  [[nodiscard]] CompatibilityLevel level(const std::optional<std::string>& subject,
+                                         bool fall_back = true) const;
+  /// The record that sets `subject`'s level (nullopt: the default).
+  [[nodiscard]] static SchemasRecord level_record(const std::optional<std::string>& subject,
+                                                  CompatibilityLevel level);
+
+ private:
+  struct Version {
+    int version = 0;
+    std::int32_t id = 0;
+  };
+  [[nodiscard]] const std::vector<Version>& versions_or_refuse(const std::string& subject) const;
+  [[nodiscard]] Schema fetch_reference(const SchemaReference& reference) const;
+  [[nodiscard]] std::vector<std::string> problems_against(const std::string& subject,
+                                                          const Schema& schema,
+                                                          const std::vector<Version>& older,
+                                                          CompatibilityLevel level) const;
+
+  CompatibilityLevel default_level_;
+  std::map<std::string, CompatibilityLevel> subject_levels_;
+  std::map<std::int32_t, Schema> schemas_;
+  std::map<std::string, std::vector<Version>> subjects_;
+  std::int32_t last_id_ = 0;
+};
+
+/// A schema as JSON ({schema, schemaType, references}) and back; the REST
+/// API's request and answer bodies and the topic's values use this shape.
+[[nodiscard]] nlohmann::json schema_json(const Schema& schema);
+/// Throws RegistryRefusal (422, 42201 / 422) for a body without "schema".
+[[nodiscard]] Schema schema_from_json(const nlohmann::json& body);
+
+}  // namespace corps::detail

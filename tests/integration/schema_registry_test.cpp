@@ -1,0 +1,192 @@
+// The schema registry client against corps's embedded registry, on the
+// embedded broker: registering files with their imports, ids that survive a
+// restart, compatibility levels, and the typed errors of each failure.
+#include "corps/schema_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include "corps/embedded_schema_registry.hpp"
+#include "corps/error.hpp"
+#include "corps/image.pb.h"
+#include "corps/testing/broker_test.hpp"
+#include "support/expect.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using corps_tests::error_of;
+
+// Expects `text` to contain `part`.
+#define EXPECT_THAT_TEXT(text, part) \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+class SchemaRegistry : public corps::testing::BrokerTest {
+ protected:
+  corps::EmbeddedSchemaRegistry start_registry() {
+    return corps::EmbeddedSchemaRegistry({.brokers = brokers(), .timeout = 20s});
+  }
+  static corps::SchemaRegistryClient client_of(const corps::EmbeddedSchemaRegistry& registry) {
+    return corps::SchemaRegistryClient({.url = registry.url()});
+  }
+};
+
+// A schema of one message, `fields` its body.
+corps::Schema schema_with(const std::string& fields) {
+  return {.schema = "syntax = \"proto3\";\npackage evolve;\nmessage Order {\n" + fields + "\n}\n"};
+}
+
+TEST_F(SchemaRegistry, RegistersAFileWithItsImportEachUnderItsOwnSubject) {
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  const auto& file = *corps::proto::Image::descriptor()->file();
+  const auto id = client.register_file("Images-value", file);
+  EXPECT_GT(id, 0);
+  EXPECT_EQ(client.register_file("Images-value", file), id) << "the same schema keeps its id";
+  EXPECT_EQ(client.subjects(), (std::vector<std::string>{"Images-value", "corps/metadata.proto"}));
+
+  const auto latest = client.version("Images-value");
+  EXPECT_EQ(latest.version, 1);
+  EXPECT_EQ(latest.id, id);
+  ASSERT_EQ(latest.schema.references.size(), 1U);
+  EXPECT_EQ(latest.schema.references[0],
+            (corps::SchemaReference{"corps/metadata.proto", "corps/metadata.proto", 1}));
+
+  // Built again from the registry alone, with its import.
+  const auto built = client.file_by_id(id);
+  const auto* image = built->FindMessageTypeByName("Image");
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(image->full_name(), "corps.proto.Image");
+  const auto* metadata = image->FindFieldByName("message_data");
+  ASSERT_NE(metadata, nullptr);
+  EXPECT_EQ(metadata->message_type()->full_name(), "corps.proto.MessageData");
+}
+
+TEST_F(SchemaRegistry, ARestartedRegistryHasEverySchemaUnderTheSameId) {
+  std::int32_t id = 0;
+  std::string url;
+  {
+    auto registry = start_registry();
+    auto client = client_of(registry);
+    id = client.register_schema("Orders-value", schema_with("string id = 1;"));
+    client.set_compatibility(corps::CompatibilityLevel::full, "Orders-value");
+  }
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  EXPECT_EQ(client.schema_by_id(id), schema_with("string id = 1;"));
+  EXPECT_EQ(client.compatibility("Orders-value"), corps::CompatibilityLevel::full);
+  EXPECT_EQ(client.register_schema("Orders-value", schema_with("string id = 1;")), id);
+  const auto next =
+      client.register_schema("Orders-value", schema_with("string id = 1;\nint64 cents = 2;"));
+  EXPECT_GT(next, id) << "a new schema never takes an old id";
+  EXPECT_EQ(client.version("Orders-value").version, 2);
+}
+
+TEST_F(SchemaRegistry, BackwardRefusesAFieldNumberReusedWithAnotherType) {
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  (void)client.register_schema("Orders-value", schema_with("string id = 1;\nint64 cents = 2;"));
+  const auto v3 = schema_with("string id = 1;\nstring cents = 2;");
+
+  const auto problems = client.compatibility_problems("Orders-value", v3);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_THAT_TEXT(problems[0], "field 2 was int64 'cents' and is now string 'cents'");
+
+  const auto error = error_of([&] { (void)client.register_schema("Orders-value", v3); });
+  EXPECT_EQ(error.code(), corps::Errc::incompatible_schema);
+  EXPECT_EQ(error.stage(), corps::Stage::schema);
+  EXPECT_THAT_TEXT(error.message(), "Orders-value");
+  EXPECT_THAT_TEXT(error.message(), "field 2 was int64");
+  EXPECT_EQ(client.version("Orders-value").version, 1) << "nothing was registered";
+
+  // A new field is fine; under NONE anything is.
+  EXPECT_TRUE(
+      client
+          .compatibility_problems("Orders-value",
+                                  schema_with("string id = 1;\nint64 cents = 2;\nbool paid = 3;"))
+          .empty());
+  client.set_compatibility(corps::CompatibilityLevel::none, "Orders-value");
+  EXPECT_GT(client.register_schema("Orders-value", v3), 0);
+}
+
+TEST_F(SchemaRegistry, ForwardAndFullAlsoRefuseWhatOldReadersCannotRead) {
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  const auto with_enum = [](const std::string& values) {
+    return corps::Schema{.schema = "syntax = \"proto3\";\npackage evolve;\nenum State {\n" +
+                                   values + "\n}\nmessage Order {\n  State state = 1;\n}\n"};
+  };
+  (void)client.register_schema("States", with_enum("NEW = 0;\nPAID = 1;"));
+  for (const auto level : {corps::CompatibilityLevel::backward, corps::CompatibilityLevel::forward,
+                           corps::CompatibilityLevel::full}) {
+    client.set_compatibility(level, "States");
+    const auto problems = client.compatibility_problems("States", with_enum("NEW = 0;"));
+    ASSERT_EQ(problems.size(), 1U) << corps::to_string(level);
+    EXPECT_THAT_TEXT(problems[0], "value PAID = 1 was removed");
+  }
+}
+
+TEST_F(SchemaRegistry, FailuresAreTypedErrorsOfTheSchemaStage) {
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  auto error = error_of([&] { (void)client.schema_by_id(4242); });
+  EXPECT_EQ(error.code(), corps::Errc::schema_not_found);
+  EXPECT_EQ(error.stage(), corps::Stage::schema);
+  EXPECT_THAT_TEXT(error.message(), "40403");
+
+  error = error_of([&] { (void)client.version("Nobody-value"); });
+  EXPECT_EQ(error.code(), corps::Errc::schema_not_found);
+  EXPECT_THAT_TEXT(error.message(), "40401");
+
+  error =
+      error_of([&] { (void)client.register_schema("Bad-value", {.schema = "message { nope"}); });
+  EXPECT_EQ(error.code(), corps::Errc::invalid_schema);
+  EXPECT_THAT_TEXT(error.message(), "42201");
+
+  error = error_of([&] {
+    (void)client.register_schema("Refs-value",
+                                 {.schema = "syntax = \"proto3\";\nimport \"dep.proto\";\n"
+                                            "message A { Dep dep = 1; }\n",
+                                  .references = {{"dep.proto", "dep.proto", 1}}});
+  });
+  EXPECT_EQ(error.code(), corps::Errc::invalid_schema);
+  EXPECT_THAT_TEXT(error.message(), "'dep.proto' version 1, which is not registered");
+
+  EXPECT_FALSE(client.find("Nobody-value", schema_with("string id = 1;")).has_value());
+}
+
+TEST_F(SchemaRegistry, CachedIdsOutliveTheRegistryAndAnUnreachableOneIsTyped) {
+  std::int32_t id = 0;
+  std::optional<corps::SchemaRegistryClient> client;
+  {
+    auto registry = start_registry();
+    client.emplace(
+        corps::SchemaRegistryOptions{.url = registry.url(), .request_timeout = 1s, .retries = 1});
+    id = client->register_schema("Orders-value", schema_with("string id = 1;"));
+    (void)client->file_by_id(id);
+  }
+  // The registry is gone; what the client has seen it still has.
+  EXPECT_EQ(client->register_schema("Orders-value", schema_with("string id = 1;")), id);
+  EXPECT_NE(client->file_by_id(id)->FindMessageTypeByName("Order"), nullptr);
+  const auto error = error_of([&] { (void)client->schema_by_id(id + 1); });
+  EXPECT_EQ(error.code(), corps::Errc::registry_unreachable);
+  EXPECT_EQ(error.severity(), corps::Severity::retriable);
+  EXPECT_THAT_TEXT(error.message(), "2 tries");
+}
+
+TEST(SchemaRegistryClient, RefusesAUrlThatIsNotHttp) {
+  const auto error =
+      error_of([] { corps::SchemaRegistryClient client({.url = "localhost:8081"}); });
+  EXPECT_EQ(error.code(), corps::Errc::invalid_argument);
+  EXPECT_THAT_TEXT(error.message(), "'localhost:8081' is not http:// or https://");
+}
+
+TEST(SchemaRegistryClient, NamesSubjectsAsConfluentsStrategiesDo) {
+  using corps::SubjectNameStrategy;
+  EXPECT_EQ(corps::subject_name(SubjectNameStrategy::topic, "Orders", "shop.Order"),
+            "Orders-value");
+  EXPECT_EQ(corps::subject_name(SubjectNameStrategy::record, "Orders", "shop.Order"), "shop.Order");
+  EXPECT_EQ(corps::subject_name(SubjectNameStrategy::topic_record, "Orders", "shop.Order"),
+            "Orders-shop.Order");
+}
+
+}  // namespace
