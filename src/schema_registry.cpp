@@ -273,7 +273,8 @@ namespace {
 // and returns the version it has.
 RegisteredSchema register_with_imports(SchemaRegistryClient& client, const std::string& subject,
                                        const google::protobuf::FileDescriptor& file) {
-  Schema schema{.schema = detail::proto_text(file)};
+  Schema schema;
+  schema.schema = detail::proto_text(file);
   for (int i = 0; i < file.dependency_count(); ++i) {
     const auto& import = *file.dependency(i);
     // Protobuf's own types: every registry and reader knows them without a

@@ -45,7 +45,8 @@ Schema schema_from_json(const json& body) {
   if (!body.is_object() || !body.contains("schema") || !body["schema"].is_string()) {
     refuse(422, 42201, "Invalid schema: the request has no \"schema\" string");
   }
-  Schema schema{.schema = body["schema"].get<std::string>()};
+  Schema schema;
+  schema.schema = body["schema"].get<std::string>();
   if (body.contains("schemaType") && body["schemaType"].is_string()) {
     schema.schema_type = body["schemaType"].get<std::string>();
   } else {
@@ -133,7 +134,7 @@ SchemaStore::Registration SchemaStore::plan_registration(const std::string& subj
   }
   if (const auto found = subjects_.find(subject); found != subjects_.end()) {
     for (const auto& v : found->second) {
-      if (schemas_.at(v.id) == schema) return {.id = v.id, .version = v.version};
+      if (schemas_.at(v.id) == schema) return {.id = v.id, .version = v.version, .record = std::nullopt};
     }
   }
   try {

@@ -18,7 +18,7 @@ namespace {
 void create_compacted(const std::string& brokers, const std::string& topic,
                       std::chrono::milliseconds timeout) {
   if (is_embedded_broker(brokers)) return;  // no admin API: the first request makes it
-  Admin admin(AdminOptions{.brokers = brokers, .timeout = timeout});
+  Admin admin(AdminOptions{.brokers = brokers, .timeout = timeout, .properties = {}});
   try {
     admin.create_topic(TopicSpec{.name = topic, .partitions = 1, .replication_factor = 1},
                        {{"cleanup.policy", "compact"}});

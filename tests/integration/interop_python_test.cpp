@@ -11,7 +11,9 @@
 
 #include "corps/confluent_framing.hpp"
 #include "corps/corps.hpp"
+#include "corps/embedded_schema_registry.hpp"
 #include "corps/image.pb.h"
+#include "corps/schema_registry.hpp"
 #include "corps/testing/broker_test.hpp"
 #include "messagecorps/image.pb.h"
 #include "support/run_command.hpp"
@@ -178,6 +180,57 @@ TEST_F(Interop, CorpsReadsRecordsPythonsProtobufSerializerFramed) {
 
 // Confluent's framing, against confluent-kafka for Python's own serializer
 // and deserializer (1.7.0 on Debian bookworm: plain varint indexes).
+TEST_F(Interop, PythonsSerializerRegistersInTheEmbeddedRegistryAndCorpsReadsWithIt) {
+  create_topic("FramedImages", 1);
+  create_topic("FramedPredictions", 1);
+  corps::EmbeddedSchemaRegistry schema_registry({.brokers = brokers(), .timeout = 20s});
+  const auto outcome = corps_tests::run_command("PYTHONPATH=" CORPS_TEST_PYTHON_DIR
+                                                " /usr/bin/python3 " CORPS_TEST_INTEROP_DIR
+                                                "/confluent_framing.py produce " +
+                                                brokers() + " 2 " + schema_registry.url());
+  ASSERT_EQ(outcome.exit_code, 0);
+
+  // Python registered the import under its file name, then the file; both
+  // topics carry the same file, so the same schema and id.
+  corps::SchemaRegistryClient client({.url = schema_registry.url()});
+  EXPECT_EQ(client.subjects(),
+            (std::vector<std::string>{"FramedImages-value", "FramedPredictions-value",
+                                      "messagecorps/common.proto"}));
+  const auto images = client.version("FramedImages-value");
+  ASSERT_EQ(images.schema.references.size(), 1U);
+  EXPECT_EQ(images.schema.references[0].name, "messagecorps/common.proto");
+  EXPECT_EQ(client.version("FramedPredictions-value").id, images.id);
+
+  corps::ChannelRegistry registry;
+  registry.bind<protobuf::image::Image>("FramedImages");
+  registry.bind<protobuf::image::Prediction>("FramedPredictions");
+  corps::Consumer consumer(registry,
+                           consumer_options("registered", {"FramedImages", "FramedPredictions"}));
+  const auto records = consume(consumer, 4);
+  ASSERT_EQ(records.size(), 4U);
+  // Python's schema (a base64 FileDescriptorProto with a reference), built
+  // from the registry alone, names each record's type by its indexes.
+  const auto file = client.file_by_id(images.id);
+  for (const auto& record : records) {
+    ASSERT_TRUE(record.ok()) << record.error().to_string();
+    EXPECT_EQ(record.schema_id(), images.id);
+    const auto frame = corps::read_confluent_frame(*record.value());
+    ASSERT_TRUE(frame.ok());
+    const auto* type = corps::message_at_path(*file, frame->message_indexes);
+    ASSERT_NE(type, nullptr);
+    EXPECT_EQ(type->full_name(), record.topic() == "FramedImages" ? "protobuf.image.Image"
+                                                                  : "protobuf.image.Prediction");
+  }
+}
+
+TEST_F(Interop, TheEmbeddedRegistryAnswersAsConfluentDocuments) {
+  corps::EmbeddedSchemaRegistry schema_registry({.brokers = brokers(), .timeout = 20s});
+  const auto outcome = corps_tests::run_command(
+      "/usr/bin/python3 " CORPS_TEST_INTEROP_DIR "/registry_rest.py " + schema_registry.url());
+  EXPECT_EQ(outcome.exit_code, 0) << (outcome.lines.empty() ? "" : outcome.lines.back());
+  EXPECT_GE(outcome.lines.size(), 40U) << "every check ran";
+}
+
 namespace confluent {
 
 Outcome run_framing_script(const std::string& arguments) {

@@ -7,10 +7,13 @@
       the schema id
   confluent_framing.py decode TYPE HEX   reads the framed value HEX with the
       ProtobufDeserializer of TYPE and prints the message as JSON
-  confluent_framing.py produce BROKERS COUNT   writes COUNT MessageCorps
-      Images to FramedImages and COUNT Predictions (the second message of
-      their file) to FramedPredictions with confluent-kafka's Producer and
-      ProtobufSerializer, keyed by their number; prints each value in hex
+  confluent_framing.py produce BROKERS COUNT [REGISTRY_URL]   writes COUNT
+      MessageCorps Images to FramedImages and COUNT Predictions (the second
+      message of their file) to FramedPredictions with confluent-kafka's
+      Producer and ProtobufSerializer, keyed by their number; prints each
+      value in hex. With REGISTRY_URL the serializer registers the schemas
+      there with confluent-kafka's SchemaRegistryClient; without, a stand-in
+      hands out ids
 
 Debian bookworm's confluent-kafka (1.7.0) writes the indexes as plain
 unsigned varints; the functions used are the serializer's own.
@@ -49,12 +52,16 @@ class RegistryStandIn:
         return Registered()
 
 
-def produce(brokers, count):
+def produce(brokers, count, registry_url=None):
     from confluent_kafka import Producer
+    from confluent_kafka.schema_registry import SchemaRegistryClient
     from confluent_kafka.serialization import MessageField, SerializationContext
     from messagecorps import image_pb2
 
-    registry = RegistryStandIn()
+    if registry_url:
+        registry = SchemaRegistryClient({"url": registry_url})
+    else:
+        registry = RegistryStandIn()
     producer = Producer({"bootstrap.servers": brokers})
     for topic, cls in (("FramedImages", image_pb2.Image),
                        ("FramedPredictions", image_pb2.Prediction)):
@@ -88,7 +95,7 @@ def main(argv):
                                         preserving_proto_field_name=True))
         return 0
     if argv[1] == "produce":
-        produce(argv[2], int(argv[3]))
+        produce(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -1,5 +1,6 @@
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "commands.hpp"
 #include "corps/broker.hpp"
 #include "corps/config.hpp"
+#include "corps/embedded_schema_registry.hpp"
 #include "corps/error.hpp"
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
@@ -19,6 +21,8 @@ struct BrokerArgs {
   std::vector<std::string> topics;
   int brokers = 1;
   bool no_address_file = false;
+  bool registry = false;
+  int registry_port = 8081;
 };
 
 TopicSpec parse_topic(const std::string& text, int brokers) {
@@ -46,6 +50,13 @@ int run_broker(const BrokerArgs& args) {
   if (!args.no_address_file) write_broker_address_file(broker.bootstrap_servers());
   // The address alone on stdout, so scripts can capture it.
   std::cout << broker.bootstrap_servers() << std::endl;
+  std::optional<EmbeddedSchemaRegistry> registry;
+  if (args.registry) {
+    registry.emplace(EmbeddedSchemaRegistryOptions{.brokers = broker.bootstrap_servers(),
+                                                   .port = args.registry_port});
+    // The registry's URL on a line of its own, after the broker's address.
+    std::cout << registry->url() << std::endl;
+  }
   logger()->info(
       "embedded broker with {} broker(s) at {}{}; Ctrl-C stops it", args.brokers,
       broker.bootstrap_servers(),
@@ -70,6 +81,12 @@ Command add_broker_command(CLI::App& app) {
       ->type_name("NAME[:N]");
   cmd->add_option("--brokers-count", args->brokers, "How many brokers the cluster has")
       ->check(CLI::Range(1, 16));
+  cmd->add_flag("--registry", args->registry,
+                "Also run a schema registry (as `corps registry` does) on this broker; its URL is "
+                "printed on the line after the broker's address");
+  cmd->add_option("--registry-port", args->registry_port,
+                  "The schema registry's port (0: any free one)")
+      ->check(CLI::Range(0, 65535));
   cmd->add_flag("--no-address-file", args->no_address_file,
                 "Do not write the address file (other programs will not find this broker)");
   return {cmd, [args] { return run_broker(*args); }};

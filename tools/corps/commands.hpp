@@ -26,6 +26,8 @@ struct Command {
 
 /// `corps broker`: runs the embedded broker until interrupted.
 Command add_broker_command(CLI::App& app);
+/// `corps registry`: runs a schema registry until interrupted.
+Command add_registry_command(CLI::App& app);
 /// `corps topics list|describe|create|alter`: topic administration.
 Command add_topics_command(CLI::App& app);
 /// `corps produce CHANNEL`: sends messages read as JSON or text.

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
                              "off"}));
   const std::vector<corps::cli::Command> commands{
       corps::cli::add_broker_command(app),
+      corps::cli::add_registry_command(app),
       corps::cli::add_topics_command(app),
       corps::cli::add_produce_command(app),
       corps::cli::add_consume_command(app),
