@@ -22,7 +22,7 @@ packages=(
   libopencv-dev opencv-data opencv-doc libsqlite3-dev libcpp-httplib-dev
 )
 test_packages=(
-  libgtest-dev kcat sqlite3
+  libgtest-dev kcat sqlite3 curl
   # interoperability tests: other people's Kafka clients, decoding as MessageCorps does
   python3 python3-kafka python3-confluent-kafka python3-protobuf python3-yaml
   # confluent-kafka's schema_registry serializers import requests

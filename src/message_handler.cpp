@@ -12,7 +12,11 @@ EncodedRecord::CorpsHeaders EncodedRecord::headers() const noexcept {
   if (!type_name.empty()) out.items[out.count++] = {type_header, type_name};
   // zlib is what a record without the header means (and all MessageCorps
   // reads), so it goes unnamed.
-  if (codec != Codec::zlib) out.items[out.count++] = {codec_header, to_string(codec)};
+  // A schema registry's framing is told apart by having no codec header.
+  if (codec != Codec::zlib && format == WireFormat::messagecorps) {
+    out.items[out.count++] = {codec_header, to_string(codec)};
+  }
+  if (!metadata.empty()) out.items[out.count++] = {metadata_header, metadata};
   return out;
 }
 

@@ -142,6 +142,9 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                  "the " + what_bytes + " are not a valid " + binding->type()->full_name(), where());
   }
   const auto* metadata_field = binding->metadata_field();
+  // A type without a metadata field (on a schema registry's channel) has
+  // its metadata in the corps-metadata header, read by Record::metadata().
+  if (metadata_field == nullptr) return message;
   const bool has_metadata = message->GetReflection()->HasField(*message, metadata_field);
   // A schema registry's serializers stamp no corps metadata: such a record
   // is read without it, and its position is written only where it can be.

@@ -147,6 +147,7 @@ void Producer::Impl::send_raw(std::string_view topic, std::optional<std::string_
 Producer::Producer(ChannelRegistry registry, ProducerOptions options)
     : impl_(std::make_unique<Impl>(std::move(registry), std::move(options))) {
   impl_->validate();
+  impl_->frame_confluent_channels();
   const auto properties = impl_->properties();
   impl_->max_record_bytes = detail::size_property(properties, "message.max.bytes");
   auto conf = detail::make_conf(properties);

@@ -33,19 +33,34 @@ std::optional<std::int32_t> Record::schema_id() const noexcept {
 
 proto::MessageData Record::metadata() const {
   const auto& decoded = message();  // throws the decode error first
-  if (metadata_field_ == nullptr) {
+  if (metadata_field_ != nullptr) return read_metadata(decoded, metadata_field_);
+  // A type without a metadata field carries it in a header, if its sender
+  // wrote one.
+  const auto* header = find_header(headers_, metadata_header);
+  if (header == nullptr || !header->value) {
     throw Exception(Error(Errc::no_metadata_field, Stage::metadata,
                           "the record's " + decoded.GetDescriptor()->full_name() +
-                              " came with no metadata field to read (its channel was not bound)",
+                              " has no metadata field and the record no " +
+                              std::string(metadata_header) + " header",
                           location_));
   }
-  return read_metadata(decoded, metadata_field_);
+  proto::MessageData metadata;
+  if (!metadata.ParseFromString(*header->value)) {
+    throw Exception(Error(Errc::corrupt_data, Stage::metadata,
+                          "the record's " + std::string(metadata_header) +
+                              " header is not a serialized " + metadata.GetTypeName(),
+                          location_));
+  }
+  metadata.set_partition(location_.partition);
+  metadata.set_offset(location_.offset);
+  return metadata;
 }
 
 void Record::throw_not(const std::string& wanted) const {
   if (!ok()) throw Exception(error());
   throw Exception(Error(Errc::type_mismatch, Stage::type,
-                        "record holds a " + message().GetTypeName() + ", not a " + wanted, location_));
+                        "record holds a " + message().GetTypeName() + ", not a " + wanted,
+                        location_));
 }
 
 }  // namespace corps

@@ -50,11 +50,12 @@ std::string bound_channels(const ChannelRegistry& registry) {
 }  // namespace
 
 ChannelBinding::ChannelBinding(std::string channel, const pb::Message* prototype,
-                               const pb::FieldDescriptor* metadata_field,
+                               const pb::FieldDescriptor* metadata_field, WireFormat format,
                                std::shared_ptr<const void> keep_alive)
     : channel_(std::move(channel)),
       prototype_(prototype),
       metadata_field_(metadata_field),
+      format_(format),
       keep_alive_(std::move(keep_alive)) {}
 
 const pb::FieldDescriptor* find_metadata_field(const pb::Descriptor* type) {
@@ -75,12 +76,12 @@ const pb::FieldDescriptor* find_metadata_field(const pb::Descriptor* type) {
 }
 
 const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
-                                            const pb::Message& prototype) {
-  return add(channel, prototype, nullptr);
+                                            const pb::Message& prototype, WireFormat format) {
+  return add(channel, prototype, format, nullptr);
 }
 
 const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
-                                            std::string_view full_type_name) {
+                                            std::string_view full_type_name, WireFormat format) {
   const auto* type =
       pb::DescriptorPool::generated_pool()->FindMessageTypeByName(std::string(full_type_name));
   if (type == nullptr) {
@@ -88,12 +89,14 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
                           "cannot bind channel '" + channel + "': type '" +
                               std::string(full_type_name) + "' is not compiled into this program"));
   }
-  return add(channel, *pb::MessageFactory::generated_factory()->GetPrototype(type), nullptr);
+  return add(channel, *pb::MessageFactory::generated_factory()->GetPrototype(type), format,
+             nullptr);
 }
 
 const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
                                             std::string_view full_type_name,
-                                            std::shared_ptr<const pb::DescriptorPool> pool) {
+                                            std::shared_ptr<const pb::DescriptorPool> pool,
+                                            WireFormat format) {
   if (!pool) {
     throw Exception(Error(Errc::invalid_argument, Stage::bind,
                           "cannot bind channel '" + channel + "': no descriptor pool given"));
@@ -113,10 +116,11 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
   auto types = std::make_shared<DynamicTypes>();
   types->pool = std::move(pool);
   const pb::Message* prototype = types->factory.GetPrototype(type);
-  return add(channel, *prototype, std::move(types));
+  return add(channel, *prototype, format, std::move(types));
 }
 
 const ChannelBinding& ChannelRegistry::add(const std::string& channel, const pb::Message& prototype,
+                                           WireFormat format,
                                            std::shared_ptr<const void> keep_alive) {
   const auto* type = prototype.GetDescriptor();
   if (channel.empty()) {
@@ -124,22 +128,31 @@ const ChannelBinding& ChannelRegistry::add(const std::string& channel, const pb:
                           "cannot bind type " + type->full_name() + ": the channel name is empty"));
   }
   if (const auto* existing = find(channel)) {
-    if (existing->type()->full_name() == type->full_name()) return *existing;
+    if (existing->type()->full_name() == type->full_name() && existing->format() == format) {
+      return *existing;
+    }
+    if (existing->type()->full_name() == type->full_name()) {
+      throw Exception(Error(Errc::invalid_argument, Stage::bind,
+                            "channel '" + channel + "' is already bound to " + type->full_name() +
+                                " in another wire format"));
+    }
     throw Exception(Error(Errc::type_mismatch, Stage::bind,
                           "channel '" + channel + "' is already bound to " +
                               existing->type()->full_name() + "; cannot bind it to " +
                               type->full_name()));
   }
   const auto* metadata = find_metadata_field(type);
-  if (metadata == nullptr) {
+  // A schema registry's format has room for the metadata in a header.
+  if (metadata == nullptr && format == WireFormat::messagecorps) {
     throw Exception(Error(Errc::no_metadata_field, Stage::bind,
                           "cannot bind channel '" + channel + "' to " + type->full_name() +
                               ": the type has no metadata field (a message field of type " +
                               proto::MessageData::descriptor()->full_name() +
-                              " or one with its field numbers and types)"));
+                              " or one with its field numbers and types); bind it with "
+                              "WireFormat::confluent to carry the metadata in a header"));
   }
-  auto binding =
-      std::make_shared<const ChannelBinding>(channel, &prototype, metadata, std::move(keep_alive));
+  auto binding = std::make_shared<const ChannelBinding>(channel, &prototype, metadata, format,
+                                                        std::move(keep_alive));
   return *bindings_.emplace(channel, std::move(binding)).first->second;
 }
 

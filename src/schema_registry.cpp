@@ -267,12 +267,8 @@ std::optional<RegisteredSchema> SchemaRegistryClient::find(const std::string& su
   return registered;
 }
 
-namespace {
-
-// Registers `file` under `subject`, each import first under its own name,
-// and returns the version it has.
-RegisteredSchema register_with_imports(SchemaRegistryClient& client, const std::string& subject,
-                                       const google::protobuf::FileDescriptor& file) {
+Schema SchemaRegistryClient::file_schema(const google::protobuf::FileDescriptor& file,
+                                         bool register_imports) {
   Schema schema;
   schema.schema = detail::proto_text(file);
   for (int i = 0; i < file.dependency_count(); ++i) {
@@ -280,23 +276,22 @@ RegisteredSchema register_with_imports(SchemaRegistryClient& client, const std::
     // Protobuf's own types: every registry and reader knows them without a
     // reference, as Confluent's serializers treat them.
     if (import.name().rfind("google/protobuf/", 0) == 0) continue;
-    const auto registered = register_with_imports(client, import.name(), import);
+    const Schema imported = file_schema(import, register_imports);
+    if (register_imports) (void)register_schema(import.name(), imported);
+    const auto registered = find(import.name(), imported);
+    if (!registered) {
+      fail(Errc::schema_not_found, "import '" + import.name() + "' of " + file.name() +
+                                       " is not registered under subject '" + import.name() + "'");
+    }
     schema.references.push_back(
-        {.name = import.name(), .subject = registered.subject, .version = registered.version});
+        {.name = import.name(), .subject = registered->subject, .version = registered->version});
   }
-  (void)client.register_schema(subject, schema);
-  auto registered = client.find(subject, schema);
-  if (!registered) {
-    fail(Errc::schema_not_found, "subject '" + subject + "' took a schema, then did not find it");
-  }
-  return *registered;
+  return schema;
 }
-
-}  // namespace
 
 std::int32_t SchemaRegistryClient::register_file(const std::string& subject,
                                                  const google::protobuf::FileDescriptor& file) {
-  return register_with_imports(*this, subject, file).id;
+  return register_schema(subject, file_schema(file));
 }
 
 Schema SchemaRegistryClient::schema_by_id(std::int32_t id) {

@@ -25,6 +25,11 @@ using Headers = std::vector<Header>;
 /// The name of the header in which corps records the payload's full type name.
 inline constexpr std::string_view type_header = "corps-type";
 
+/// The header that carries corps's metadata (a serialized
+/// corps.proto.MessageData) for a type with no metadata field of its own,
+/// on a channel in a schema registry's format.
+inline constexpr std::string_view metadata_header = "corps-metadata";
+
 /// The last header named `name`, or nullptr (Kafka's convention: last wins).
 [[nodiscard]] const Header* find_header(const Headers& headers, std::string_view name) noexcept;
 

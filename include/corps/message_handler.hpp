@@ -66,10 +66,16 @@ struct EncodedRecord {
   /// The message's full type name for the `corps-type` header; empty with
   /// TypeHeader::off.
   std::string_view type_name;
+  /// How the value is laid out: for WireFormat::confluent, the framing's
+  /// prefix and the message; `codec` does not apply and is not named.
+  WireFormat format = WireFormat::messagecorps;
+  /// The serialized metadata for the `corps-metadata` header, for a type
+  /// with no metadata field; empty otherwise.
+  std::string metadata;
 
   /// The corps headers, as (name, value), in the order written.
   struct CorpsHeaders {
-    std::array<std::pair<std::string_view, std::string_view>, 2> items;
+    std::array<std::pair<std::string_view, std::string_view>, 3> items;
     std::size_t count = 0;
     [[nodiscard]] auto begin() const noexcept { return items.begin(); }
     [[nodiscard]] auto end() const noexcept {
@@ -78,7 +84,8 @@ struct EncodedRecord {
     [[nodiscard]] std::size_t size() const noexcept { return count; }
   };
   /// `corps-type` (unless type_name is empty), then `corps-codec` (unless
-  /// the codec is zlib, which is what no header means).
+  /// the codec is zlib, which is what no header means, or the format is a
+  /// schema registry's), then `corps-metadata` (unless metadata is empty).
   [[nodiscard]] CorpsHeaders headers() const noexcept;
 };
 

@@ -25,6 +25,7 @@
 #include "corps/message_handler.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
+#include "corps/schema_registry.hpp"
 
 namespace corps {
 
@@ -84,6 +85,10 @@ struct ProducerOptions {
   /// frames), where compression is most of a send's cost; small ones are
   /// faster inline.
   unsigned compression_threads = 1;
+  /// The schema registry, for channels bound with WireFormat::confluent:
+  /// the constructor registers (or looks up) each such channel's schema and
+  /// fails if the registry refuses it, before anything is sent.
+  SerializerOptions schema_registry;
   /// Raw librdkafka properties, applied last (they override the above).
   std::map<std::string, std::string> properties;
 };
@@ -104,8 +109,7 @@ enum class Persistence {
 class DeliveryReport {
  public:
   /// A delivered record.
-  explicit DeliveryReport(RecordLocation location,
-                          Persistence persistence = Persistence::persisted)
+  explicit DeliveryReport(RecordLocation location, Persistence persistence = Persistence::persisted)
       : location_(std::move(location)), persistence_(persistence) {}
   /// A record that was not delivered.
   DeliveryReport(RecordLocation location, Error error, Persistence persistence)

@@ -98,9 +98,11 @@ class Record {
     throw_not(T::descriptor()->full_name());
   }
 
-  /// The message's metadata (with this record's offset and partition);
-  /// throws corps::Exception carrying error() if !ok(), and
-  /// (no_metadata_field) if the record came with no metadata field to read.
+  /// The message's metadata (with this record's offset and partition): from
+  /// its metadata field, or, for a type without one, from the record's
+  /// `corps-metadata` header. Throws corps::Exception carrying error() if
+  /// !ok(); no_metadata_field if there is neither field nor header;
+  /// corrupt_data (Stage::metadata) if the header is not a MessageData.
   [[nodiscard]] proto::MessageData metadata() const;
 
  private:

@@ -1,10 +1,15 @@
-// The channel registry: which protobuf type each Kafka topic carries.
+// The channel registry: which protobuf type each Kafka topic carries, and
+// how its values are laid out.
 //
-// Every corps channel (a Kafka topic) carries exactly one protobuf type, and
-// every such type holds a metadata sub-message (corps.proto.MessageData or any
-// message with the same field numbers and types, e.g. MessageCorps's
-// `messageData`). The registry enforces both at bind time, so producers and
-// consumers can refuse unknown channels and wrongly typed messages.
+// Every corps channel (a Kafka topic) carries exactly one protobuf type. A
+// channel in MessageCorps's format (the default) needs a type that holds a
+// metadata sub-message (corps.proto.MessageData or any message with the same
+// field numbers and types, e.g. MessageCorps's `messageData`). A channel in
+// a schema registry's format (WireFormat::confluent) takes any type: one
+// without a metadata field has corps's metadata in the `corps-metadata`
+// record header instead. The registry enforces this at bind time, so
+// producers and consumers can refuse unknown channels and wrongly typed
+// messages.
 //
 // Bind in code (typed, `bind<corps::proto::Image>("VideoStream")`) or by full
 // type name from a descriptor pool (dynamic, for tools that decode any topic).
@@ -23,12 +28,25 @@
 
 namespace corps {
 
+/// How a channel's values are laid out. Readers tell the formats apart per
+/// record, so a consumer reads either on any channel; the format a channel
+/// is bound with is what producers write.
+enum class WireFormat {
+  /// MessageCorps's: the message zlib-compressed (or in the corps codec a
+  /// `corps-codec` header names). The default.
+  messagecorps,
+  /// A schema registry's (Confluent's): magic byte 0, the schema id, the
+  /// message indexes, then the message, not compressed. A Producer
+  /// registers or looks up the schema (ProducerOptions::schema_registry).
+  confluent,
+};
+
 /// One channel's binding: its name, its type, and where that type keeps its
 /// metadata. Immutable and shared; safe to read from any thread.
 class ChannelBinding {
  public:
   ChannelBinding(std::string channel, const google::protobuf::Message* prototype,
-                 const google::protobuf::FieldDescriptor* metadata_field,
+                 const google::protobuf::FieldDescriptor* metadata_field, WireFormat format,
                  std::shared_ptr<const void> keep_alive);
 
   /// The channel (Kafka topic) name.
@@ -37,10 +55,13 @@ class ChannelBinding {
   [[nodiscard]] const google::protobuf::Descriptor* type() const noexcept {
     return prototype_->GetDescriptor();
   }
-  /// The field of type() that holds the metadata sub-message.
+  /// The field of type() that holds the metadata sub-message; nullptr for
+  /// a type without one (only on a WireFormat::confluent channel).
   [[nodiscard]] const google::protobuf::FieldDescriptor* metadata_field() const noexcept {
     return metadata_field_;
   }
+  /// How producers lay out the channel's values.
+  [[nodiscard]] WireFormat format() const noexcept { return format_; }
   /// A default instance of the bound type; owned by the binding.
   [[nodiscard]] const google::protobuf::Message& prototype() const noexcept { return *prototype_; }
   /// A new, empty message of the bound type, owned by the caller.
@@ -52,6 +73,7 @@ class ChannelBinding {
   std::string channel_;
   const google::protobuf::Message* prototype_;
   const google::protobuf::FieldDescriptor* metadata_field_;
+  WireFormat format_;
   std::shared_ptr<const void> keep_alive_;  // the dynamic factory/pool, if any
 };
 
@@ -65,7 +87,9 @@ class Channel {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   /// The name, wherever a channel is named by a string: a consumer
   /// subscribes to `.channels = {orders, payments}`.
-  operator const std::string&() const noexcept { return name_; }  // NOLINT(google-explicit-constructor)
+  operator const std::string&() const noexcept {
+    return name_;
+  }  // NOLINT(google-explicit-constructor)
 
  private:
   std::string name_;
@@ -76,28 +100,31 @@ class Channel {
 /// Not synchronised: bind before handing the registry to clients.
 class ChannelRegistry {
  public:
-  /// Binds `channel` to the compiled-in type T.
-  /// Throws corps::Exception (Stage::bind) if T has no metadata field or the
-  /// channel is already bound to another type.
+  /// Binds `channel` to the compiled-in type T, its values laid out in
+  /// `format`. Throws corps::Exception (Stage::bind) if T has no metadata
+  /// field and the format is MessageCorps's, or the channel is already bound
+  /// to another type or format.
   template <class T>
-  Channel<T> bind(std::string channel) {
-    bind(channel, T::default_instance());
+  Channel<T> bind(std::string channel, WireFormat format = WireFormat::messagecorps) {
+    bind(channel, T::default_instance(), format);
     return Channel<T>(std::move(channel));
   }
 
   /// Binds `channel` to the type of `prototype`, which must outlive the
   /// registry and its copies (a generated default instance always does).
-  const ChannelBinding& bind(const std::string& channel,
-                             const google::protobuf::Message& prototype);
+  const ChannelBinding& bind(const std::string& channel, const google::protobuf::Message& prototype,
+                             WireFormat format = WireFormat::messagecorps);
 
   /// Binds `channel` to the type named `full_type_name` (e.g.
   /// "corps.proto.Image") in protobuf's generated pool.
-  const ChannelBinding& bind(const std::string& channel, std::string_view full_type_name);
+  const ChannelBinding& bind(const std::string& channel, std::string_view full_type_name,
+                             WireFormat format = WireFormat::messagecorps);
 
   /// Binds `channel` to the type named `full_type_name` in `pool`; messages
   /// are dynamic. The registry shares ownership of the pool.
   const ChannelBinding& bind(const std::string& channel, std::string_view full_type_name,
-                             std::shared_ptr<const google::protobuf::DescriptorPool> pool);
+                             std::shared_ptr<const google::protobuf::DescriptorPool> pool,
+                             WireFormat format = WireFormat::messagecorps);
 
   /// The binding of `channel`, or nullptr.
   [[nodiscard]] const ChannelBinding* find(std::string_view channel) const noexcept;
@@ -119,7 +146,7 @@ class ChannelRegistry {
 
  private:
   const ChannelBinding& add(const std::string& channel, const google::protobuf::Message& prototype,
-                            std::shared_ptr<const void> keep_alive);
+                            WireFormat format, std::shared_ptr<const void> keep_alive);
 
   std::map<std::string, std::shared_ptr<const ChannelBinding>, std::less<>> bindings_;
 };

@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "corps/confluent_framing.hpp"
+
 namespace corps {
 
 /// A schema's import, as the registry records it: the import's file name,
@@ -82,6 +84,29 @@ enum class SubjectNameStrategy {
 [[nodiscard]] std::string subject_name(SubjectNameStrategy strategy, std::string_view topic,
                                        std::string_view full_type_name);
 
+class SchemaRegistryClient;
+
+/// How a Producer frames the channels bound with WireFormat::confluent
+/// (Confluent's serializer settings).
+struct SerializerOptions {
+  /// The registry. Required when a channel is bound with
+  /// WireFormat::confluent; share one client among a process's producers
+  /// and consumers (it caches).
+  std::shared_ptr<SchemaRegistryClient> client;
+  /// How each channel's subject is named.
+  SubjectNameStrategy subject_name_strategy = SubjectNameStrategy::topic;
+  /// Register a channel's schema when its subject lacks it, once the
+  /// subject's compatibility rules accept it (Errc::incompatible_schema,
+  /// naming the subject and each problem, otherwise). Off: the schema must
+  /// be registered already (Errc::schema_not_found otherwise).
+  bool auto_register = true;
+  /// How the message indexes are written: Confluent's zigzag (Java, Go,
+  /// .NET, confluent-kafka for Python from 1.8), or plain for readers on
+  /// confluent-kafka for Python before 1.8 (Debian bookworm's 1.7.0). The
+  /// first message of a file, [0], is the same byte either way.
+  MessageIndexEncoding index_encoding = MessageIndexEncoding::zigzag;
+};
+
 /// Where the registry is and how to talk to it.
 struct SchemaRegistryOptions {
   /// "http://host:port" or "https://host:port"; a comma-separated list is
@@ -125,6 +150,15 @@ class SchemaRegistryClient {
   /// sent again.
   std::int32_t register_file(const std::string& subject,
                              const google::protobuf::FileDescriptor& file);
+
+  /// `file` as a registry schema: its .proto text, and a reference for each
+  /// import (protobuf's own google/protobuf/ files aside, which every
+  /// registry knows), each under a subject named after the import's file.
+  /// With `register_imports` the imports are registered first (and theirs
+  /// before them); without, they must be registered already
+  /// (schema_not_found otherwise).
+  [[nodiscard]] Schema file_schema(const google::protobuf::FileDescriptor& file,
+                                   bool register_imports = true);
 
   /// The id `schema` has under `subject`, without registering it, or
   /// nullopt if the subject does not have it.

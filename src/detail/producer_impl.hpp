@@ -157,6 +157,9 @@ struct Producer::Impl {
   // --- configuration and send (producer.cpp)
   detail::Properties properties() const;
   void validate() const;
+  // Gives each channel bound with WireFormat::confluent its schema id
+  // (producer_schemas.cpp). Throws corps::Exception (Stage::schema).
+  void frame_confluent_channels();
   void send(std::string_view channel, google::protobuf::Message& message, SendOptions send_options,
             std::unique_ptr<DeliveryContext> context);
   void send_raw(std::string_view topic, std::optional<std::string_view> value,

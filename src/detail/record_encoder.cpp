@@ -1,5 +1,6 @@
 #include "detail/record_encoder.hpp"
 
+#include <cstring>
 #include <utility>
 
 #include "detail/channel_lookup.hpp"
@@ -20,8 +21,27 @@ RecordEncoder::RecordEncoder(ChannelRegistry registry, const HandlerOptions& opt
 
 Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Message& message,
                                 Compressibility compressibility, SerializedRecord& out) {
-  const auto& binding = bound_channel_of_type(registry_, channel, message.GetDescriptor(), Stage::encode);
-  stamper_.stamp(message, binding.metadata_field());
+  const auto& binding =
+      bound_channel_of_type(registry_, channel, message.GetDescriptor(), Stage::encode);
+  out.confluent_prefix = {};
+  out.metadata.clear();
+  if (binding.format() == WireFormat::confluent) {
+    const auto prefix = confluent_prefixes_.find(channel);
+    if (prefix == confluent_prefixes_.end()) {
+      return Error(Errc::invalid_argument, Stage::encode,
+                   "channel '" + std::string(channel) +
+                       "' is in a schema registry's format and has no schema id: send through a "
+                       "Producer given a schema registry (ProducerOptions::schema_registry)");
+    }
+    out.confluent_prefix = prefix->second;
+  }
+  if (binding.metadata_field() != nullptr) {
+    stamper_.stamp(message, binding.metadata_field());
+  } else {
+    header_metadata_.Clear();
+    stamper_.stamp(header_metadata_);
+    header_metadata_.SerializeToString(&out.metadata);
+  }
   if (!message.SerializeToString(&out.bytes)) {
     return Error(Errc::invalid_argument, Stage::encode,
                  "cannot serialize " + message.GetTypeName() + " for channel '" +
@@ -34,13 +54,32 @@ Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Mess
   return {};
 }
 
+void RecordEncoder::set_confluent_prefix(const std::string& channel, std::string prefix) {
+  confluent_prefixes_[channel] = std::move(prefix);
+}
+
 Result<EncodedRecord> RecordEncoder::finish(const SerializedRecord& record,
                                             PayloadCompressor& compressor) {
+  if (!record.confluent_prefix.empty()) {
+    // A schema registry's framing: the message after its prefix, as is.
+    auto value = Payload::with_capacity(record.confluent_prefix.size() + record.bytes.size());
+    std::memcpy(value.data(), record.confluent_prefix.data(), record.confluent_prefix.size());
+    std::memcpy(value.data() + record.confluent_prefix.size(), record.bytes.data(),
+                record.bytes.size());
+    value.set_size(record.confluent_prefix.size() + record.bytes.size());
+    return EncodedRecord{.value = std::move(value),
+                         .codec = Codec::none,
+                         .type_name = record.type_name,
+                         .format = WireFormat::confluent,
+                         .metadata = record.metadata};
+  }
   auto value = compressor.compress(record.bytes, record.compressibility);
   if (!value.ok()) return value.error();
   return EncodedRecord{.value = std::move(*value),
                        .codec = compressor.codec_for(record.bytes.size()),
-                       .type_name = record.type_name};
+                       .type_name = record.type_name,
+                       .format = WireFormat::messagecorps,
+                       .metadata = {}};
 }
 
 }  // namespace corps::detail

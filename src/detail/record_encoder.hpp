@@ -7,6 +7,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,11 @@ struct SerializedRecord {
   std::string bytes;
   std::string_view type_name;  // empty with TypeHeader::off
   Compressibility compressibility = Compressibility::normal;
+  // A schema registry's framing: its prefix (magic byte, schema id,
+  // indexes), kept by the encoder; empty for MessageCorps's format.
+  std::string_view confluent_prefix;
+  // The serialized metadata of a type without a metadata field.
+  std::string metadata;
 };
 
 class RecordEncoder {
@@ -39,13 +45,21 @@ class RecordEncoder {
   }
 
   /// `record` compressed with `compressor` (one of make_compressor()'s),
-  /// with what its corps headers must say.
+  /// or behind its schema registry framing, with what its corps headers
+  /// must say.
   [[nodiscard]] static Result<EncodedRecord> finish(const SerializedRecord& record,
                                                     PayloadCompressor& compressor);
+
+  /// The framing prefix of `channel`, bound with WireFormat::confluent, once
+  /// its schema id is known (the producer looks it up). Until then a send
+  /// to the channel fails. Not thread-safe: set before sending.
+  void set_confluent_prefix(const std::string& channel, std::string prefix);
 
  private:
   ChannelRegistry registry_;  // a copy: copies share bindings
   MetadataStamper stamper_;
+  proto::MessageData header_metadata_;  // reused for types without a metadata field
+  std::map<std::string, std::string, std::less<>> confluent_prefixes_;
   CodecOptions codec_options_;
   TypeHeader type_header_;
 };

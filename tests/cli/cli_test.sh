@@ -246,8 +246,27 @@ check "produce on SIGINT sends what it read, prints its summary and exits 0" bas
   test \$(cat '$work/int.rc') -eq 0 && grep -q '3 records sent to Predictions' '$work/int.err' &&
   test \$(grep -c '^Predictions\[[01]\]@[0-9]' '$work/int.out') -eq 3"
 
+# --- schema registry -------------------------------------------------------------
+"$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
+for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+registry=$(head -1 "$work/registry.url")
+check "registry prints its URL and answers Confluent's REST API" bash -c "
+  [[ '$registry' == http://127.0.0.1:* ]] &&
+  curl -sf -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    -d '{\"schema\": \"syntax = \\\"proto3\\\"; message A { int32 x = 1; }\", \"schemaType\": \"PROTOBUF\"}' \
+    '$registry/subjects/A-value/versions' | grep -qx '{\"id\":1}' &&
+  test \"\$(curl -sf '$registry/subjects')\" = '[\"A-value\"]'"
+kill -TERM $registry_pid; wait $registry_pid
+"$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
+for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+check "a registry started again on the same broker has the schema under the same id" bash -c "
+  curl -sf \"\$(head -1 '$work/registry.url')/schemas/ids/1\" | grep -q 'message A'"
+kill -TERM $registry_pid; wait $registry_pid
+check "registry refuses an unknown compatibility level as bad usage" bash -c "
+  '$corps' registry --compatibility SIDEWAYS 2>/dev/null; test \$? -eq 2"
+
 # --- help and exit codes ---------------------------------------------------------
-for sub in broker topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
+for sub in broker registry topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
   check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"
 done
 check "--help shows the defaults" bash -c "

@@ -231,6 +231,43 @@ TEST_F(Interop, TheEmbeddedRegistryAnswersAsConfluentDocuments) {
   EXPECT_GE(outcome.lines.size(), 40U) << "every check ran";
 }
 
+TEST_F(Interop, PythonsDeserializerReadsWhatACorpsProducerFramed) {
+  create_topic("CorpsPredictions", 1);
+  corps::EmbeddedSchemaRegistry schema_registry({.brokers = brokers(), .timeout = 20s});
+  corps::ChannelRegistry channels;
+  const auto predictions =
+      channels.bind<protobuf::image::Prediction>("CorpsPredictions", corps::WireFormat::confluent);
+  auto options = producer_options();
+  options.schema_registry.client = std::make_shared<corps::SchemaRegistryClient>(
+      corps::SchemaRegistryOptions{.url = schema_registry.url()});
+  // Prediction is its file's second message, [1]: confluent-kafka 1.7.0
+  // reads the indexes as plain varints, so they are written so for it.
+  options.schema_registry.index_encoding = corps::MessageIndexEncoding::plain;
+  {
+    corps::Producer producer(channels, options);
+    for (int n = 0; n < 2; ++n) {
+      protobuf::image::Prediction prediction;
+      prediction.set_frame(n + 1);  // 0 would be left out of the JSON
+      prediction.add_object("dog");
+      ASSERT_TRUE(producer.send(predictions, prediction).get().ok());
+    }
+  }
+  const auto outcome = corps_tests::run_command("PYTHONPATH=" CORPS_TEST_PYTHON_DIR
+                                                " /usr/bin/python3 " CORPS_TEST_INTEROP_DIR
+                                                "/confluent_framing.py consume " +
+                                                brokers() + " CorpsPredictions Prediction 2");
+  ASSERT_EQ(outcome.exit_code, 0);
+  ASSERT_EQ(outcome.lines.size(), 2U);
+  for (int n = 0; n < 2; ++n) {
+    const auto object = parse_json(outcome.lines[n]);
+    EXPECT_EQ(field(object, "frame").string_value(), std::to_string(n + 1)) << outcome.lines[n];
+    EXPECT_EQ(field(object, "object").list_value().values(0).string_value(), "dog");
+    // corps's metadata rides in the message, as MessageCorps's field.
+    EXPECT_EQ(field(field(object, "_message_data").struct_value(), "uuid").string_value().size(),
+              36U);
+  }
+}
+
 namespace confluent {
 
 Outcome run_framing_script(const std::string& arguments) {

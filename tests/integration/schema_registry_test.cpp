@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
 #include "corps/error.hpp"
 #include "corps/image.pb.h"
+#include "corps/message_handler.hpp"
+#include "corps/producer.hpp"
 #include "corps/testing/broker_test.hpp"
+#include "corps_test/test_types.pb.h"
 #include "support/expect.hpp"
 
 namespace {
@@ -171,6 +175,139 @@ TEST_F(SchemaRegistry, CachedIdsOutliveTheRegistryAndAnUnreachableOneIsTyped) {
   EXPECT_EQ(error.code(), corps::Errc::registry_unreachable);
   EXPECT_EQ(error.severity(), corps::Severity::retriable);
   EXPECT_THAT_TEXT(error.message(), "2 tries");
+}
+
+// Producers writing a schema registry's format: the schema registered (or
+// refused) before anything is sent, records framed with its id.
+class ConfluentChannel : public SchemaRegistry {
+ protected:
+  corps::ProducerOptions registry_producer_options(const corps::EmbeddedSchemaRegistry& registry) {
+    auto options = producer_options();
+    options.schema_registry.client = std::make_shared<corps::SchemaRegistryClient>(
+        corps::SchemaRegistryOptions{.url = registry.url()});
+    return options;
+  }
+};
+
+TEST_F(ConfluentChannel, RecordsCarryTheRegisteredIdAndTheirMetadata) {
+  create_topic("Images", 1);
+  auto schema_registry = start_registry();
+  corps::ChannelRegistry channels;
+  const auto images = channels.bind<corps::proto::Image>("Images", corps::WireFormat::confluent);
+  {
+    corps::Producer producer(channels, registry_producer_options(schema_registry));
+    for (int n = 0; n < 3; ++n) {
+      corps::proto::Image image;
+      image.set_frame(n);
+      image.set_image_data("registered");
+      ASSERT_TRUE(producer.send(images, image).get().ok());
+    }
+  }
+  auto client = client_of(schema_registry);
+  const auto registered = client.version("Images-value");
+  EXPECT_EQ(registered.schema.references.size(), 1U) << "corps/metadata.proto, by reference";
+
+  corps::Consumer consumer(channels, consumer_options("images", {"Images"}));
+  const auto records = corps::testing::consume(consumer, 3);
+  ASSERT_EQ(records.size(), 3U);
+  for (std::size_t n = 0; n < records.size(); ++n) {
+    const auto& record = records[n];
+    ASSERT_TRUE(record.ok()) << record.error().to_string();
+    EXPECT_EQ(record.framing(), corps::Framing::confluent);
+    EXPECT_EQ(record.schema_id(), registered.id);
+    EXPECT_EQ(corps::find_header(record.headers(), corps::codec_header), nullptr);
+    EXPECT_EQ(record.as<corps::proto::Image>().frame(), static_cast<int>(n));
+    EXPECT_EQ(record.metadata().uuid().size(), 36U) << "stamped in the message as always";
+    EXPECT_EQ(record.metadata().offset(), static_cast<std::int64_t>(n));
+    // The bytes: magic, id, the index path [0] as one byte, the message.
+    const auto value = *record.value();
+    EXPECT_EQ(value[0], '\0');
+    EXPECT_EQ(value[5], '\0');
+  }
+}
+
+TEST_F(ConfluentChannel, ATypeWithoutAMetadataFieldHasItsMetadataInAHeader) {
+  create_topic("Notes", 1);
+  auto schema_registry = start_registry();
+  corps::ChannelRegistry channels;
+  const auto error = error_of([&] { channels.bind<corps_test::NoMetadata>("Notes"); });
+  EXPECT_EQ(error.code(), corps::Errc::no_metadata_field);
+  EXPECT_THAT_TEXT(error.message(), "WireFormat::confluent");
+  const auto notes = channels.bind<corps_test::NoMetadata>("Notes", corps::WireFormat::confluent);
+  auto options = registry_producer_options(schema_registry);
+  options.handler.metadata.sending_service = "note-taker";
+  {
+    corps::Producer producer(channels, options);
+    corps_test::NoMetadata note;
+    note.set_text("no field of its own");
+    ASSERT_TRUE(producer.send(notes, note).get().ok());
+  }
+  corps::Consumer consumer(channels, consumer_options("notes", {"Notes"}));
+  const auto records = corps::testing::consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1U);
+  ASSERT_TRUE(records[0].ok()) << records[0].error().to_string();
+  EXPECT_EQ(records[0].as<corps_test::NoMetadata>().text(), "no field of its own");
+  ASSERT_NE(corps::find_header(records[0].headers(), corps::metadata_header), nullptr);
+  const auto metadata = records[0].metadata();
+  EXPECT_EQ(metadata.sending_service(), "note-taker");
+  EXPECT_EQ(metadata.uuid().size(), 36U);
+  EXPECT_EQ(metadata.trace_id().size(), 32U);
+  EXPECT_EQ(metadata.offset(), 0);
+  EXPECT_EQ(metadata.partition(), 0);
+}
+
+TEST_F(ConfluentChannel, AnIncompatibleSchemaIsRefusedBeforeAnythingIsSent) {
+  create_topic("Notes", 1);
+  auto schema_registry = start_registry();
+  auto client = client_of(schema_registry);
+  // Version 1 of the subject says field 1 is a number; NoMetadata says text.
+  (void)client.register_schema("Notes-value",
+                               {.schema = "syntax = \"proto3\";\npackage corps_test;\n"
+                                          "message NoMetadata {\n  int64 text = 1;\n}\n"});
+  corps::ChannelRegistry channels;
+  (void)channels.bind<corps_test::NoMetadata>("Notes", corps::WireFormat::confluent);
+  const auto error = error_of(
+      [&] { corps::Producer producer(channels, registry_producer_options(schema_registry)); });
+  EXPECT_EQ(error.code(), corps::Errc::incompatible_schema);
+  EXPECT_EQ(error.stage(), corps::Stage::schema);
+  EXPECT_THAT_TEXT(error.message(), "channel 'Notes'");
+  EXPECT_THAT_TEXT(error.message(), "subject 'Notes-value'");
+  EXPECT_THAT_TEXT(error.message(), "field 1 was int64 'text' and is now string 'text'");
+  EXPECT_EQ(client.version("Notes-value").version, 1) << "nothing registered";
+}
+
+TEST_F(ConfluentChannel, WithoutAutoRegistrationTheSchemaMustBeThere) {
+  auto schema_registry = start_registry();
+  corps::ChannelRegistry channels;
+  (void)channels.bind<corps_test::NoMetadata>("Notes", corps::WireFormat::confluent);
+  auto options = registry_producer_options(schema_registry);
+  options.schema_registry.auto_register = false;
+  options.schema_registry.subject_name_strategy = corps::SubjectNameStrategy::record;
+  auto error = error_of([&] { corps::Producer producer(channels, options); });
+  EXPECT_EQ(error.code(), corps::Errc::schema_not_found);
+  EXPECT_THAT_TEXT(error.message(), "is not registered under subject 'corps/metadata.proto'");
+
+  auto client = client_of(schema_registry);
+  (void)client.register_file("corps_test.NoMetadata",
+                             *corps_test::NoMetadata::descriptor()->file());
+  corps::Producer producer(channels, options);  // found, under the record strategy's subject
+}
+
+TEST_F(ConfluentChannel, AChannelInTheRegistrysFormatNeedsARegistry) {
+  corps::ChannelRegistry channels;
+  (void)channels.bind<corps_test::NoMetadata>("Notes", corps::WireFormat::confluent);
+  const auto error = error_of([&] { corps::Producer producer(channels, producer_options()); });
+  EXPECT_EQ(error.code(), corps::Errc::invalid_argument);
+  EXPECT_EQ(error.stage(), corps::Stage::config);
+  EXPECT_THAT_TEXT(error.message(), "ProducerOptions::schema_registry.client");
+
+  // A bare MessageHandler has no registry to ask: its encode says so.
+  corps::MessageHandler handler(channels);
+  corps_test::NoMetadata note;
+  const auto encoded = handler.encode("Notes", note);
+  ASSERT_FALSE(encoded.ok());
+  EXPECT_EQ(encoded.error().stage(), corps::Stage::encode);
+  EXPECT_THAT_TEXT(encoded.error().message(), "has no schema id");
 }
 
 TEST(SchemaRegistryClient, RefusesAUrlThatIsNotHttp) {

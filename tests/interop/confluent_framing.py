@@ -14,6 +14,10 @@
       value in hex. With REGISTRY_URL the serializer registers the schemas
       there with confluent-kafka's SchemaRegistryClient; without, a stand-in
       hands out ids
+  confluent_framing.py consume BROKERS TOPIC TYPE COUNT   reads COUNT records
+      of TOPIC with confluent-kafka's Consumer and the ProtobufDeserializer
+      of MessageCorps's TYPE (Image or Prediction); prints each message as
+      JSON
 
 Debian bookworm's confluent-kafka (1.7.0) writes the indexes as plain
 unsigned varints; the functions used are the serializer's own.
@@ -80,6 +84,28 @@ def produce(brokers, count, registry_url=None):
         raise SystemExit("not every record was delivered")
 
 
+def consume(brokers, topic, type_name, count):
+    from confluent_kafka import Consumer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    from messagecorps import image_pb2
+
+    deserialize = ProtobufDeserializer(getattr(image_pb2, type_name))
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": "python-deserializer",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    read = 0
+    while read < count:
+        record = consumer.poll(30)
+        if record is None:
+            raise SystemExit("no record within 30 s")
+        if record.error():
+            raise SystemExit(str(record.error()))
+        message = deserialize(record.value(), SerializationContext(topic, MessageField.VALUE))
+        print(json_format.MessageToJson(message, indent=None, preserving_proto_field_name=True))
+        read += 1
+    consumer.close()
+
+
 def main(argv):
     if argv[1] == "indexes":
         for name in argv[2:]:
@@ -96,6 +122,9 @@ def main(argv):
         return 0
     if argv[1] == "produce":
         produce(argv[2], int(argv[3]), argv[4] if len(argv) > 4 else None)
+        return 0
+    if argv[1] == "consume":
+        consume(argv[2], argv[3], argv[4], int(argv[5]))
         return 0
     print(__doc__, file=sys.stderr)
     return 2
