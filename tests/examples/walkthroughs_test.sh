@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The walkthroughs, run as a user would, each against one `corps broker`.
-#   walkthroughs_test.sh CORPS EXAMPLES_DIR SOURCE_DIR [chain|numbers|page_views|acks]
+#   walkthroughs_test.sh CORPS EXAMPLES_DIR SOURCE_DIR [chain|numbers|page_views|acks|schema_registry]
 set -uo pipefail
 corps=$1 bin=$2 source_dir=$3 only=${4:-all}
 work=$(mktemp -d)
@@ -10,7 +10,8 @@ pids=()
 # Programs first, the broker (always pids[0]) last: a consumer closing while
 # its broker is already gone waits out its close timeout.
 cleanup() {
-  kill "${pids[@]:1}" 2>/dev/null; wait "${pids[@]:1}" 2>/dev/null
+  # (`wait` with no pids would wait for the broker too.)
+  if ((${#pids[@]} > 1)); then kill "${pids[@]:1}" 2>/dev/null; wait "${pids[@]:1}" 2>/dev/null; fi
   kill "${pids[@]:0:1}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"
 }
 trap cleanup EXIT
@@ -156,7 +157,34 @@ PY
   verdict "acks: every record reported; acks=all lost nothing" test $? -eq 0
 }
 
-for example in chain numbers page_views acks; do
+schema_registry() {
+  "$corps" broker --topic Orders:1 --registry --registry-port 0 >"$work/broker.out" 2>"$work/broker.log" &
+  pids+=($!)
+  wait_for 20 bash -c "test \$(wc -l <'$work/broker.out') -ge 2"
+  local registry=$(sed -n 2p "$work/broker.out") versions=$source_dir/examples/schema_registry
+  "$bin/schema_evolution" produce --registry "$registry" --proto "$versions/v1/shop/order.proto" \
+    >"$work/v1.out" 2>"$work/v1.log"
+  local v1=$?
+  "$bin/schema_evolution" consume --registry "$registry" --proto "$versions/v2/shop/order.proto" \
+    >"$work/v2.out" 2>"$work/v2.log"
+  local v2=$?
+  "$bin/schema_evolution" produce --registry "$registry" --proto "$versions/v3/shop/order.proto" \
+    >"$work/v3.out" 2>"$work/v3.log"
+  local v3=$?
+  cat "$work/v1.out" "$work/v2.out" "$work/v3.log"
+  verdict "schema_registry: v1 is registered as version 1 and sent" \
+    bash -c "test $v1 -eq 0 && grep -q '^Orders-value version 1 is schema id' '$work/v1.out' &&
+             test \$(grep -c '^sent ' '$work/v1.out') -eq 3"
+  verdict "schema_registry: a v2 reader reads v1's records, the new field empty, the metadata from its header" \
+    bash -c "test $v2 -eq 0 && grep -q '^read {\"id\":\"order-2\",\"cents\":\"500\"} (schema id 1, from orders-producer)' '$work/v2.out'"
+  verdict "schema_registry: v3 is refused before anything is sent, naming the subject and the field" \
+    bash -c "test $v3 -eq 1 && test ! -s '$work/v3.out' &&
+             grep -q \"incompatible with subject 'Orders-value'\" '$work/v3.log' &&
+             grep -q \"field 2 was int64 'cents' and is now string 'cents'\" '$work/v3.log' &&
+             test \$(kcat -b \"\$(head -1 '$work/broker.out')\" -C -t Orders -e -q -f '%o\\n' | wc -l) -eq 3"
+}
+
+for example in chain numbers page_views acks schema_registry; do
   [[ $only == all || $only == "$example" ]] && $example
 done
 echo "$passed passed, $failed failed"
