@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -95,7 +97,15 @@ struct EmbeddedSchemaRegistry::Impl {
                                 std::to_string(options.port)));
     }
     url = "http://" + options.host + ":" + std::to_string(port);
-    listener = std::thread([this] { server.listen_after_bind(); });
+    listener = std::thread([this] {
+      server.listen_after_bind();
+      listening_ended = true;
+    });
+    // Until the server runs, stop() is lost on it and the destructor would
+    // wait for a listener that never ends.
+    while (!server.is_running() && !listening_ended) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     logger()->info("schema registry at {} keeps its schemas in topic '{}' of {}", url,
                    options.topic, options.brokers);
   }
@@ -241,6 +251,7 @@ struct EmbeddedSchemaRegistry::Impl {
   httplib::Server server;
   int port = 0;
   std::string url;
+  std::atomic<bool> listening_ended{false};
   std::thread listener;
 };
 

@@ -14,6 +14,7 @@
 #include "corps/testing/broker_test.hpp"
 #include "corps_test/test_types.pb.h"
 #include "support/expect.hpp"
+#include "support/hang_guard.hpp"
 
 namespace {
 
@@ -63,6 +64,12 @@ TEST_F(SchemaRegistry, RegistersAFileWithItsImportEachUnderItsOwnSubject) {
   const auto* metadata = image->FindFieldByName("message_data");
   ASSERT_NE(metadata, nullptr);
   EXPECT_EQ(metadata->message_type()->full_name(), "corps.proto.MessageData");
+}
+
+TEST_F(SchemaRegistry, ARegistryStoppedAsSoonAsItStartsStops) {
+  // Its listener may not be running yet when the destructor stops it.
+  corps_tests::HangGuard guard(60s, "a registry destroyed right after it started");
+  for (int i = 0; i < 30; ++i) auto registry = start_registry();
 }
 
 TEST_F(SchemaRegistry, ARestartedRegistryHasEverySchemaUnderTheSameId) {
