@@ -12,7 +12,7 @@
 // registry_unreachable (no answer in time, after the retries), schema_not_found
 // (40401 subject, 40402 version, 40403 schema), invalid_schema (42201, or a
 // schema this client cannot build), incompatible_schema (409), or
-// kafka_error-free invalid_argument for a bad URL or option.
+// invalid_argument for a bad URL or option, or an answer that is not the API's.
 #pragma once
 
 #include <google/protobuf/descriptor.h>
