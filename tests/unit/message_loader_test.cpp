@@ -484,9 +484,9 @@ namespace {
 TEST(Record, MetadataOfARecordWithoutAMetadataFieldIsATypedError) {
   auto message = std::make_unique<corps::proto::Prediction>();
   message->set_frame(1);
-  const auto record = corps::testing::make_record(
-      {{"Predictions", 2, 5}, std::nullopt, std::string("x"), {}},
-      std::unique_ptr<google::protobuf::Message>(std::move(message)));
+  const auto record =
+      corps::testing::make_record({{"Predictions", 2, 5}, std::nullopt, std::string("x"), {}},
+                                  std::unique_ptr<google::protobuf::Message>(std::move(message)));
   ASSERT_TRUE(record.ok());
   try {
     (void)record.metadata();
@@ -494,6 +494,35 @@ TEST(Record, MetadataOfARecordWithoutAMetadataFieldIsATypedError) {
   } catch (const corps::Exception& e) {
     EXPECT_EQ(e.error().code(), Errc::no_metadata_field);
     EXPECT_EQ(e.error().location(), record.location());
+  }
+}
+
+TEST(Record, MetadataInTheHeaderIsReadWithThePositionAndACorruptOneIsATypedError) {
+  const auto note = [](std::string header_value) {
+    auto message = std::make_unique<corps::proto::Prediction>();
+    return corps::testing::make_record(
+        {{"Notes", 1, 9},
+         std::nullopt,
+         std::string("x"),
+         {{std::string(corps::metadata_header), std::move(header_value)}}},
+        std::unique_ptr<google::protobuf::Message>(std::move(message)));
+  };
+  corps::proto::MessageData sent;
+  sent.set_sending_service("note-taker");
+  const auto metadata = note(sent.SerializeAsString()).metadata();
+  EXPECT_EQ(metadata.sending_service(), "note-taker");
+  EXPECT_EQ(metadata.partition(), 1);
+  EXPECT_EQ(metadata.offset(), 9);
+
+  const auto corrupt = note("\xff\xff not a MessageData");
+  try {
+    (void)corrupt.metadata();
+    FAIL() << "metadata() returned";
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().code(), Errc::corrupt_data);
+    EXPECT_EQ(e.error().stage(), corps::Stage::metadata);
+    EXPECT_EQ(e.error().location(), corrupt.location());
+    EXPECT_NE(e.error().message().find("corps-metadata"), std::string::npos) << e.error().message();
   }
 }
 
