@@ -77,7 +77,7 @@ Record failed_record(RecordLocation where, Error error) {
 Consumer::Impl::Impl(ChannelRegistry r, ConsumerOptions o)
     : registry(std::move(r)),
       options(std::move(o)),
-      loader(registry, options.loader),
+      loader(registry, options.loader, options.schema_registry),
       offsets(!options.group_id.empty()) {}
 
 bool Consumer::Impl::stopped() const noexcept {
@@ -98,8 +98,7 @@ void Consumer::Impl::validate() const {
   }
   if (options.session_timeout && *options.session_timeout <= std::chrono::milliseconds(0)) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
-                          "session_timeout is " +
-                              std::to_string(options.session_timeout->count()) +
+                          "session_timeout is " + std::to_string(options.session_timeout->count()) +
                               " ms; a group needs a positive session timeout"));
   }
   if (options.retry.max_attempts < 1) {
@@ -120,7 +119,13 @@ void Consumer::Impl::validate() const {
                                 "'; a letter that fails would loop back forever"));
     }
   }
-  for (const auto& channel : options.channels) (void)detail::bound_channel(registry, channel, Stage::subscribe);
+  // With a schema registry, a channel that is not bound is read by its
+  // records' schema ids.
+  if (!options.schema_registry) {
+    for (const auto& channel : options.channels) {
+      (void)detail::bound_channel(registry, channel, Stage::subscribe);
+    }
+  }
 }
 
 std::chrono::milliseconds Consumer::Impl::commit_budget() const {
@@ -305,9 +310,15 @@ Record Consumer::Impl::decode(const rd_kafka_message_t& message, RecordLocation 
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
   // Looked up before `where` is moved from: arguments are evaluated in no
   // set order.
-  const auto* binding = registry.find(where.topic);
+  const ChannelBinding* binding = nullptr;
+  std::shared_ptr<const void> type_owner;
+  if (decoded.ok()) {
+    binding = registry.find(where.topic, (*decoded)->GetDescriptor()->full_name());
+    if (binding == nullptr) type_owner = loader.type_owner(**decoded);
+  }
   return detail::RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
-                                    std::move(headers), timestamp, std::move(decoded), binding);
+                                    std::move(headers), timestamp, std::move(decoded), binding,
+                                    std::move(type_owner));
 }
 
 Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)

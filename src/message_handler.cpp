@@ -47,4 +47,19 @@ Result<EncodedRecord> MessageHandler::encode(std::string_view channel,
   return detail::RecordEncoder::finish(state_->serialized, state_->compressor);
 }
 
+void MessageHandler::use_schema_id(std::string_view channel,
+                                   const google::protobuf::Descriptor* type, std::int32_t schema_id,
+                                   MessageIndexEncoding encoding) {
+  const auto& binding = registry_.check(channel, type);
+  if (binding.format() != WireFormat::confluent) {
+    throw Exception(Error(Errc::invalid_argument, Stage::bind,
+                          "channel '" + std::string(channel) +
+                              "' is in MessageCorps's format, which has no schema id; bind it "
+                              "with WireFormat::confluent"));
+  }
+  std::string prefix;
+  append_confluent_prefix(prefix, schema_id, message_index_path(*type), encoding);
+  state_->encoder.set_confluent_prefix(binding, std::move(prefix));
+}
+
 }  // namespace corps

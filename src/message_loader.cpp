@@ -5,13 +5,17 @@
 
 #include "corps/confluent_framing.hpp"
 #include "corps/metadata.hpp"
+#include "corps/schema_registry.hpp"
+#include "detail/channel_lookup.hpp"
 #include "detail/header_limits.hpp"
 #include "detail/parse_cost.hpp"
+#include "detail/record_access.hpp"
 
 namespace corps {
 
-MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options)
-    : registry_(std::move(registry)), options_(options) {
+MessageLoader::MessageLoader(ChannelRegistry registry, LoaderOptions options,
+                             std::shared_ptr<SchemaRegistryClient> schemas)
+    : registry_(std::move(registry)), options_(options), schemas_(std::move(schemas)) {
   if (options_.max_parsed_bytes == 0) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "LoaderOptions::max_parsed_bytes must be above 0"));
@@ -35,10 +39,29 @@ MessageLoader::~MessageLoader() = default;
 MessageLoader::MessageLoader(MessageLoader&&) noexcept = default;
 MessageLoader& MessageLoader::operator=(MessageLoader&&) noexcept = default;
 
-const detail::ParseCost& MessageLoader::parse_cost(const ChannelBinding& binding) {
-  auto& cost = parse_costs_[binding.type()];
-  if (!cost) cost = std::make_unique<detail::ParseCost>(binding.prototype());
+const detail::ParseCost& MessageLoader::parse_cost(const google::protobuf::Message& prototype) {
+  auto& cost = parse_costs_[prototype.GetDescriptor()];
+  if (!cost) cost = std::make_unique<detail::ParseCost>(prototype);
   return *cost;
+}
+
+Result<std::shared_ptr<const google::protobuf::Message>> MessageLoader::registry_type(
+    std::int32_t schema_id, const std::vector<int>& indexes, const RecordLocation& where) {
+  try {
+    auto prototype = schemas_->message_by_id(schema_id, indexes);
+    registry_types_.emplace(prototype->GetDescriptor(), prototype);
+    return prototype;
+  } catch (const Exception& e) {
+    return Error(e.error().code(), Stage::schema,
+                 "the record's schema id " + std::to_string(schema_id) + ": " + e.error().message(),
+                 where);
+  }
+}
+
+std::shared_ptr<const void> MessageLoader::type_owner(
+    const google::protobuf::Message& message) const {
+  const auto found = registry_types_.find(message.GetDescriptor());
+  return found == registry_types_.end() ? nullptr : found->second;
 }
 
 std::optional<std::string> MessageLoader::check_headers(const Headers& headers) const {
@@ -53,12 +76,17 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   auto where = [&] {
     return RecordLocation{std::string(record.topic), record.partition, record.offset};
   };
+  // The binding of the record's type: the channel's only one, or among
+  // several the one its corps-type header or schema id names. Null on a
+  // channel that is not bound, decoded by its schema id alone.
   const auto* binding = registry_.find(record.topic);
-  if (binding == nullptr) {
+  const std::size_t bound_types = binding != nullptr ? registry_.type_count(record.topic) : 0;
+  if (binding == nullptr && !schemas_) {
     return Error(Errc::unknown_channel, Stage::type,
                  "channel '" + std::string(record.topic) + "' is not bound to a type", where());
   }
   Codec codec = Codec::zlib;
+  bool type_named = false;
   if (record.headers != nullptr) {
     if (auto hostile = check_headers(*record.headers)) {
       return Error(Errc::too_large, Stage::headers, std::move(*hostile), where());
@@ -76,28 +104,43 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
       codec = *parsed;
     }
     const auto* declared = find_header(*record.headers, type_header);
-    if (declared != nullptr && declared->value &&
-        *declared->value != binding->type()->full_name()) {
-      return Error(Errc::type_mismatch, Stage::type,
-                   "channel '" + binding->channel() + "' carries " + binding->type()->full_name() +
-                       ", but the record's " + std::string(type_header) + " header says " +
-                       *declared->value,
-                   where());
+    if (binding != nullptr && declared != nullptr && declared->value) {
+      binding = registry_.find(record.topic, *declared->value);
+      if (binding == nullptr) {
+        return Error(Errc::type_mismatch, Stage::type,
+                     "channel '" + std::string(record.topic) + "' carries " +
+                         detail::carried_types(registry_, record.topic) + ", but the record's " +
+                         std::string(type_header) + " header says " + *declared->value,
+                     where());
+      }
+      type_named = true;
     }
   }
+  const auto what_type = [&] {
+    return binding != nullptr ? detail::carried_types(registry_, record.topic)
+                              : std::string("a schema registry's type");
+  };
   if (record.value == nullptr || record.value_size == 0) {
     return Error(Errc::empty_value, Stage::decompress,
                  std::string(record.value == nullptr ? "null" : "empty") +
                      " record value; expected a " + std::string(to_string(codec)) + " value of " +
-                     binding->type()->full_name(),
+                     what_type(),
                  where());
   }
+  const auto unnamed_type = [&](const std::string& why_not_the_id) {
+    return Error(Errc::type_mismatch, Stage::type,
+                 "channel '" + std::string(record.topic) + "' carries " + what_type() +
+                     ", and the record names none of them: it has no " + std::string(type_header) +
+                     " header, " + why_not_the_id,
+                 where());
+  };
   // A value without a corps-codec header that starts with byte 0 is framed
   // for a schema registry: no zlib stream, and no protobuf message, starts so.
   static const Headers no_headers;
   const bool confluent_framed = is_confluent_framed({record.value, record.value_size},
                                                     record.headers ? *record.headers : no_headers);
   std::string_view serialized;
+  std::shared_ptr<const google::protobuf::Message> registry_prototype;
   if (confluent_framed) {
     auto frame = read_confluent_frame({record.value, record.value_size});
     if (!frame.ok()) {
@@ -111,8 +154,41 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                        "-byte limit (LoaderOptions::max_decompressed_bytes)",
                    where());
     }
+    // With a registry, the schema id says the type (a named one is checked
+    // against it); without one, a channel of one type is read as that type.
+    if (schemas_) {
+      auto resolved = registry_type(frame->schema_id, frame->message_indexes, where());
+      if (!resolved.ok()) return resolved.error();
+      registry_prototype = std::move(*resolved);
+      if (binding != nullptr) {
+        const auto& name = registry_prototype->GetDescriptor()->full_name();
+        const auto* by_id = registry_.find(record.topic, name);
+        if (by_id == nullptr || (type_named && by_id != binding)) {
+          return Error(Errc::type_mismatch, Stage::type,
+                       "channel '" + std::string(record.topic) + "' carries " +
+                           (type_named ? binding->type()->full_name() + " by the record's " +
+                                             std::string(type_header) + " header"
+                                       : what_type()) +
+                           ", but the record's schema id " + std::to_string(frame->schema_id) +
+                           " says " + name,
+                       where());
+        }
+        binding = by_id;
+      }
+    } else if (bound_types > 1 && !type_named) {
+      return unnamed_type("and the consumer has no schema registry to look its schema id " +
+                          std::to_string(frame->schema_id) + " up in");
+    }
     serialized = frame->payload;
   } else {
+    if (binding == nullptr) {
+      return Error(Errc::unknown_channel, Stage::type,
+                   "channel '" + std::string(record.topic) +
+                       "' is not bound to a type, and the record is not framed for a schema "
+                       "registry, so no schema id says its type",
+                   where());
+    }
+    if (bound_types > 1 && !type_named) return unnamed_type("and no schema id");
     const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
                                                      inflated_, options_.max_decompressed_bytes);
     if (!inflated.ok()) {
@@ -125,23 +201,26 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
     }
     serialized = inflated_;
   }
+  const auto& prototype = binding != nullptr ? binding->prototype() : *registry_prototype;
+  const auto& type_name = prototype.GetDescriptor()->full_name();
   const std::string what_bytes = std::to_string(serialized.size()) +
                                  (confluent_framed ? " serialized bytes" : " inflated bytes");
-  if (const auto cost = parse_cost(*binding).over_budget(serialized, options_.max_parsed_bytes)) {
+  if (const auto cost = parse_cost(prototype).over_budget(serialized, options_.max_parsed_bytes)) {
     return Error(Errc::too_large, Stage::parse,
                  "the " + what_bytes + " would parse into " + "more than the " +
                      std::to_string(options_.max_parsed_bytes) +
-                     "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " +
-                     binding->type()->full_name() + ": at least " + std::to_string(*cost) +
-                     " B counted before the walk stopped",
+                     "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " + type_name +
+                     ": at least " + std::to_string(*cost) + " B counted before the walk stopped",
                  where());
   }
-  auto message = binding->new_message();
+  auto message = std::unique_ptr<google::protobuf::Message>(prototype.New());
   if (!message->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
     return Error(Errc::parse_failed, Stage::parse,
-                 "the " + what_bytes + " are not a valid " + binding->type()->full_name(), where());
+                 "the " + what_bytes + " are not a valid " + type_name, where());
   }
-  const auto* metadata_field = binding->metadata_field();
+  const auto* metadata_field =
+      binding != nullptr ? binding->metadata_field()
+                         : detail::RecordAccess::metadata_field_of(message->GetDescriptor());
   // A type without a metadata field (on a schema registry's channel) has
   // its metadata in the corps-metadata header, read by Record::metadata().
   if (metadata_field == nullptr) return message;
@@ -151,8 +230,8 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   if (confluent_framed && !has_metadata) return message;
   if (!has_metadata) {
     return Error(Errc::missing_metadata, Stage::metadata,
-                 "the " + binding->type()->full_name() + " has no '" + metadata_field->name() +
-                     "' metadata (field " + std::to_string(metadata_field->number()) +
+                 "the " + type_name + " has no '" + metadata_field->name() + "' metadata (field " +
+                     std::to_string(metadata_field->number()) +
                      "); the record is of another type or was not sent through a handler",
                  where());
   }

@@ -47,19 +47,30 @@ std::int32_t schema_id_of(const ChannelBinding& binding, const SerializerOptions
 
 void Producer::Impl::frame_confluent_channels() {
   for (const auto& channel : registry.channels()) {
-    const auto& binding = *registry.find(channel);
-    if (binding.format() != WireFormat::confluent) continue;
-    if (!options.schema_registry.client) {
+    const auto bindings = registry.bindings(channel);
+    if (bindings.front()->format() != WireFormat::confluent) continue;
+    const auto& serializer = options.schema_registry;
+    if (!serializer.client) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "channel '" + channel +
                                 "' is bound in a schema registry's format, and the producer has "
                                 "no registry (ProducerOptions::schema_registry.client)"));
     }
-    std::string prefix;
-    append_confluent_prefix(prefix, schema_id_of(binding, options.schema_registry),
-                            message_index_path(*binding.type()),
-                            options.schema_registry.index_encoding);
-    encoder.set_confluent_prefix(channel, std::move(prefix));
+    // Under the topic strategy every type of a channel would be a version
+    // of one subject: each would have to be compatible with the last.
+    if (bindings.size() > 1 && serializer.subject_name_strategy == SubjectNameStrategy::topic) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "channel '" + channel + "' carries " + std::to_string(bindings.size()) +
+                                " types, and the topic subject name strategy would make them "
+                                "versions of one subject; use SubjectNameStrategy::record or "
+                                "topic_record"));
+    }
+    for (const auto* binding : bindings) {
+      std::string prefix;
+      append_confluent_prefix(prefix, schema_id_of(*binding, serializer),
+                              message_index_path(*binding->type()), serializer.index_encoding);
+      encoder.set_confluent_prefix(*binding, std::move(prefix));
+    }
   }
 }
 

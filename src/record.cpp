@@ -9,12 +9,14 @@ namespace corps {
 Record::Record(RecordLocation location, std::optional<std::string> key,
                std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
                Result<std::unique_ptr<google::protobuf::Message>> decoded,
-               const google::protobuf::FieldDescriptor* metadata_field)
+               const google::protobuf::FieldDescriptor* metadata_field,
+               std::shared_ptr<const void> type_owner)
     : location_(std::move(location)),
       key_(std::move(key)),
       value_(std::move(value)),
       headers_(std::move(headers)),
       timestamp_ms_(timestamp_ms),
+      type_owner_(std::move(type_owner)),
       decoded_(std::move(decoded)),
       metadata_field_(metadata_field) {}
 

@@ -119,27 +119,35 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
   return add(channel, *prototype, format, std::move(types));
 }
 
+const ChannelBinding& ChannelRegistry::add_type(const std::string& channel,
+                                                const pb::Message& prototype, WireFormat format) {
+  return add(channel, prototype, format, nullptr, Arity::several);
+}
+
 const ChannelBinding& ChannelRegistry::add(const std::string& channel, const pb::Message& prototype,
                                            WireFormat format,
-                                           std::shared_ptr<const void> keep_alive) {
+                                           std::shared_ptr<const void> keep_alive, Arity arity) {
   const auto* type = prototype.GetDescriptor();
   if (channel.empty()) {
     throw Exception(Error(Errc::invalid_argument, Stage::bind,
                           "cannot bind type " + type->full_name() + ": the channel name is empty"));
   }
   if (const auto* existing = find(channel)) {
-    if (existing->type()->full_name() == type->full_name() && existing->format() == format) {
-      return *existing;
-    }
-    if (existing->type()->full_name() == type->full_name()) {
+    if (existing->format() != format) {
       throw Exception(Error(Errc::invalid_argument, Stage::bind,
-                            "channel '" + channel + "' is already bound to " + type->full_name() +
-                                " in another wire format"));
+                            "channel '" + channel + "' is already bound to " +
+                                existing->type()->full_name() +
+                                " in another wire format; every type of a channel shares its "
+                                "format"));
     }
-    throw Exception(Error(Errc::type_mismatch, Stage::bind,
-                          "channel '" + channel + "' is already bound to " +
-                              existing->type()->full_name() + "; cannot bind it to " +
-                              type->full_name()));
+    if (const auto* same = find(channel, type->full_name())) return *same;
+    if (arity == Arity::one) {
+      throw Exception(Error(Errc::type_mismatch, Stage::bind,
+                            "channel '" + channel + "' is already bound to " +
+                                existing->type()->full_name() + "; cannot bind it to " +
+                                type->full_name() +
+                                " (ChannelRegistry::bind_types binds several types to a channel)"));
+    }
   }
   const auto* metadata = find_metadata_field(type);
   // A schema registry's format has room for the metadata in a header.
@@ -153,12 +161,32 @@ const ChannelBinding& ChannelRegistry::add(const std::string& channel, const pb:
   }
   auto binding = std::make_shared<const ChannelBinding>(channel, &prototype, metadata, format,
                                                         std::move(keep_alive));
-  return *bindings_.emplace(channel, std::move(binding)).first->second;
+  auto& types = bindings_[channel];
+  types.push_back(std::move(binding));
+  return *types.back();
 }
 
 const ChannelBinding* ChannelRegistry::find(std::string_view channel) const noexcept {
   const auto it = bindings_.find(channel);
-  return it == bindings_.end() ? nullptr : it->second.get();
+  return it == bindings_.end() || it->second.empty() ? nullptr : it->second.front().get();
+}
+
+const ChannelBinding* ChannelRegistry::find(std::string_view channel,
+                                            std::string_view full_type_name) const noexcept {
+  const auto it = bindings_.find(channel);
+  if (it == bindings_.end()) return nullptr;
+  for (const auto& binding : it->second) {
+    if (binding->type()->full_name() == full_type_name) return binding.get();
+  }
+  return nullptr;
+}
+
+std::vector<const ChannelBinding*> ChannelRegistry::bindings(std::string_view channel) const {
+  std::vector<const ChannelBinding*> out;
+  if (const auto it = bindings_.find(channel); it != bindings_.end()) {
+    for (const auto& binding : it->second) out.push_back(binding.get());
+  }
+  return out;
 }
 
 const ChannelBinding& ChannelRegistry::at(std::string_view channel) const {
@@ -168,6 +196,11 @@ const ChannelBinding& ChannelRegistry::at(std::string_view channel) const {
 const ChannelBinding& ChannelRegistry::check(std::string_view channel,
                                              const pb::Descriptor* type) const {
   return detail::bound_channel_of_type(*this, channel, type, Stage::bind);
+}
+
+std::size_t ChannelRegistry::type_count(std::string_view channel) const noexcept {
+  const auto it = bindings_.find(channel);
+  return it == bindings_.end() ? 0 : it->second.size();
 }
 
 std::vector<std::string> ChannelRegistry::channels() const {
@@ -192,15 +225,21 @@ const ChannelBinding& bound_channel(const ChannelRegistry& registry, std::string
 const ChannelBinding& bound_channel_of_type(const ChannelRegistry& registry,
                                             std::string_view channel, const pb::Descriptor* type,
                                             Stage stage) {
-  const auto& binding = bound_channel(registry, channel, stage);
-  // Compare by name, not pointer: a dynamic type and a generated one of the
-  // same name are the same type on the wire.
-  if (binding.type() != type && binding.type()->full_name() != type->full_name()) {
-    throw Exception(Error(Errc::type_mismatch, stage,
-                          "channel '" + std::string(channel) + "' carries " +
-                              binding.type()->full_name() + ", not " + type->full_name()));
+  (void)bound_channel(registry, channel, stage);
+  if (const auto* binding = registry.find(channel, type->full_name())) return *binding;
+  throw Exception(Error(Errc::type_mismatch, stage,
+                        "channel '" + std::string(channel) + "' carries " +
+                            carried_types(registry, channel) + ", not " + type->full_name()));
+}
+
+std::string carried_types(const ChannelRegistry& registry, std::string_view channel) {
+  std::string out;
+  const auto bindings = registry.bindings(channel);
+  for (std::size_t i = 0; i < bindings.size(); ++i) {
+    if (i != 0) out += i + 1 == bindings.size() ? " or " : ", ";
+    out += bindings[i]->type()->full_name();
   }
-  return binding;
+  return out;
 }
 
 }  // namespace corps::detail

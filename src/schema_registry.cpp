@@ -1,5 +1,6 @@
 #include "corps/schema_registry.hpp"
 
+#include <google/protobuf/dynamic_message.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/error.hpp"
 #include "corps/logging.hpp"
 #include "detail/registry_schema.hpp"
@@ -118,6 +120,15 @@ struct SchemaRegistryClient::Impl {
   std::map<std::string, std::int32_t> ids;             // registered, by cache_key
   std::map<std::string, RegisteredSchema> registered;  // looked up, by cache_key
   std::map<std::int32_t, std::shared_ptr<const google::protobuf::FileDescriptor>> files;
+  // A factory per schema id, with the file it makes messages of.
+  struct DynamicTypes {
+    std::shared_ptr<const google::protobuf::FileDescriptor> file;
+    google::protobuf::DynamicMessageFactory factory;
+  };
+  std::map<std::int32_t, std::shared_ptr<DynamicTypes>> factories;
+  std::map<std::pair<std::int32_t, std::vector<int>>,
+           std::shared_ptr<const google::protobuf::Message>>
+      prototypes;
 
   // One request, tried at each URL in turn and retried with backoff when
   // nothing answers or a server fails (5xx). A client per request: they
@@ -372,6 +383,37 @@ std::shared_ptr<const google::protobuf::FileDescriptor> SchemaRegistryClient::fi
       });
   std::lock_guard lock(impl_->mutex);
   return impl_->files.emplace(id, std::move(file)).first->second;
+}
+
+std::shared_ptr<const google::protobuf::Message> SchemaRegistryClient::message_by_id(
+    std::int32_t id, std::span<const int> indexes) {
+  std::pair<std::int32_t, std::vector<int>> key{id, {indexes.begin(), indexes.end()}};
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (const auto found = impl_->prototypes.find(key); found != impl_->prototypes.end()) {
+      return found->second;
+    }
+  }
+  auto file = file_by_id(id);
+  const auto* type = message_at_path(*file, indexes);
+  if (type == nullptr) {
+    std::string path;
+    for (const int index : indexes) path += (path.empty() ? "" : ", ") + std::to_string(index);
+    throw Exception(Error(Errc::schema_not_found, Stage::schema,
+                          "schema " + std::to_string(id) + " (" + file->name() + ", " +
+                              std::to_string(file->message_type_count()) +
+                              " top-level messages) has no message at indexes [" + path + "]"));
+  }
+  std::lock_guard lock(impl_->mutex);
+  auto& types = impl_->factories[id];
+  if (!types) {
+    types = std::make_shared<Impl::DynamicTypes>();
+    types->file = std::move(file);
+  }
+  // Aliasing: the prototype keeps its factory and file alive.
+  std::shared_ptr<const google::protobuf::Message> prototype(types,
+                                                             types->factory.GetPrototype(type));
+  return impl_->prototypes.emplace(std::move(key), std::move(prototype)).first->second;
 }
 
 }  // namespace corps

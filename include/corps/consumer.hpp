@@ -77,8 +77,9 @@ struct ConsumerOptions {
   std::string group_id = "corps";
   /// The Kafka client id, seen in broker logs.
   std::string client_id = "corps-consumer";
-  /// The channels to subscribe to; each must be bound in the registry. The
-  /// Channel<T>s ChannelRegistry::bind returned name them as well as strings.
+  /// The channels to subscribe to; each must be bound in the registry
+  /// unless there is a schema_registry. The Channel<T>s ChannelRegistry::bind
+  /// returned name them as well as strings.
   std::vector<std::string> channels;
   StartFrom start_from = StartFrom::earliest;
   /// Without a group: where every partition starts. An offset (>= 0), or
@@ -118,6 +119,16 @@ struct ConsumerOptions {
   std::size_t max_queued_bytes = std::size_t{64} << 20;
   /// Decoding limits.
   LoaderOptions loader;
+  /// A schema registry to read Confluent-framed records' schema ids in
+  /// (MessageLoader): a channel that is not bound is then decoded with the
+  /// type each record's schema id names, made at run time from the
+  /// registry's schema (Record::message() is a DynamicMessage); on a bound
+  /// channel the id must name a type the channel carries. A record whose id
+  /// the registry does not know, or whose registry does not answer, fails
+  /// at Stage::schema (schema_not_found, registry_unreachable) and goes to
+  /// the dead letters like any record that does not decode. Ids already
+  /// looked up are cached: a registry that goes away stops only new ones.
+  std::shared_ptr<SchemaRegistryClient> schema_registry;
   /// How run() retries a handler that throws.
   RetryPolicy retry;
   /// Where records that cannot be decoded or handled go. Unset: nowhere;

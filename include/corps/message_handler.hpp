@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "corps/codec.hpp"
+#include "corps/confluent_framing.hpp"
 #include "corps/metadata.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
@@ -110,6 +111,16 @@ class MessageHandler {
   [[nodiscard]] Result<EncodedRecord> encode(
       std::string_view channel, google::protobuf::Message& message,
       Compressibility compressibility = Compressibility::normal);
+
+  /// Frames records of `type` on `channel`, bound with WireFormat::confluent,
+  /// with `schema_id` and `type`'s index path, as a Producer does once the
+  /// registry gave it the id: for code that sends encoded values itself.
+  /// Until then such a channel's records cannot be encoded. Throws
+  /// corps::Exception (Stage::bind) if the channel does not carry `type` or
+  /// is in MessageCorps's format.
+  void use_schema_id(std::string_view channel, const google::protobuf::Descriptor* type,
+                     std::int32_t schema_id,
+                     MessageIndexEncoding encoding = MessageIndexEncoding::zigzag);
 
   /// The codec values are compressed with (HandlerOptions::codec).
   [[nodiscard]] Codec codec() const noexcept { return codec_; }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "corps/codec.hpp"
 #include "corps/headers.hpp"
@@ -23,6 +24,8 @@
 #include "corps/result.hpp"
 
 namespace corps {
+
+class SchemaRegistryClient;
 
 namespace detail {
 class ParseCost;
@@ -64,16 +67,28 @@ struct RawRecord {
 /// Not thread-safe: one loader per thread.
 class MessageLoader {
  public:
-  /// Copies `registry` (copies share bindings). Throws corps::Exception
-  /// (Stage::config) for bad options.
-  explicit MessageLoader(ChannelRegistry registry, LoaderOptions options = {});
+  /// Copies `registry` (copies share bindings). With `schemas`, a
+  /// Confluent-framed record's schema id says its type: on a channel that
+  /// is not bound, the record decodes as that type, made from the
+  /// registry's schema at run time (a DynamicMessage); on a bound one, the
+  /// type must be one the channel carries, and picks it among several.
+  /// Throws corps::Exception (Stage::config) for bad options.
+  explicit MessageLoader(ChannelRegistry registry, LoaderOptions options = {},
+                         std::shared_ptr<SchemaRegistryClient> schemas = nullptr);
   ~MessageLoader();
   MessageLoader(MessageLoader&&) noexcept;
   MessageLoader& operator=(MessageLoader&&) noexcept;
 
-  /// Decodes `record` into a new message of its channel's type and writes the
-  /// record's offset and partition into its metadata.
+  /// Decodes `record` into a new message of its channel's type (of its
+  /// channel's types, the one its `corps-type` header or schema id names)
+  /// and writes the record's offset and partition into its metadata.
   [[nodiscard]] Result<std::unique_ptr<google::protobuf::Message>> load(const RawRecord& record);
+
+  /// What keeps `message`'s type alive if it was made from a schema
+  /// registry's schema (nullptr otherwise): a record holding the message
+  /// beyond this loader's life holds this too.
+  [[nodiscard]] std::shared_ptr<const void> type_owner(
+      const google::protobuf::Message& message) const;
 
   /// The registry this loader resolves channels with.
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
@@ -84,14 +99,22 @@ class MessageLoader {
   // Why `headers` are too many or too large to accept, or nullopt.
   [[nodiscard]] std::optional<std::string> check_headers(const Headers& headers) const;
 
-  // What parsing a value of `binding`'s type may cost, made once per type.
-  const detail::ParseCost& parse_cost(const ChannelBinding& binding);
+  // What parsing a value of `prototype`'s type may cost, made once per type.
+  const detail::ParseCost& parse_cost(const google::protobuf::Message& prototype);
+
+  // The type the schema registry gives a Confluent-framed record.
+  Result<std::shared_ptr<const google::protobuf::Message>> registry_type(
+      std::int32_t schema_id, const std::vector<int>& indexes, const RecordLocation& where);
 
   ChannelRegistry registry_;
   LoaderOptions options_;
   PayloadDecompressor decompressor_;
   std::string inflated_;
   std::map<const google::protobuf::Descriptor*, std::unique_ptr<detail::ParseCost>> parse_costs_;
+  std::shared_ptr<SchemaRegistryClient> schemas_;
+  // The registry's types this loader has made messages of.
+  std::map<const google::protobuf::Descriptor*, std::shared_ptr<const google::protobuf::Message>>
+      registry_types_;
 };
 
 }  // namespace corps

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "corps/error.hpp"
 #include "corps/headers.hpp"
@@ -110,10 +111,11 @@ class Record {
 
   /// `metadata_field` is the bound type's metadata field (nullptr if the
   /// channel is unknown).
-  Record(RecordLocation location, std::optional<std::string> key,
-         std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
+  Record(RecordLocation location, std::optional<std::string> key, std::optional<std::string> value,
+         Headers headers, std::int64_t timestamp_ms,
          Result<std::unique_ptr<google::protobuf::Message>> decoded,
-         const google::protobuf::FieldDescriptor* metadata_field);
+         const google::protobuf::FieldDescriptor* metadata_field,
+         std::shared_ptr<const void> type_owner);
 
   [[noreturn]] void throw_not(const std::string& wanted) const;
 
@@ -122,8 +124,34 @@ class Record {
   std::optional<std::string> value_;
   Headers headers_;
   std::int64_t timestamp_ms_;
+  // A dynamic type's descriptors and factory; declared before decoded_ so
+  // that the message goes first.
+  std::shared_ptr<const void> type_owner_;
   Result<std::unique_ptr<google::protobuf::Message>> decoded_;
   const google::protobuf::FieldDescriptor* metadata_field_;
 };
+
+/// Calls `visitor` with the record's message as the one of Ts it is, for a
+/// channel of several types (ChannelRegistry::bind_types). Returns false,
+/// calling nothing, if the record did not decode or its message is none of
+/// Ts. `visitor` is typically corps::overloaded{...}, one lambda per type.
+template <class... Ts, class Visitor>
+bool visit(const Record& record, Visitor&& visitor) {
+  static_assert(sizeof...(Ts) > 0, "name the types to visit: corps::visit<A, B>(record, ...)");
+  const auto try_one = [&]<class T>(const T* message) {
+    if (message == nullptr) return false;
+    std::forward<Visitor>(visitor)(*message);
+    return true;
+  };
+  return (try_one(record.get_if<Ts>()) || ...);
+}
+
+/// Several lambdas as one overloaded callable, for corps::visit.
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace corps

@@ -1,9 +1,10 @@
 // The channel registry: which protobuf type each Kafka topic carries, and
 // how its values are laid out.
 //
-// Every corps channel (a Kafka topic) carries exactly one protobuf type. A
-// channel in MessageCorps's format (the default) needs a type that holds a
-// metadata sub-message (corps.proto.MessageData or any message with the same
+// A corps channel (a Kafka topic) carries one protobuf type, or a set of
+// types bound together (bind_types), each record naming its own in its
+// `corps-type` header or by its schema id. A channel in MessageCorps's format (the default) needs a
+// type that holds a metadata sub-message (corps.proto.MessageData or any message with the same
 // field numbers and types, e.g. MessageCorps's `messageData`). A channel in
 // a schema registry's format (WireFormat::confluent) takes any type: one
 // without a metadata field has corps's metadata in the `corps-metadata`
@@ -60,6 +61,12 @@ class ChannelBinding {
   [[nodiscard]] const google::protobuf::FieldDescriptor* metadata_field() const noexcept {
     return metadata_field_;
   }
+  /// The dynamic types' factory and pool, if type() is one of theirs
+  /// (nullptr for a compiled type): whoever keeps a message of it beyond
+  /// the registry's life keeps this too.
+  [[nodiscard]] const std::shared_ptr<const void>& type_owner() const noexcept {
+    return keep_alive_;
+  }
   /// How producers lay out the channel's values.
   [[nodiscard]] WireFormat format() const noexcept { return format_; }
   /// A default instance of the bound type; owned by the binding.
@@ -110,6 +117,23 @@ class ChannelRegistry {
     return Channel<T>(std::move(channel));
   }
 
+  /// Binds `channel` to every type in Ts: records of any of them may be
+  /// sent on it, each naming its type in the `corps-type` header (and, in
+  /// WireFormat::confluent, by its schema id), and a consumer hands each back
+  /// as its own type (corps::visit). Binding more types to a channel bound
+  /// this way adds them; all share one format. Throws as bind<T> does.
+  template <class... Ts>
+  void bind_types(const std::string& channel, WireFormat format = WireFormat::messagecorps) {
+    static_assert(sizeof...(Ts) > 0, "bind_types needs at least one type");
+    (add_type(channel, Ts::default_instance(), format), ...);
+  }
+
+  /// Adds the type of `prototype` to the types `channel` carries (see
+  /// bind_types); `prototype` must outlive the registry.
+  const ChannelBinding& add_type(const std::string& channel,
+                                 const google::protobuf::Message& prototype,
+                                 WireFormat format = WireFormat::messagecorps);
+
   /// Binds `channel` to the type of `prototype`, which must outlive the
   /// registry and its copies (a generated default instance always does).
   const ChannelBinding& bind(const std::string& channel, const google::protobuf::Message& prototype,
@@ -126,17 +150,32 @@ class ChannelRegistry {
                              std::shared_ptr<const google::protobuf::DescriptorPool> pool,
                              WireFormat format = WireFormat::messagecorps);
 
-  /// The binding of `channel`, or nullptr.
+  /// The binding of `channel` (its first type, if it carries several), or
+  /// nullptr.
   [[nodiscard]] const ChannelBinding* find(std::string_view channel) const noexcept;
+
+  /// The binding of `type` on `channel`, or nullptr if the channel does not
+  /// carry it. Types are compared by full name: a dynamic type and a
+  /// generated one of the same name are the same type on the wire.
+  [[nodiscard]] const ChannelBinding* find(std::string_view channel,
+                                           std::string_view full_type_name) const noexcept;
+
+  /// Every binding of `channel`, one per type, in the order bound; empty if
+  /// the channel is not bound.
+  [[nodiscard]] std::vector<const ChannelBinding*> bindings(std::string_view channel) const;
 
   /// The binding of `channel`; throws corps::Exception (unknown_channel,
   /// Stage::bind) if it is not bound, naming the channels that are.
   [[nodiscard]] const ChannelBinding& at(std::string_view channel) const;
 
-  /// The binding of `channel`; throws corps::Exception (type_mismatch,
-  /// Stage::bind) unless it carries `type`, naming the channel and both types.
+  /// The binding of `type` on `channel`; throws corps::Exception
+  /// (type_mismatch, Stage::bind) unless the channel carries `type`, naming
+  /// the channel and the types.
   const ChannelBinding& check(std::string_view channel,
                               const google::protobuf::Descriptor* type) const;
+
+  /// How many types `channel` carries (0 if it is not bound).
+  [[nodiscard]] std::size_t type_count(std::string_view channel) const noexcept;
 
   /// The bound channel names, sorted.
   [[nodiscard]] std::vector<std::string> channels() const;
@@ -145,10 +184,14 @@ class ChannelRegistry {
   [[nodiscard]] bool empty() const noexcept { return bindings_.empty(); }
 
  private:
-  const ChannelBinding& add(const std::string& channel, const google::protobuf::Message& prototype,
-                            WireFormat format, std::shared_ptr<const void> keep_alive);
+  // Whether a type joins the types a channel carries or must be its only one.
+  enum class Arity { one, several };
 
-  std::map<std::string, std::shared_ptr<const ChannelBinding>, std::less<>> bindings_;
+  const ChannelBinding& add(const std::string& channel, const google::protobuf::Message& prototype,
+                            WireFormat format, std::shared_ptr<const void> keep_alive,
+                            Arity arity = Arity::one);
+
+  std::map<std::string, std::vector<std::shared_ptr<const ChannelBinding>>, std::less<>> bindings_;
 };
 
 /// The field of `type` holding the metadata sub-message, found by the shape of

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -190,6 +191,15 @@ class SchemaRegistryClient {
   /// into a pool of its own (cached): for decoding records of types this
   /// program was not compiled with.
   [[nodiscard]] std::shared_ptr<const google::protobuf::FileDescriptor> file_by_id(std::int32_t id);
+
+  /// A default instance of the message `indexes` names in the schema with
+  /// `id` (the path a Confluent-framed record carries), made from the
+  /// registry's schema alone (a DynamicMessage type); cached. Holding it
+  /// keeps its descriptors alive. Fails (Stage::schema) with
+  /// schema_not_found if the registry has no such id or its file no message
+  /// at `indexes`, registry_unreachable if no registry answered.
+  [[nodiscard]] std::shared_ptr<const google::protobuf::Message> message_by_id(
+      std::int32_t id, std::span<const int> indexes);
 
  private:
   struct Impl;

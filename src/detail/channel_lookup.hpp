@@ -5,6 +5,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <string>
 #include <string_view>
 
 #include "corps/error.hpp"
@@ -23,5 +24,9 @@ const ChannelBinding& bound_channel(const ChannelRegistry& registry, std::string
 const ChannelBinding& bound_channel_of_type(const ChannelRegistry& registry,
                                             std::string_view channel,
                                             const google::protobuf::Descriptor* type, Stage stage);
+
+/// The types `channel` carries, for messages: "a.A", "a.A or b.B", "a.A,
+/// b.B or c.C".
+std::string carried_types(const ChannelRegistry& registry, std::string_view channel);
 
 }  // namespace corps::detail

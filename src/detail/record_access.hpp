@@ -21,16 +21,37 @@ namespace corps::detail {
 
 struct RecordAccess {
   /// A record of `location` as fetched, with what decoding it gave.
-  /// `binding` is its channel's (nullptr if the channel is not bound): it
-  /// says where the metadata is.
+  /// `binding` is the binding of the decoded message's type on its channel
+  /// (nullptr if there is none: an unbound channel decoded by its schema
+  /// id): it says where the metadata is, found from the type otherwise.
+  /// `type_owner` keeps a dynamic type's descriptors alive as long as the
+  /// record; the binding's are taken when it is null.
   static Record make(RecordLocation location, std::optional<std::string> key,
-                     std::optional<std::string> value, Headers headers,
-                     std::int64_t timestamp_ms,
+                     std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
                      Result<std::unique_ptr<google::protobuf::Message>> decoded,
-                     const ChannelBinding* binding) {
+                     const ChannelBinding* binding,
+                     std::shared_ptr<const void> type_owner = nullptr) {
+    const google::protobuf::FieldDescriptor* metadata_field = nullptr;
+    if (binding != nullptr) {
+      metadata_field = binding->metadata_field();
+      if (!type_owner) type_owner = binding->type_owner();
+    }
+    if (decoded.ok() && (binding == nullptr || binding->type() != (*decoded)->GetDescriptor())) {
+      metadata_field = metadata_field_of((*decoded)->GetDescriptor());
+    }
     return Record(std::move(location), std::move(key), std::move(value), std::move(headers),
-                  timestamp_ms, std::move(decoded),
-                  binding != nullptr ? binding->metadata_field() : nullptr);
+                  timestamp_ms, std::move(decoded), metadata_field, std::move(type_owner));
+  }
+
+  // The metadata field of a type no binding vouched for; one with two has
+  // none that can be trusted.
+  static const google::protobuf::FieldDescriptor* metadata_field_of(
+      const google::protobuf::Descriptor* type) {
+    try {
+      return find_metadata_field(type);
+    } catch (const Exception&) {
+      return nullptr;
+    }
   }
 };
 

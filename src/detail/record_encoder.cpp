@@ -26,11 +26,12 @@ Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Mess
   out.confluent_prefix = {};
   out.metadata.clear();
   if (binding.format() == WireFormat::confluent) {
-    const auto prefix = confluent_prefixes_.find(channel);
+    const auto prefix = confluent_prefixes_.find(&binding);
     if (prefix == confluent_prefixes_.end()) {
       return Error(Errc::invalid_argument, Stage::encode,
-                   "channel '" + std::string(channel) +
-                       "' is in a schema registry's format and has no schema id: send through a "
+                   "channel '" + std::string(channel) + "' is in a schema registry's format and " +
+                       binding.type()->full_name() +
+                       " has no schema id on it: send through a "
                        "Producer given a schema registry (ProducerOptions::schema_registry)");
     }
     out.confluent_prefix = prefix->second;
@@ -47,15 +48,16 @@ Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Mess
                  "cannot serialize " + message.GetTypeName() + " for channel '" +
                      std::string(channel) + "': " + message.InitializationErrorString());
   }
-  // The descriptor's name lives as long as the registry's binding.
-  out.type_name =
-      type_header_ == TypeHeader::on ? std::string_view(binding.type()->full_name()) : "";
+  // The descriptor's name lives as long as the registry's binding. A
+  // channel of several types needs the header to tell its records apart.
+  const bool named = type_header_ == TypeHeader::on || registry_.type_count(channel) > 1;
+  out.type_name = named ? std::string_view(binding.type()->full_name()) : "";
   out.compressibility = compressibility;
   return {};
 }
 
-void RecordEncoder::set_confluent_prefix(const std::string& channel, std::string prefix) {
-  confluent_prefixes_[channel] = std::move(prefix);
+void RecordEncoder::set_confluent_prefix(const ChannelBinding& binding, std::string prefix) {
+  confluent_prefixes_[&binding] = std::move(prefix);
 }
 
 Result<EncodedRecord> RecordEncoder::finish(const SerializedRecord& record,

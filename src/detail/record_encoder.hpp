@@ -50,16 +50,18 @@ class RecordEncoder {
   [[nodiscard]] static Result<EncodedRecord> finish(const SerializedRecord& record,
                                                     PayloadCompressor& compressor);
 
-  /// The framing prefix of `channel`, bound with WireFormat::confluent, once
-  /// its schema id is known (the producer looks it up). Until then a send
-  /// to the channel fails. Not thread-safe: set before sending.
-  void set_confluent_prefix(const std::string& channel, std::string prefix);
+  /// The framing prefix of `binding`'s type on its channel, bound with
+  /// WireFormat::confluent, once its schema id is known (the producer looks
+  /// it up). Until then a send of the type to the channel fails. Not
+  /// thread-safe: set before sending.
+  void set_confluent_prefix(const ChannelBinding& binding, std::string prefix);
 
  private:
   ChannelRegistry registry_;  // a copy: copies share bindings
   MetadataStamper stamper_;
   proto::MessageData header_metadata_;  // reused for types without a metadata field
-  std::map<std::string, std::string, std::less<>> confluent_prefixes_;
+  // By binding: a channel of several types has a schema id for each.
+  std::map<const ChannelBinding*, std::string> confluent_prefixes_;
   CodecOptions codec_options_;
   TypeHeader type_header_;
 };

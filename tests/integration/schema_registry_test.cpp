@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
 #include "corps/error.hpp"
@@ -315,6 +316,27 @@ TEST_F(ConfluentChannel, AChannelInTheRegistrysFormatNeedsARegistry) {
   ASSERT_FALSE(encoded.ok());
   EXPECT_EQ(encoded.error().stage(), corps::Stage::encode);
   EXPECT_THAT_TEXT(encoded.error().message(), "has no schema id");
+
+  // Given an id (as a Producer is by the registry), it frames the record.
+  handler.use_schema_id("Notes", corps_test::NoMetadata::descriptor(), 258);
+  note.set_text("framed");
+  const auto framed = handler.encode("Notes", note);
+  ASSERT_TRUE(framed.ok()) << framed.error().to_string();
+  EXPECT_EQ(framed->format, corps::WireFormat::confluent);
+  const auto frame = corps::read_confluent_frame(framed->value.view());
+  ASSERT_TRUE(frame.ok()) << frame.error().to_string();
+  EXPECT_EQ(frame->schema_id, 258);
+  EXPECT_EQ(frame->message_indexes, std::vector<int>{0});
+  EXPECT_EQ(frame->payload, note.SerializeAsString());
+  EXPECT_FALSE(framed->metadata.empty()) << "for the corps-metadata header";
+
+  corps::ChannelRegistry plain;
+  plain.bind<corps::proto::Image>("Images");
+  corps::MessageHandler plain_handler(plain);
+  const auto no_id = error_of(
+      [&] { plain_handler.use_schema_id("Images", corps::proto::Image::descriptor(), 1); });
+  EXPECT_EQ(no_id.code(), corps::Errc::invalid_argument);
+  EXPECT_THAT_TEXT(no_id.message(), "WireFormat::confluent");
 }
 
 TEST(SchemaRegistryClient, RefusesAUrlThatIsNotHttp) {

@@ -10,6 +10,7 @@
 #include "corps/message_handler.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/testing/records.hpp"
+#include "corps_test/test_types.pb.h"
 #include "messagecorps/image.pb.h"
 #include "support/expect.hpp"
 #include "support/hostile_values.hpp"
@@ -479,11 +480,11 @@ TEST(Record, SaysHowItsValueWasFramed) {
 
 namespace {
 
-// A record whose channel gave no metadata field (made without a binding)
-// says so when asked for its metadata, as a typed error, not a crash.
+// A record whose type has no metadata field, and no header with it, says so
+// when asked for its metadata, as a typed error, not a crash.
 TEST(Record, MetadataOfARecordWithoutAMetadataFieldIsATypedError) {
-  auto message = std::make_unique<corps::proto::Prediction>();
-  message->set_frame(1);
+  auto message = std::make_unique<corps_test::NoMetadata>();
+  message->set_text("no metadata");
   const auto record =
       corps::testing::make_record({{"Predictions", 2, 5}, std::nullopt, std::string("x"), {}},
                                   std::unique_ptr<google::protobuf::Message>(std::move(message)));
@@ -497,9 +498,22 @@ TEST(Record, MetadataOfARecordWithoutAMetadataFieldIsATypedError) {
   }
 }
 
+// Without a binding, a record's metadata field is found from its type, as
+// for a type made from a schema registry's schema.
+TEST(Record, AMessagesOwnMetadataFieldIsFoundWithoutABinding) {
+  auto message = std::make_unique<corps::proto::Prediction>();
+  message->mutable_message_data()->set_sending_service("predict");
+  message->mutable_message_data()->set_offset(4);
+  const auto record =
+      corps::testing::make_record({{"Predictions", 0, 4}, std::nullopt, std::string("x"), {}},
+                                  std::unique_ptr<google::protobuf::Message>(std::move(message)));
+  EXPECT_EQ(record.metadata().sending_service(), "predict");
+  EXPECT_EQ(record.metadata().offset(), 4);
+}
+
 TEST(Record, MetadataInTheHeaderIsReadWithThePositionAndACorruptOneIsATypedError) {
   const auto note = [](std::string header_value) {
-    auto message = std::make_unique<corps::proto::Prediction>();
+    auto message = std::make_unique<corps_test::NoMetadata>();
     return corps::testing::make_record(
         {{"Notes", 1, 9},
          std::nullopt,

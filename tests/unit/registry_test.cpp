@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "corps/consumer.hpp"
+#include "corps/dead_letter.pb.h"
 #include "corps/image.pb.h"
 #include "corps/prediction.pb.h"
 #include "corps_test/test_types.pb.h"
@@ -112,13 +113,50 @@ TEST(Registry, AnUnknownChannelErrorNamesTheBoundChannels) {
 TEST(Registry, CheckRefusesAnotherTypeNamingChannelAndBothTypes) {
   ChannelRegistry registry;
   registry.bind<corps::proto::Image>("VideoStream");
-  const auto error = error_of([&] {
-    (void)registry.check("VideoStream", corps::proto::Prediction::descriptor());
-  });
+  const auto error = error_of(
+      [&] { (void)registry.check("VideoStream", corps::proto::Prediction::descriptor()); });
   EXPECT_EQ(error.code(), Errc::type_mismatch);
   EXPECT_EQ(error.to_string(),
             "bind error (type_mismatch): channel 'VideoStream' carries corps.proto.Image, not "
             "corps.proto.Prediction");
+}
+
+TEST(Registry, BindsSeveralTypesToAChannelAndFindsEachByName) {
+  ChannelRegistry registry;
+  registry.bind_types<corps::proto::Image, corps::proto::Prediction>("Mixed");
+  EXPECT_EQ(registry.type_count("Mixed"), 2u);
+  EXPECT_EQ(registry.type_count("Nowhere"), 0u);
+  EXPECT_EQ(registry.find("Mixed")->type(), corps::proto::Image::descriptor()) << "the first";
+  ASSERT_NE(registry.find("Mixed", "corps.proto.Prediction"), nullptr);
+  EXPECT_EQ(registry.find("Mixed", "corps.proto.Prediction")->metadata_field()->name(),
+            "message_data");
+  EXPECT_EQ(registry.find("Mixed", "corps.proto.DeadLetter"), nullptr);
+  EXPECT_EQ(registry.bindings("Mixed").size(), 2u);
+  EXPECT_EQ(&registry.check("Mixed", corps::proto::Prediction::descriptor()),
+            registry.find("Mixed", "corps.proto.Prediction"));
+  const auto error =
+      error_of([&] { (void)registry.check("Mixed", corps::proto::DeadLetter::descriptor()); });
+  EXPECT_EQ(error.message(),
+            "channel 'Mixed' carries corps.proto.Image or corps.proto.Prediction, not "
+            "corps.proto.DeadLetter");
+  // Adding one of them again is harmless; a third type joins them.
+  registry.bind_types<corps::proto::Prediction, corps::proto::DeadLetter>("Mixed");
+  EXPECT_EQ(registry.type_count("Mixed"), 3u);
+  EXPECT_EQ(registry.channels(), std::vector<std::string>{"Mixed"});
+}
+
+TEST(Registry, SeveralTypesOfAChannelShareItsFormatAndBindKeepsOneType) {
+  ChannelRegistry registry;
+  registry.bind_types<corps::proto::Image>("Mixed");
+  const auto format = error_of([&] {
+    registry.add_type("Mixed", corps_test::Reading::default_instance(),
+                      corps::WireFormat::confluent);
+  });
+  EXPECT_EQ(format.code(), Errc::invalid_argument);
+  EXPECT_NE(format.message().find("shares its format"), std::string::npos) << format.message();
+  const auto single = error_of([&] { registry.bind<corps::proto::Prediction>("Mixed"); });
+  EXPECT_EQ(single.code(), Errc::type_mismatch);
+  EXPECT_NE(single.message().find("bind_types"), std::string::npos) << single.message();
 }
 
 TEST(Registry, BindsByFullTypeNameFromTheGeneratedPool) {
