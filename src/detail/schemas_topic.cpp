@@ -1,6 +1,8 @@
 #include "detail/schemas_topic.hpp"
 
+#include <algorithm>
 #include <map>
+#include <thread>
 
 #include "corps/admin.hpp"
 #include "corps/config.hpp"
@@ -19,6 +21,14 @@ void create_compacted(const std::string& brokers, const std::string& topic,
                       std::chrono::milliseconds timeout) {
   if (is_embedded_broker(brokers)) return;  // no admin API: the first request makes it
   Admin admin(AdminOptions{.brokers = brokers, .timeout = timeout, .properties = {}});
+  // A topic already there needs no creating, nor the right to create one
+  // (nor a broker with the admin API: an embedded broker in another process
+  // that was started with the topic).
+  const auto topics = admin.list_topics();
+  if (std::any_of(topics.begin(), topics.end(),
+                  [&](const auto& existing) { return existing.name == topic; })) {
+    return;
+  }
   try {
     admin.create_topic(TopicSpec{.name = topic, .partitions = 1, .replication_factor = 1},
                        {{"cleanup.policy", "compact"}});
@@ -91,6 +101,10 @@ std::vector<SchemasRecord> SchemasTopic::read_all() const {
       fail(Errc::registry_unreachable,
            "the brokers at " + brokers_ + " did not describe topic '" + topic_ + "' in time");
     }
+    // A topic being made answers "unknown" at once: ask again shortly,
+    // rather than in a tight loop.
+    if (partitions == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left(), 50)));
   }
 
   // Where each partition ends now; only partitions with records are read.
