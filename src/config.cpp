@@ -68,6 +68,8 @@ Config from_node(const YAML::Node& root, std::string_view origin, bool allow_sec
       config.group_id = scalar(value, key, origin);
     } else if (key == "client_id") {
       config.client_id = scalar(value, key, origin);
+    } else if (key == "registry") {
+      config.registry = scalar(value, key, origin);
     } else if (key == "channels") {
       config.channels = string_map(value, key, origin);
     } else if (key == "consume" || key == "produce") {
@@ -91,7 +93,8 @@ Config from_node(const YAML::Node& root, std::string_view origin, bool allow_sec
       throw Exception(config_error(
           origin, entry.first.Mark(),
           "unknown key '" + key +
-              "'; expected brokers, group, client_id, channels, consume, produce, librdkafka" +
+              "'; expected brokers, group, client_id, registry, channels, consume, produce, "
+              "librdkafka" +
               (allow_sections ? " or sections" : "")));
     }
   }
@@ -144,6 +147,7 @@ Config Config::section(std::string_view name) const {
   if (!own.brokers.empty()) merged.brokers = own.brokers;
   if (!own.group_id.empty()) merged.group_id = own.group_id;
   if (!own.client_id.empty()) merged.client_id = own.client_id;
+  if (!own.registry.empty()) merged.registry = own.registry;
   for (const auto& [channel, type] : own.channels) merged.channels[channel] = type;
   if (!own.consume.empty()) merged.consume = own.consume;
   if (!own.produce.empty()) merged.produce = own.produce;

@@ -9,6 +9,7 @@
 //   brokers: localhost:9092
 //   group: detectors
 //   client_id: predict-1
+//   registry: http://localhost:8081   # a schema registry, for its framing
 //   channels:
 //     VideoStream: corps.proto.Image
 //     Predictions: corps.proto.Prediction
@@ -39,6 +40,9 @@ struct Config {
   std::string group_id;
   /// Client id; empty if the file names none.
   std::string client_id;
+  /// A schema registry's URL (or several, comma-separated); empty if the
+  /// file names none.
+  std::string registry;
   /// Channel name to full protobuf type name.
   std::map<std::string, std::string> channels;
   /// The channels a program reads (a name or a list in YAML).

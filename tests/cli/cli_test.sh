@@ -265,6 +265,46 @@ kill -TERM $registry_pid; wait $registry_pid
 check "registry refuses an unknown compatibility level as bad usage" bash -c "
   '$corps' registry --compatibility SIDEWAYS 2>/dev/null; test \$? -eq 2"
 
+# A registry's records read by their schema ids, with no type given:
+# written by Python's ProtobufSerializer, then by corps itself.
+"$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
+for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+registry=$(head -1 "$work/registry.url")
+check "Python's ProtobufSerializer registers its schema and writes framed records" \
+  env PYTHONPATH="$python_dir" /usr/bin/python3 "$source_dir/tests/interop/confluent_framing.py" \
+  produce "$brokers" 2 "$registry"
+"$corps" consume FramedPredictions --registry "$registry" -e >"$work/framed.json" 2>/dev/null
+check "consume --registry prints Python's records as JSON, typed by their schema ids" json "
+lines = [json.loads(l) for l in open('$work/framed.json')]
+assert len(lines) == 2, lines
+for l in lines:
+    assert l['type'] == 'protobuf.image.Prediction', l
+    assert l['message']['object'] == ['person', 'car'], l
+"
+check "produce --registry frames records and registers the type under CHANNEL-value" bash -c "
+  printf '{\"frame\":5,\"object\":[\"cat\"]}\n' |
+    '$corps' produce Framed --registry '$registry' -T Framed=corps.proto.Prediction 2>/dev/null &&
+  curl -sf '$registry/subjects' | grep -q '\"Framed-value\"'"
+printf '\x00\x00\x00\x03\xe7\x00\x10\x05' | kcat -P -b "$brokers" -t Framed
+"$corps" consume Framed --registry "$registry" -e >"$work/framed.json" 2>/dev/null
+echo $? >"$work/framed.rc"
+check "consume --registry reads corps's framed record, and names an unknown schema id (exit 3)" json "
+lines = [json.loads(l) for l in open('$work/framed.json')]
+assert open('$work/framed.rc').read().strip() == '3'
+assert len(lines) == 2, lines
+# Printed in partition order: the topic, made on demand, may have several.
+typed = [l for l in lines if 'type' in l]
+failed = [l for l in lines if 'error' in l]
+assert len(typed) == 1 and len(failed) == 1, lines
+assert typed[0]['type'] == 'corps.proto.Prediction' and typed[0]['message']['frame'] == '5', typed
+md = typed[0]['message']['message_data']
+assert len(md['uuid']) == 36 and int(md.get('offset', 0)) == typed[0]['offset'], md
+error = failed[0]['error']
+assert error['stage'] == 'schema' and error['code'] == 'schema_not_found', error
+assert '999' in error['message'], error
+"
+kill -TERM $registry_pid; wait $registry_pid
+
 # --- help and exit codes ---------------------------------------------------------
 for sub in broker registry topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do
   check "help for '$sub'" bash -c "'$corps' $sub --help | grep -q Usage"

@@ -45,12 +45,14 @@ TEST(Config, ReadsBrokersGroupChannelsAndLibrdkafkaProperties) {
 brokers: [kafka-1:9092, kafka-2:9092]
 group: detectors
 client_id: predict-1
+registry: http://registry-1:8081,http://registry-2:8081
 channels:
   VideoStream: corps.proto.Image
   Predictions: corps.proto.Prediction
 librdkafka:
   linger.ms: 10
 )");
+  EXPECT_EQ(config.registry, "http://registry-1:8081,http://registry-2:8081");
   EXPECT_EQ(config.brokers, "kafka-1:9092,kafka-2:9092");
   EXPECT_EQ(config.group_id, "detectors");
   EXPECT_EQ(config.client_id, "predict-1");
@@ -69,6 +71,7 @@ group: chain
 sections:
   adder:
     client_id: adder-1
+    registry: http://adders-registry:8081
     channels: {Requests: corps.proto.Prediction}
   printer:
     group: printers
@@ -80,6 +83,8 @@ sections:
   EXPECT_EQ(adder.group_id, "chain");
   EXPECT_EQ(adder.client_id, "adder-1");
   EXPECT_EQ(adder.channels.size(), 1u);
+  EXPECT_EQ(adder.registry, "http://adders-registry:8081");
+  EXPECT_EQ(config.section("printer").registry, "");
   EXPECT_EQ(config.section("printer").group_id, "printers");
   EXPECT_EQ(config.section("printer").consume, std::vector<std::string>{"Results"});
   EXPECT_EQ(config.section("printer").produce, (std::vector<std::string>{"Printed", "Audit"}));

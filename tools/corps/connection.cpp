@@ -28,10 +28,9 @@ void add_broker_flags(CLI::App& command, ConnectionFlags& flags) {
 
 void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
   add_broker_flags(command, flags);
-  command
-      .add_option("--proto", flags.proto_files,
-                  "A .proto file defining channel types (repeatable): a path, or a name under "
-                  "an -I directory, as protoc takes it");
+  command.add_option("--proto", flags.proto_files,
+                     "A .proto file defining channel types (repeatable): a path, or a name under "
+                     "an -I directory, as protoc takes it");
   command
       .add_option("-I,--proto-path", flags.include_dirs,
                   "Where .proto imports are found (repeatable)")
@@ -41,6 +40,10 @@ void add_connection_flags(CLI::App& command, ConnectionFlags& flags) {
                   "A FileDescriptorSet from protoc --descriptor_set_out (repeatable)")
       ->check(CLI::ExistingFile);
   command.add_option("-T,--type", flags.types, "Bind CHANNEL=full.type.Name (repeatable)");
+  command.add_option("--registry", flags.registry,
+                     "A schema registry's URL (comma-separated for several). consume reads records "
+                     "framed for it by their schema ids, also on channels given no type; produce "
+                     "frames records for it, registering their schemas");
 }
 
 std::pair<std::string, std::string> split_assignment(const std::string& text,
@@ -59,10 +62,10 @@ namespace {
 // (and so registers it in the generated pool) into the tool.
 std::vector<std::string> compiled_types() {
   std::vector<std::string> names;
-  for (const auto* file : {corps::proto::MessageData::descriptor()->file(),
-                           corps::proto::Image::descriptor()->file(),
-                           corps::proto::Prediction::descriptor()->file(),
-                           corps::proto::DeadLetter::descriptor()->file()}) {
+  for (const auto* file :
+       {corps::proto::MessageData::descriptor()->file(), corps::proto::Image::descriptor()->file(),
+        corps::proto::Prediction::descriptor()->file(),
+        corps::proto::DeadLetter::descriptor()->file()}) {
     for (int i = 0; i < file->message_type_count(); ++i)
       names.push_back(file->message_type(i)->full_name());
   }
@@ -103,9 +106,9 @@ std::string suggestion(const std::string& type, const std::vector<std::string>& 
   std::size_t best = std::string::npos;
   for (const auto& name : known) {
     const auto last_dot = name.rfind('.');
-    const std::string_view short_name =
-        last_dot == std::string::npos ? std::string_view(name)
-                                      : std::string_view(name).substr(last_dot + 1);
+    const std::string_view short_name = last_dot == std::string::npos
+                                            ? std::string_view(name)
+                                            : std::string_view(name).substr(last_dot + 1);
     const std::size_t d = std::min(distance(type, name), distance(type, short_name));
     if (d < best) {
       best = d;
@@ -118,7 +121,8 @@ std::string suggestion(const std::string& type, const std::vector<std::string>& 
 
 }  // namespace
 
-Connection connect(const ConnectionFlags& flags, const std::vector<std::string>& channels) {
+Connection connect(const ConnectionFlags& flags, const std::vector<std::string>& channels,
+                   RegistryUse registry_use) {
   // Bad usage first: it is answered without waiting for any broker.
   std::map<std::string, std::string> properties;
   for (const auto& property : flags.properties) {
@@ -141,6 +145,16 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   connection.properties = connection.config.properties;
   for (const auto& [name, value] : properties) connection.properties[name] = value;
 
+  const std::string& registry_url =
+      flags.registry.empty() ? connection.config.registry : flags.registry;
+  if (!registry_url.empty()) {
+    connection.schemas =
+        std::make_shared<SchemaRegistryClient>(SchemaRegistryOptions{.url = registry_url});
+  }
+  const WireFormat format = connection.schemas && registry_use == RegistryUse::frame
+                                ? WireFormat::confluent
+                                : WireFormat::messagecorps;
+
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
   std::vector<std::string> known_types = compiled_types();
   if (!flags.proto_files.empty() || !flags.descriptor_sets.empty()) {
@@ -159,10 +173,10 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   for (const auto& [channel, type] : wanted) {
     // Types from the given schemas first: they may redefine compiled ones.
     if (pool && pool->FindMessageTypeByName(type) != nullptr) {
-      connection.registry.bind(channel, type, pool);
+      connection.registry.bind(channel, type, pool, format);
     } else if (google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type) !=
                nullptr) {
-      connection.registry.bind(channel, type);
+      connection.registry.bind(channel, type, format);
     } else {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "channel '" + channel + "': no type '" + type + "' " +
@@ -172,12 +186,14 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
     }
   }
   for (const auto& channel : channels) {
-    if (connection.registry.find(channel) == nullptr) {
+    if (connection.registry.find(channel) == nullptr &&
+        !(connection.schemas && registry_use == RegistryUse::read)) {
       throw Exception(
           Error(Errc::unknown_channel, Stage::config,
                 "channel '" + channel + "' has no type: bind it with --type " + channel +
                     "=full.type.Name (and --proto or --descriptor-set if corps does not "
-                    "know the type), or in --config"));
+                    "know the type), or in --config; or give --registry URL to read "
+                    "records framed for a schema registry by their schema ids"));
     }
   }
   return connection;

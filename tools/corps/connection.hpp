@@ -5,11 +5,13 @@
 
 #include <CLI/CLI.hpp>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "corps/config.hpp"
 #include "corps/registry.hpp"
+#include "corps/schema_registry.hpp"
 
 namespace corps::cli {
 
@@ -24,13 +26,15 @@ struct ConnectionFlags {
   std::vector<std::string> types;
   /// librdkafka properties, NAME=VALUE.
   std::vector<std::string> properties;
+  /// A schema registry's URL (--registry); the config's `registry:` else.
+  std::string registry;
 };
 
 /// Adds -b, --config and -X to `command`: where the brokers are.
 void add_broker_flags(CLI::App& command, ConnectionFlags& flags);
 
 /// Adds the broker flags and the schema flags (--proto, -I,
-/// --descriptor-set, --type) to `command`.
+/// --descriptor-set, --type, --registry) to `command`.
 void add_connection_flags(CLI::App& command, ConnectionFlags& flags);
 
 /// Brokers, config and registry resolved from the flags.
@@ -39,15 +43,27 @@ struct Connection {
   Config config;
   ChannelRegistry registry;
   std::map<std::string, std::string> properties;
+  /// The schema registry (--registry, or the config's `registry:`), or null.
+  std::shared_ptr<SchemaRegistryClient> schemas;
+};
+
+/// What a command does with a schema registry, if it is given one.
+enum class RegistryUse {
+  /// Reads records framed for it by their schema ids: `channels` need not
+  /// be bound.
+  read,
+  /// Frames records for it: channels are bound in WireFormat::confluent.
+  frame,
 };
 
 /// Resolves the flags. Brokers come from -b, CORPS_BROKERS, the config, or a
 /// running `corps broker`. Channels are bound from, in order of precedence:
 /// --type, the config's channels, and corps's own channels (VideoStream,
-/// Predictions, DeadLetters). `channels` must all end up bound. Throws
-/// corps::Exception.
+/// Predictions, DeadLetters). `channels` must all end up bound, unless a
+/// schema registry is given to read by. Throws corps::Exception.
 [[nodiscard]] Connection connect(const ConnectionFlags& flags,
-                                 const std::vector<std::string>& channels);
+                                 const std::vector<std::string>& channels,
+                                 RegistryUse registry_use = RegistryUse::read);
 
 /// Splits "NAME=VALUE"; throws UsageError naming `flag` otherwise.
 [[nodiscard]] std::pair<std::string, std::string> split_assignment(const std::string& text,

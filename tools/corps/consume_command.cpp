@@ -80,8 +80,8 @@ class EndOfPartitions {
 // on it for records that never come.
 void require_topics(const Connection& connection, const std::vector<std::string>& channels,
                     std::chrono::milliseconds timeout) {
-  Admin admin({.brokers = connection.brokers, .timeout = timeout,
-               .properties = connection.properties});
+  Admin admin(
+      {.brokers = connection.brokers, .timeout = timeout, .properties = connection.properties});
   std::set<std::string> existing;
   for (auto& topic : admin.list_topics()) existing.insert(std::move(topic.name));
   for (const auto& channel : channels) {
@@ -124,7 +124,8 @@ int run_consume(ConsumeArgs& args) {
       throw UsageError("-o '" + args.offset + "': expected beginning, end, stored, N or -N");
     }
     if (!args.group.empty()) {
-      throw UsageError("-o " + args.offset + " takes no group (-G): a group resumes from its commits");
+      throw UsageError("-o " + args.offset +
+                       " takes no group (-G): a group resumes from its commits");
     }
   }
   const OutputFormat format = !args.format.empty()    ? OutputFormat::format_string
@@ -134,6 +135,7 @@ int run_consume(ConsumeArgs& args) {
   require_topics(connection, args.channels, std::chrono::milliseconds(args.timeout_ms));
   options.brokers = connection.brokers;
   options.properties = connection.properties;
+  options.schema_registry = connection.schemas;
   for (const auto& token : RecordPrinter::unknown_tokens(args.format)) {
     logger()->warn("-f: {} means nothing and is printed as it is", token);
   }

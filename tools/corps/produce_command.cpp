@@ -55,7 +55,7 @@ int run_produce(ProduceArgs& args) {
     auto [name, value] = split_assignment(header, "-H");
     headers.push_back({name, value});
   }
-  auto connection = connect(args.connection, {args.channel});
+  auto connection = connect(args.connection, {args.channel}, RegistryUse::frame);
   const auto& binding = connection.registry.at(args.channel);
   ProducerOptions options;
   options.brokers = connection.brokers;
@@ -63,6 +63,7 @@ int run_produce(ProduceArgs& args) {
   options.connect_timeout = std::chrono::milliseconds(args.timeout_ms);
   options.properties = connection.properties;
   options.handler.codec = *parse_codec(args.codec);  // the flag's check knows the names
+  options.schema_registry.client = connection.schemas;
   Producer producer(connection.registry, options);
 
   std::ifstream file;
@@ -147,7 +148,9 @@ Command add_produce_command(CLI::App& app) {
       "produce",
       "Send messages of a channel's type, read as JSON or protobuf text (one per line, or a whole "
       "file with --whole); each is stamped with metadata and sent as a corps record. Every record "
-      "that is refused or not delivered is reported on stderr.");
+      "that is refused or not delivered is reported on stderr. With --registry, records are framed "
+      "for the schema registry instead (magic byte, schema id, indexes; not compressed), the "
+      "type's schema registered under CHANNEL-value first.");
   add_connection_flags(*cmd, args->connection);
   cmd->add_option("channel", args->channel, "The channel (topic) to send to")->required();
   cmd->add_option("-F,--file", args->file, "Read from this file instead of stdin")
@@ -173,8 +176,9 @@ Command add_produce_command(CLI::App& app) {
   cmd->add_option("--timeout", args->timeout_ms,
                   "How long to wait for a broker to answer at start, in ms")
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("-v,--verbose", args->verbose,
-                "Print topic[partition]@offset of each delivered record (and log at info, as the global -v)");
+  cmd->add_flag(
+      "-v,--verbose", args->verbose,
+      "Print topic[partition]@offset of each delivered record (and log at info, as the global -v)");
   return {cmd, [args] { return run_produce(*args); }};
 }
 
