@@ -45,11 +45,16 @@ std::string zeros_stream(std::size_t zeros) {
 }  // namespace
 
 CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progress) {
-  progress.stage(std::string(to_string(payload.codec())) + " codec only · " + payload.name() +
+  progress.stage(payload.layout() + " codec only · " + payload.name() +
                      " · encode, load, refuse a bomb, load again",
                  3 * records);
   const ChannelRegistry registry = payload.registry(codec_channel);
   MessageHandler handler(registry, payload.handler_options());
+  if (payload.schemas()) {
+    // The id a producer would have from the registry: encoding is then the
+    // same work as a producer's.
+    handler.use_schema_id(codec_channel, registry.at(codec_channel).type(), payload.schema_id());
+  }
   MessageLoader loader(registry);
 
   double encoded_bytes = 0;
@@ -63,7 +68,8 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
   const Usage encode_usage = encoding.elapsed();
 
   // As a consumer sees a corps record: the value and its corps-type header,
-  // and a corps-codec header unless the value is zlib. Built before the
+  // and a corps-codec header unless the value is zlib or framed for a
+  // schema registry (value_codec says zlib then). Built before the
   // clock starts, one set per codec.
   std::array<Headers, 4> headers_of;  // by Codec's value
   for (const Codec codec : {Codec::zlib, Codec::none, Codec::zstd, Codec::lz4}) {
@@ -92,8 +98,8 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
 
   const std::string bomb = zeros_stream(2 * loader.options().max_decompressed_bytes);
   const Headers zlib_headers{{std::string(type_header), payload.type_name()}};
-  const auto refused = loader.load(
-      RawRecord{codec_channel, 0, -1, bomb.data(), bomb.size(), &zlib_headers});
+  const auto refused =
+      loader.load(RawRecord{codec_channel, 0, -1, bomb.data(), bomb.size(), &zlib_headers});
   if (refused.ok() || refused.error().code() != Errc::too_large) {
     throw std::runtime_error("the bomb was not refused at the cap");
   }

@@ -21,6 +21,7 @@ ProducerOptions producer_options(const std::string& brokers, const Payload& payl
   options.brokers = brokers;
   options.client_id = "corps-bench-producer";
   options.handler = payload.handler_options();
+  options.schema_registry.client = payload.schemas();  // framed payloads only
   return options;
 }
 

@@ -29,6 +29,7 @@
 #include "codec_only.hpp"
 #include "corps/admin.hpp"
 #include "corps/codec.hpp"
+#include "corps/embedded_schema_registry.hpp"
 #include "corps/logging.hpp"
 #include "corps_client.hpp"
 #include "frames.hpp"
@@ -66,6 +67,8 @@ struct Flags {
   unsigned compression_threads = 1;
   std::string codec_name = "zlib";
   corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
+  /// --codec confluent: values framed for a schema registry, not compressed.
+  bool confluent = false;
   bool quick = false;
   bool compare_zlib_backends = false;
   /// Set after parsing: what every topic name of this run starts with.
@@ -118,6 +121,9 @@ std::vector<corps::TopicSpec> every_topic(const Flags& flags) {
       specs.push_back({topics.latency, flags.partitions, 1});
     }
   }
+  // --codec confluent: the registry's own topic (an embedded broker in
+  // another process cannot be asked to create it).
+  if (flags.confluent) specs.push_back({"_schemas", 1, 1});
   return specs;
 }
 
@@ -236,6 +242,15 @@ int run(const Flags& flags) {
           codec_options(flags)));
     }
   }
+  // --codec confluent: a registry of corps's own, on the run's brokers,
+  // gives the values their schema id (and the corps producer its look-ups).
+  std::optional<corps::EmbeddedSchemaRegistry> schema_registry;
+  if (flags.confluent) {
+    schema_registry.emplace(corps::EmbeddedSchemaRegistryOptions{.brokers = brokers});
+    auto schemas = std::make_shared<corps::SchemaRegistryClient>(
+        corps::SchemaRegistryOptions{.url = schema_registry->url()});
+    for (auto& payload : payloads) payload.frame_for_registry(schemas);
+  }
 
   proto::Results results;
   auto& setup = *results.mutable_setup();
@@ -252,7 +267,7 @@ int run(const Flags& flags) {
   setup.set_zlib_level(flags.zlib_level);
   setup.set_zlib_store_below(flags.zlib_store_below);
   setup.set_uncompressed_below(flags.uncompressed_below);
-  setup.set_codec(std::string(corps::to_string(flags.codec)));
+  setup.set_codec(flags.confluent ? "confluent" : std::string(corps::to_string(flags.codec)));
   setup.set_compression_threads(flags.compression_threads);
   for (const auto& payload : payloads) {
     auto& described = *results.add_payloads();
@@ -342,8 +357,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--codec", flags.codec_name,
                  "corps's codec (HandlerOptions::codec): zlib (MessageCorps's format), none, "
-                 "zstd or lz4; the raw baseline sends the same bytes")
-      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
+                 "zstd or lz4; or confluent, a schema registry's framing (WireFormat::confluent, "
+                 "an embedded registry on the run's brokers); the raw baseline sends the same "
+                 "bytes")
+      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4", "confluent"}))
       ->capture_default_str();
   app.add_option("--compression-threads", flags.compression_threads,
                  "corps producer's ProducerOptions::compression_threads (1: compress on the "
@@ -359,7 +376,9 @@ int main(int argc, char** argv) {
   }
   apply_quick(app, flags);
   complete(flags);
-  flags.codec = *corps::parse_codec(flags.codec_name);  // IsMember checked the name
+  flags.confluent = flags.codec_name == "confluent";
+  // IsMember checked the name; a framed value is not compressed.
+  flags.codec = flags.confluent ? corps::Codec::none : *corps::parse_codec(flags.codec_name);
   if (std::getenv("CORPS_LOG_LEVEL") == nullptr) {
     // corps's info lines (consumers assigned, closed) would break the
     // progress line; warnings and errors still show.

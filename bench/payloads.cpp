@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 
 #include "corps/image.pb.h"
 #include "corps/prediction.pb.h"
@@ -56,12 +57,23 @@ Payload::Payload(std::string name, std::string source, const CodecOptions& codec
       codec_(codec),
       source_(std::move(source)),
       messages_(std::move(messages)) {
+  for (auto& message : messages_) metadata_.push_back(metadata_of(*message));
   MessageHandler handler(registry(sample_channel), handler_options());
+  encode_values(handler);
+}
+
+void Payload::encode_values(MessageHandler& handler) {
+  values_.clear();
+  value_codecs_.clear();
+  serialized_bytes_ = value_bytes_ = 0;
+  max_value_bytes_ = 0;
   for (auto& message : messages_) {
-    metadata_.push_back(metadata_of(*message));
     auto encoded = handler.encode(sample_channel, *message);
+    if (!encoded.ok()) throw std::runtime_error("encode: " + encoded.error().to_string());
     values_.emplace_back(encoded->value.view());
-    value_codecs_.push_back(encoded->codec);
+    // A framed value has no corps-codec header, as a zlib one has none.
+    value_codecs_.push_back(encoded->format == WireFormat::confluent ? Codec::zlib
+                                                                     : encoded->codec);
     serialized_bytes_ += static_cast<double>(message->ByteSizeLong());
     value_bytes_ += static_cast<double>(values_.back().size());
     max_value_bytes_ = std::max(max_value_bytes_, values_.back().size());
@@ -70,13 +82,29 @@ Payload::Payload(std::string name, std::string source, const CodecOptions& codec
   value_bytes_ /= static_cast<double>(messages_.size());
 }
 
+void Payload::frame_for_registry(std::shared_ptr<SchemaRegistryClient> schemas) {
+  const auto* type = messages_.front()->GetDescriptor();
+  // The subject the producer's topic strategy gives every topic of the run
+  // holds the same file, which keeps one id.
+  schema_id_ = schemas->register_file("corps-bench-" + name_ + "-value", *type->file());
+  schemas_ = std::move(schemas);
+  format_ = WireFormat::confluent;
+  MessageHandler handler(registry(sample_channel), handler_options());
+  handler.use_schema_id(sample_channel, type, schema_id_);
+  encode_values(handler);
+}
+
+std::string Payload::layout() const {
+  return format_ == WireFormat::confluent ? "confluent" : std::string(to_string(codec_.codec));
+}
+
 const std::string& Payload::type_name() const {
   return messages_.front()->GetDescriptor()->full_name();
 }
 
 ChannelRegistry Payload::registry(const std::string& topic) const {
   ChannelRegistry registry;
-  registry.bind(topic, type_name());
+  registry.bind(topic, type_name(), format_);
   return registry;
 }
 

@@ -6,6 +6,7 @@
 #include <google/protobuf/message.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "corps/message_handler.hpp"
 #include "corps/metadata.pb.h"
 #include "corps/registry.hpp"
+#include "corps/schema_registry.hpp"
 #include "frames.hpp"
 
 namespace corps::bench {
@@ -35,7 +37,21 @@ class Payload {
   [[nodiscard]] const std::string& source() const noexcept { return source_; }
   [[nodiscard]] std::size_t samples() const noexcept { return messages_.size(); }
 
-  /// A registry binding `topic` to this payload's type.
+  /// Frames this payload for a schema registry from now on, as a channel
+  /// bound with WireFormat::confluent is: its type's file registered in
+  /// `schemas`, every value remade as magic byte, schema id, indexes and the
+  /// stamped message, uncompressed.
+  void frame_for_registry(std::shared_ptr<SchemaRegistryClient> schemas);
+  /// The registry the values are framed for, or null (frame_for_registry).
+  [[nodiscard]] const std::shared_ptr<SchemaRegistryClient>& schemas() const noexcept {
+    return schemas_;
+  }
+  /// The schema id the values carry (frame_for_registry), or 0.
+  [[nodiscard]] std::int32_t schema_id() const noexcept { return schema_id_; }
+  /// How values are laid out: the codec's name, or "confluent".
+  [[nodiscard]] std::string layout() const;
+
+  /// A registry binding `topic` to this payload's type, in its wire format.
   [[nodiscard]] ChannelRegistry registry(const std::string& topic) const;
   /// How corps encodes this payload: the same codec and level as its values.
   [[nodiscard]] HandlerOptions handler_options() const;
@@ -50,7 +66,8 @@ class Payload {
     return values_[index % values_.size()];
   }
   /// The codec that value is in: codec(), or none for a short zstd or lz4
-  /// value. Any but zlib is named in a corps-codec header.
+  /// value. Any but zlib is named in a corps-codec header; a value framed
+  /// for a schema registry has none, and says zlib here.
   [[nodiscard]] Codec value_codec(std::size_t index) const {
     return value_codecs_[index % value_codecs_.size()];
   }
@@ -66,6 +83,9 @@ class Payload {
   Payload(std::string name, std::string source, const CodecOptions& codec,
           std::vector<std::unique_ptr<google::protobuf::Message>> messages);
 
+  // Encodes every sample with `handler` on the samples' channel.
+  void encode_values(MessageHandler& handler);
+
   std::string name_;
   CodecOptions codec_;
   std::string source_;
@@ -77,6 +97,9 @@ class Payload {
   double serialized_bytes_ = 0;
   double value_bytes_ = 0;
   std::size_t max_value_bytes_ = 0;
+  WireFormat format_ = WireFormat::messagecorps;
+  std::shared_ptr<SchemaRegistryClient> schemas_;
+  std::int32_t schema_id_ = 0;
 };
 
 }  // namespace corps::bench

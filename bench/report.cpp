@@ -172,7 +172,7 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
       if (row->has_consume_after_bomb()) {
         const auto& after = row->consume_after_bomb();
         out << "| " << row->payload() << " | " << row->client() << ", after a bomb | — | — | — | "
-            << number(after.records_per_second()) << " (" 
+            << number(after.records_per_second()) << " ("
             << times(ratio(after.records_per_second(), row->consume().records_per_second()))
             << ") | " << number(after.megabytes_per_second()) << " | "
             << number(after.cpu_microseconds_per_record()) << " |\n";

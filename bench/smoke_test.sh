@@ -20,4 +20,17 @@ results = json.load(open(sys.argv[1]))
 assert len(results["rows"]) == 6, results["rows"]
 assert {r["payload"] for r in results["ratios"]} == {"small", "frame"}, results["ratios"]
 ' "$work/results.json"
+
+# Values framed for a schema registry: the run registers its schemas in an
+# embedded registry and sends and reads them framed, checked like the rest.
+"$bench" --quick --payload small --codec confluent --json "$work/confluent.json" >"$work/confluent.md"
+grep -qF '| small | **corps / raw** |' "$work/confluent.md" || { echo "no confluent ratio row" >&2; exit 1; }
+/usr/bin/python3 -c '
+import json, sys
+results = json.load(open(sys.argv[1]))
+assert results["setup"]["codec"] == "confluent", results["setup"]
+assert len(results["rows"]) == 3, results["rows"]
+small = results["payloads"][0]
+assert small["value_bytes"] > small["serialized_bytes"], small
+' "$work/confluent.json"
 echo "bench smoke test: ok"
