@@ -20,6 +20,21 @@ Record::Record(RecordLocation location, std::optional<std::string> key,
       decoded_(std::move(decoded)),
       metadata_field_(metadata_field) {}
 
+Record& Record::operator=(Record&& other) noexcept {
+  if (this == &other) return *this;
+  // Member order would release the old type owner first, while the old
+  // message, which may be of that type, still exists.
+  decoded_ = std::move(other.decoded_);
+  type_owner_ = std::move(other.type_owner_);
+  location_ = std::move(other.location_);
+  key_ = std::move(other.key_);
+  value_ = std::move(other.value_);
+  headers_ = std::move(other.headers_);
+  timestamp_ms_ = other.timestamp_ms_;
+  metadata_field_ = other.metadata_field_;
+  return *this;
+}
+
 Framing Record::framing() const noexcept {
   if (value_ && is_confluent_framed(*value_, headers_)) return Framing::confluent;
   return find_header(headers_, codec_header) != nullptr ? Framing::corps_codec

@@ -47,7 +47,9 @@ enum class Framing {
 class Record {
  public:
   Record(Record&&) noexcept = default;
-  Record& operator=(Record&&) noexcept = default;
+  /// Replaces the message before its type: a dynamic type must outlive
+  /// its messages.
+  Record& operator=(Record&& other) noexcept;
 
   /// The channel (topic) the record came from.
   [[nodiscard]] const std::string& topic() const noexcept { return location_.topic; }

@@ -108,6 +108,51 @@ TEST_F(RegistryTypes, AConsumerWithARegistryReadsAChannelItHasNoTypeFor) {
   }
 }
 
+// Records of two schema ids hold two types made at run time; replacing one
+// record with the other must let go of the old message before its type.
+// (Under AddressSanitizer a use after free otherwise.)
+TEST_F(RegistryTypes, ARecordOfARegistrysTypeOutlivesItsConsumerAndMayBeReplaced) {
+  create_topic("Anything", 1);
+  auto registry = start_registry();
+  const auto send = [&](const google::protobuf::Message& prototype, auto fill) {
+    corps::ChannelRegistry channels;
+    channels.bind("Anything", prototype, corps::WireFormat::confluent);
+    auto options = producer_options();
+    options.schema_registry.client = client_of(registry);
+    options.schema_registry.subject_name_strategy = corps::SubjectNameStrategy::record;
+    corps::Producer producer(channels, options);
+    std::unique_ptr<google::protobuf::Message> message(prototype.New());
+    fill(*message);
+    ASSERT_TRUE(producer.send("Anything", *message).get().ok());
+  };
+  send(corps_test::Reading::default_instance(), [](google::protobuf::Message& message) {
+    static_cast<corps_test::Reading&>(message).set_value(3.25);
+  });
+  send(corps::proto::Image::default_instance(), [](google::protobuf::Message& message) {
+    static_cast<corps::proto::Image&>(message).set_frame(11);
+  });
+
+  std::vector<corps::Record> records;
+  {
+    auto options = consumer_options("", {"Anything"});
+    options.schema_registry = client_of(registry);
+    corps::Consumer consumer(corps::ChannelRegistry{}, options);
+    records = corps::testing::consume(consumer, 2);
+  }
+  ASSERT_EQ(records.size(), 2U);
+  ASSERT_TRUE(records[0].ok()) << records[0].error().to_string();
+  ASSERT_TRUE(records[1].ok()) << records[1].error().to_string();
+  EXPECT_NE(records[0].schema_id(), records[1].schema_id());
+  EXPECT_EQ(field_value(records[0].message(), "value"), 3.25);
+
+  records[0] = std::move(records[1]);
+  records.pop_back();
+  const auto& image = records[0].message();
+  EXPECT_EQ(image.GetDescriptor()->full_name(), "corps.proto.Image");
+  EXPECT_EQ(image.GetReflection()->GetInt64(image, image.GetDescriptor()->FindFieldByName("frame")),
+            11);
+}
+
 TEST_F(RegistryTypes, IdsTheRegistryCannotAnswerForAreSchemaErrorsAndDeadLetters) {
   create_topic("Readings", 1);
   auto registry = start_registry();
