@@ -281,10 +281,11 @@ for l in lines:
     assert l['type'] == 'protobuf.image.Prediction', l
     assert l['message']['object'] == ['person', 'car'], l
 "
-check "produce --registry frames records and registers the type under CHANNEL-value" bash -c "
+check "produce --registry frames its channel's records and registers CHANNEL-value, no other" bash -c "
   printf '{\"frame\":5,\"object\":[\"cat\"]}\n' |
     '$corps' produce Framed --registry '$registry' -T Framed=corps.proto.Prediction 2>/dev/null &&
-  curl -sf '$registry/subjects' | grep -q '\"Framed-value\"'"
+  curl -sf '$registry/subjects' | grep -q '\"Framed-value\"' &&
+  ! curl -sf '$registry/subjects' | grep -q 'VideoStream'"
 printf '\x00\x00\x00\x03\xe7\x00\x10\x05' | kcat -P -b "$brokers" -t Framed
 "$corps" consume Framed --registry "$registry" -e >"$work/framed.json" 2>/dev/null
 echo $? >"$work/framed.rc"

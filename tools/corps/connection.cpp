@@ -151,9 +151,14 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
     connection.schemas =
         std::make_shared<SchemaRegistryClient>(SchemaRegistryOptions{.url = registry_url});
   }
-  const WireFormat format = connection.schemas && registry_use == RegistryUse::frame
-                                ? WireFormat::confluent
-                                : WireFormat::messagecorps;
+  // Only the channels the command names are framed: a producer registers
+  // the schema of every channel bound so, and the rest are not sent to.
+  const auto format_of = [&](const std::string& channel) {
+    const bool named = std::find(channels.begin(), channels.end(), channel) != channels.end();
+    return connection.schemas && registry_use == RegistryUse::frame && named
+               ? WireFormat::confluent
+               : WireFormat::messagecorps;
+  };
 
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
   std::vector<std::string> known_types = compiled_types();
@@ -173,10 +178,10 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   for (const auto& [channel, type] : wanted) {
     // Types from the given schemas first: they may redefine compiled ones.
     if (pool && pool->FindMessageTypeByName(type) != nullptr) {
-      connection.registry.bind(channel, type, pool, format);
+      connection.registry.bind(channel, type, pool, format_of(channel));
     } else if (google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type) !=
                nullptr) {
-      connection.registry.bind(channel, type, format);
+      connection.registry.bind(channel, type, format_of(channel));
     } else {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "channel '" + channel + "': no type '" + type + "' " +
