@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "corps/headers.hpp"
+#include "corps/trace_context.hpp"
 #include "detail/rdkafka_handles.hpp"
 
 namespace corps::bench {
@@ -101,10 +102,17 @@ class RawProducer final : public BenchProducer {
     const std::string& value = payload_.value(sample);
     const std::string& type = payload_.type_name();
     for (;;) {
-      detail::HeadersPtr headers(rd_kafka_headers_new(3));
+      detail::HeadersPtr headers(rd_kafka_headers_new(4));
       rd_kafka_header_add(headers.get(), type_header.data(),
                           static_cast<ssize_t>(type_header.size()), type.data(),
                           static_cast<ssize_t>(type.size()));
+      // corps's W3C trace header, of the same length: its ids change per
+      // record, its cost does not.
+      static constexpr std::string_view traceparent =
+          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      rd_kafka_header_add(headers.get(), traceparent_header.data(),
+                          static_cast<ssize_t>(traceparent_header.size()), traceparent.data(),
+                          static_cast<ssize_t>(traceparent.size()));
       const Codec value_codec = payload_.value_codec(sample);
       if (value_codec != Codec::zlib) {  // the headers corps would write
         const std::string_view codec = to_string(value_codec);

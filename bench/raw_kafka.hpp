@@ -1,5 +1,5 @@
 // The baseline: librdkafka's C API used directly, sending the very bytes
-// corps would send (the zlib value and the corps-type header) with the same
+// corps would send (the zlib value, the corps-type and traceparent headers) with the same
 // producer settings as corps::Producer, and reading them back with assign().
 // Whatever corps costs beyond this is corps's own per-message work.
 #pragma once

@@ -1,9 +1,10 @@
 #include "corps/admin.hpp"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 
 #include "corps/config.hpp"
-
 #include "detail/kafka_client.hpp"
 
 namespace corps {
@@ -181,6 +182,79 @@ std::map<std::string, std::string> Admin::topic_configs(const std::string& topic
     }
   }
   return configs;
+}
+
+std::vector<GroupLag> Admin::group_lag(const std::string& group,
+                                       const std::vector<std::string>& topics) {
+  const std::string what = "read the offsets of group '" + group + "'";
+  if (group.empty()) {
+    throw Exception(Error(Errc::invalid_argument, Stage::admin, "cannot " + what + ": no group"));
+  }
+  std::vector<TopicInfo> chosen;
+  if (topics.empty()) {
+    for (auto& topic : list_topics()) {
+      // Kafka's own topics (__consumer_offsets, ...) hold no one's records.
+      if (topic.name.rfind("__", 0) != 0) chosen.push_back(std::move(topic));
+    }
+  } else {
+    for (const auto& name : topics) chosen.push_back(describe_topic(name));
+  }
+  // Committed offsets are the group coordinator's to tell, and only a
+  // consumer of the group may ask (OffsetFetch). This one never joins, so
+  // the group's members are not disturbed.
+  detail::Properties properties{{"bootstrap.servers", impl_->options.brokers},
+                                {"client.id", "corps-admin"},
+                                {"group.id", group},
+                                {"enable.auto.commit", "false"}};
+  for (const auto& [name, value] : impl_->options.properties) properties[name] = value;
+  const auto reader = detail::make_client(RD_KAFKA_CONSUMER, detail::make_conf(properties));
+  detail::PartitionListPtr asked(rd_kafka_topic_partition_list_new(0));
+  for (const auto& topic : chosen) {
+    for (const auto& partition : topic.partitions) {
+      rd_kafka_topic_partition_list_add(asked.get(), topic.name.c_str(), partition.id);
+    }
+  }
+  const auto timeout = static_cast<int>(impl_->options.timeout.count());
+  if (asked->cnt > 0) {
+    const auto err = rd_kafka_committed(reader.get(), asked.get(), timeout);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(admin_error(err, "OffsetFetch", what, rd_kafka_err2str(err)));
+    }
+  }
+  // Unasked, the topics shown are those the group committed in, each
+  // whole, as kafka-consumer-groups --describe shows them.
+  std::set<std::string> committed_in;
+  for (int i = 0; i < asked->cnt; ++i) {
+    if (asked->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && asked->elems[i].offset >= 0) {
+      committed_in.insert(asked->elems[i].topic);
+    }
+  }
+  std::vector<GroupLag> out;
+  for (int i = 0; i < asked->cnt; ++i) {
+    const auto& entry = asked->elems[i];
+    if (entry.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(
+          admin_error(entry.err, "OffsetFetch",
+                      what + " in " + entry.topic + " [" + std::to_string(entry.partition) + "]",
+                      rd_kafka_err2str(entry.err)));
+    }
+    const std::int64_t committed = entry.offset >= 0 ? entry.offset : -1;
+    if (topics.empty() && !committed_in.contains(entry.topic)) continue;
+    GroupLag lag{.topic = entry.topic, .partition = entry.partition, .committed = committed};
+    const auto err = rd_kafka_query_watermark_offsets(reader.get(), entry.topic, entry.partition,
+                                                      &lag.start, &lag.end, timeout);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(admin_error(err, "ListOffsets",
+                                  "read the end of " + std::string(entry.topic) + " [" +
+                                      std::to_string(entry.partition) + "]",
+                                  rd_kafka_err2str(err)));
+    }
+    out.push_back(std::move(lag));
+  }
+  std::sort(out.begin(), out.end(), [](const GroupLag& a, const GroupLag& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  });
+  return out;
 }
 
 void Admin::create_topic(const TopicSpec& topic,

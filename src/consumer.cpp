@@ -184,7 +184,9 @@ Status Consumer::Impl::write_dead_letter(const Record& record, const Error& erro
                  "no dead-letter channel is configured (ConsumerOptions::dead_letters)",
                  record.location());
   }
-  return letters->write(record, error, attempts);
+  const Status written = letters->write(record, error, attempts);
+  if (written.ok() && metrics) metrics->dead_lettered(record.topic());
+  return written;
 }
 
 // A failed decode goes to the dead-letter channel (if there is one) before
@@ -193,6 +195,7 @@ Record Consumer::Impl::route(Record record) {
   if (record.ok() || !letters) return record;
   const Status written = letters->write(record, record.error(), 1);
   if (written.ok()) {
+    if (metrics) metrics->dead_lettered(record.topic());
     last_dead_lettered = true;
     return record;
   }
@@ -299,9 +302,17 @@ Record Consumer::Impl::decode(const rd_kafka_message_t& message, RecordLocation 
   const char* value = static_cast<const char*>(message.payload);
   RawRecord raw{where.topic, where.partition, where.offset,
                 value,       message.len,     headers.empty() ? nullptr : &headers};
+  const auto started =
+      metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   auto decoded = refused ? Result<std::unique_ptr<google::protobuf::Message>>(
                                Error(Errc::too_large, Stage::headers, *refused, where))
                          : loader.load(raw);
+  if (metrics) {
+    metrics->decoded(
+        where.topic, where.partition,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!decoded.ok()) metrics->decode_failed(where.topic, decoded.error().stage());
+  }
   std::optional<std::string> key;
   if (message.key != nullptr) key.emplace(static_cast<const char*>(message.key), message.key_len);
   std::optional<std::string> value_copy;
@@ -329,6 +340,24 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
   if (impl_->options.dead_letters) {
     impl_->letters = std::make_unique<detail::DeadLetterWriter>(impl_->options);
   }
+  if (impl_->options.metrics) {
+    const std::string client =
+        impl_->grouped() ? impl_->options.group_id : impl_->options.client_id;
+    impl_->metrics = std::make_unique<detail::ConsumerMetrics>(impl_->options.metrics, client);
+    impl_->lag_collector = impl_->options.metrics->add_collector(
+        [kafka = impl_->kafka.get(), client](Metrics& metrics) {
+          for (const auto& partition : kafka->lag()) {
+            if (partition.lag < 0) continue;
+            metrics
+                .gauge("corps_consumer_lag",
+                       "Records written to a partition and not yet read by this consumer",
+                       {{"client", client},
+                        {"channel", partition.partition.topic},
+                        {"partition", std::to_string(partition.partition.partition)}})
+                .set(static_cast<double>(partition.lag));
+          }
+        });
+  }
   if (impl_->grouped()) {
     impl_->kafka->subscribe();
     return;
@@ -349,7 +378,9 @@ Consumer::~Consumer() {
     logger()->error("consumer close failed: {}", e.what());
   }
   // close() has left the group (or given up): the client goes first, without
-  // leaving again, while what its callbacks reach is still whole.
+  // leaving again, while what its callbacks reach is still whole. The
+  // metrics stop reading it before.
+  impl_->lag_collector.reset();
   impl_->kafka.reset();
 }
 

@@ -7,6 +7,7 @@
 
 #include "corps/consumer.hpp"
 #include "corps/logging.hpp"
+#include "corps/trace_context.hpp"
 #include "detail/consumer_impl.hpp"
 
 namespace corps {
@@ -18,8 +19,8 @@ bool Consumer::Impl::sleep_unless_stopped(std::chrono::milliseconds wait) const 
   while (!stopped()) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= until) return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        until - now, std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
   }
   return false;
 }
@@ -31,7 +32,10 @@ std::optional<Error> Consumer::Impl::attempt(const RecordHandler& handle, const 
   for (attempts = 1;; ++attempts) {
     std::optional<Error> failure;
     try {
+      // What the handler sends continues the record's trace.
+      const TraceScope scope(record);
       handle(record);
+      if (metrics) metrics->retried(record.topic(), attempts - 1);
       return std::nullopt;
     } catch (const std::exception& e) {
       failure.emplace(Errc::handler_failed, Stage::handler, e.what(), record.location());
@@ -44,6 +48,7 @@ std::optional<Error> Consumer::Impl::attempt(const RecordHandler& handle, const 
                    attempts, options.retry.max_attempts, failure->message());
     if (attempts >= options.retry.max_attempts ||
         !sleep_unless_stopped(options.retry.backoff_before(attempts + 1))) {
+      if (metrics) metrics->retried(record.topic(), attempts - 1);
       return failure;
     }
   }

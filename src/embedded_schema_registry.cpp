@@ -2,14 +2,14 @@
 
 #include <httplib.h>
 
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <mutex>
-#include <thread>
+#include <optional>
 
 #include "corps/error.hpp"
 #include "corps/logging.hpp"
+#include "detail/http_listener.hpp"
 #include "detail/schema_store.hpp"
 #include "detail/schemas_topic.hpp"
 
@@ -88,31 +88,9 @@ struct EmbeddedSchemaRegistry::Impl {
         store(options.default_compatibility) {
     for (const auto& record : topic.read_all()) store.apply(record);
     routes();
-    port = options.port == 0
-               ? server.bind_to_any_port(options.host)
-               : (server.bind_to_port(options.host, options.port) ? options.port : -1);
-    if (port <= 0) {
-      throw Exception(Error(Errc::invalid_argument, Stage::schema,
-                            "the schema registry cannot listen on " + options.host + ":" +
-                                std::to_string(options.port)));
-    }
-    url = "http://" + options.host + ":" + std::to_string(port);
-    listener = std::thread([this] {
-      server.listen_after_bind();
-      listening_ended = true;
-    });
-    // Until the server runs, stop() is lost on it and the destructor would
-    // wait for a listener that never ends.
-    while (!server.is_running() && !listening_ended) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    logger()->info("schema registry at {} keeps its schemas in topic '{}' of {}", url,
+    listener.emplace(server, options.host, options.port, Stage::schema, "the schema registry");
+    logger()->info("schema registry at {} keeps its schemas in topic '{}' of {}", listener->url(),
                    options.topic, options.brokers);
-  }
-
-  ~Impl() {
-    server.stop();
-    if (listener.joinable()) listener.join();
   }
 
   // Serves one request: refusals become the REST API's error bodies.
@@ -249,10 +227,7 @@ struct EmbeddedSchemaRegistry::Impl {
   std::mutex mutex;  // the store, and the order of changes in the topic
   detail::SchemaStore store;
   httplib::Server server;
-  int port = 0;
-  std::string url;
-  std::atomic<bool> listening_ended{false};
-  std::thread listener;
+  std::optional<detail::HttpListener> listener;  // last: stops before the rest goes
 };
 
 EmbeddedSchemaRegistry::EmbeddedSchemaRegistry(EmbeddedSchemaRegistryOptions options) {
@@ -269,10 +244,10 @@ EmbeddedSchemaRegistry& EmbeddedSchemaRegistry::operator=(EmbeddedSchemaRegistry
     default;
 
 const std::string& EmbeddedSchemaRegistry::url() const noexcept {
-  return impl_->url;
+  return impl_->listener->url();
 }
 int EmbeddedSchemaRegistry::port() const noexcept {
-  return impl_->port;
+  return impl_->listener->port();
 }
 
 }  // namespace corps

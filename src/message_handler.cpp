@@ -17,6 +17,10 @@ EncodedRecord::CorpsHeaders EncodedRecord::headers() const noexcept {
     out.items[out.count++] = {codec_header, to_string(codec)};
   }
   if (!metadata.empty()) out.items[out.count++] = {metadata_header, metadata};
+  if (!trace.traceparent.empty())
+    out.items[out.count++] = {traceparent_header, trace.traceparent.view()};
+  if (!trace.parent_span.empty())
+    out.items[out.count++] = {parent_span_header, trace.parent_span.view()};
   return out;
 }
 

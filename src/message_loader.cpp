@@ -6,6 +6,7 @@
 #include "corps/confluent_framing.hpp"
 #include "corps/metadata.hpp"
 #include "corps/schema_registry.hpp"
+#include "corps/trace_context.hpp"
 #include "detail/channel_lookup.hpp"
 #include "detail/header_limits.hpp"
 #include "detail/parse_cost.hpp"
@@ -225,16 +226,25 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   // its metadata in the corps-metadata header, read by Record::metadata().
   if (metadata_field == nullptr) return message;
   const bool has_metadata = message->GetReflection()->HasField(*message, metadata_field);
+  // An instrumented producer that knows no corps metadata may still say
+  // which trace the record is part of.
+  const Header* traceparent =
+      record.headers != nullptr ? find_header(*record.headers, traceparent_header) : nullptr;
+  const std::string_view header_trace_id = traceparent != nullptr && traceparent->value
+                                               ? traceparent_trace_id(*traceparent->value)
+                                               : std::string_view();
   // A schema registry's serializers stamp no corps metadata: such a record
-  // is read without it, and its position is written only where it can be.
-  if (confluent_framed && !has_metadata) return message;
-  if (!has_metadata) {
+  // is read without it, and its position is written only where it can be
+  // (or where the trace header needs the metadata made).
+  if (confluent_framed && !has_metadata && header_trace_id.empty()) return message;
+  if (!has_metadata && !confluent_framed) {
     return Error(Errc::missing_metadata, Stage::metadata,
                  "the " + type_name + " has no '" + metadata_field->name() + "' metadata (field " +
                      std::to_string(metadata_field->number()) +
                      "); the record is of another type or was not sent through a handler",
                  where());
   }
+  if (!header_trace_id.empty()) fill_trace_id(*message, metadata_field, header_trace_id);
   record_position(*message, metadata_field, record.partition, record.offset);
   return message;
 }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "corps/error.hpp"
+#include "corps/trace_context.hpp"
 
 namespace corps {
 
@@ -71,6 +72,8 @@ struct MetadataStamper::State {
   // second instead of per record.
   std::int64_t cached_second = -1;
   std::string cached_date;
+  // What a metadata type other than corps's own was stamped with.
+  proto::MessageData foreign;
 
   // A version-7 UUID: 48 bits of Unix milliseconds, then random bits, so ids
   // sort by creation time and need no lock (unlike version 1).
@@ -136,7 +139,7 @@ const MetadataDefaults& MetadataStamper::defaults() const noexcept {
   return state_->defaults;
 }
 
-void MetadataStamper::stamp(proto::MessageData& metadata) {
+const proto::MessageData& MetadataStamper::stamp(proto::MessageData& metadata) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const auto unix_us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
   metadata.set_timestamp(static_cast<double>(unix_us) / 1e6);
@@ -144,18 +147,24 @@ void MetadataStamper::stamp(proto::MessageData& metadata) {
   metadata.set_sending_service(state_->defaults.sending_service);
   state_->uuid_v7(*metadata.mutable_uuid(), unix_us / 1000);
   state_->iso_date(*metadata.mutable_iso_date(), unix_us);
-  if (metadata.trace_id().empty()) state_->trace_id(*metadata.mutable_trace_id());
+  if (metadata.trace_id().empty()) {
+    if (const TraceContext* continued = current_trace()) {
+      metadata.set_trace_id(continued->trace_id);
+    } else {
+      state_->trace_id(*metadata.mutable_trace_id());
+    }
+  }
+  return metadata;
 }
 
-void MetadataStamper::stamp(pb::Message& message, const pb::FieldDescriptor* field) {
+const proto::MessageData& MetadataStamper::stamp(pb::Message& message,
+                                                 const pb::FieldDescriptor* field) {
   const auto* reflection = message.GetReflection();
   pb::Message* metadata = reflection->MutableMessage(&message, field);
-  if (auto* generated = dynamic_cast<proto::MessageData*>(metadata)) {
-    stamp(*generated);
-    return;
-  }
+  if (auto* generated = dynamic_cast<proto::MessageData*>(metadata)) return stamp(*generated);
   // A dynamic or foreign metadata type of the same shape: go by field number.
-  proto::MessageData stamped;
+  proto::MessageData& stamped = state_->foreign;
+  stamped.Clear();
   const auto* md_type = metadata->GetDescriptor();
   const auto* md_reflection = metadata->GetReflection();
   stamped.set_trace_id(
@@ -172,6 +181,7 @@ void MetadataStamper::stamp(pb::Message& message, const pb::FieldDescriptor* fie
                            stamped.iso_date());
   md_reflection->SetString(metadata, md_type->FindFieldByNumber(trace_id_field),
                            stamped.trace_id());
+  return stamped;
 }
 
 void record_position(pb::Message& message, const pb::FieldDescriptor* field, std::int64_t partition,
@@ -186,6 +196,20 @@ void record_position(pb::Message& message, const pb::FieldDescriptor* field, std
   const auto* md_reflection = metadata->GetReflection();
   md_reflection->SetInt64(metadata, md_type->FindFieldByNumber(offset_field), offset);
   md_reflection->SetInt64(metadata, md_type->FindFieldByNumber(partition_field), partition);
+}
+
+void fill_trace_id(pb::Message& message, const pb::FieldDescriptor* field,
+                   std::string_view trace_id) {
+  pb::Message* metadata = message.GetReflection()->MutableMessage(&message, field);
+  if (auto* generated = dynamic_cast<proto::MessageData*>(metadata)) {
+    if (generated->trace_id().empty()) generated->set_trace_id(std::string(trace_id));
+    return;
+  }
+  const auto* trace_field = metadata->GetDescriptor()->FindFieldByNumber(trace_id_field);
+  const auto* md_reflection = metadata->GetReflection();
+  if (md_reflection->GetString(*metadata, trace_field).empty()) {
+    md_reflection->SetString(metadata, trace_field, std::string(trace_id));
+  }
 }
 
 proto::MessageData read_metadata(const pb::Message& message, const pb::FieldDescriptor* field) {

@@ -49,6 +49,9 @@ detail::Properties Producer::Impl::properties() const {
        std::to_string(std::max<std::size_t>(1, options.max_queued_bytes / 1024))},
       {"queue.buffering.max.messages", std::to_string(options.max_queued_records)},
   };
+  if (options.metrics) {
+    props["statistics.interval.ms"] = std::to_string(detail::ClientMetrics::statistics_interval_ms);
+  }
   for (const auto& [name, value] : options.properties) props[name] = value;
   return props;
 }
@@ -76,6 +79,30 @@ void Producer::Impl::refuse_if_closing(std::string_view topic) const {
                             "left to report the record"));
 }
 
+Status Producer::Impl::serialize(std::string_view channel, google::protobuf::Message& message,
+                                 const SendOptions& send_options, detail::SerializedRecord& out) {
+  std::lock_guard lock(encoder_mutex);
+  return serialize_locked(channel, message, send_options, out);
+}
+
+// A send whose headers carry a traceparent of the caller's (their own
+// tracing injected it) is part of that trace: the message's metadata takes
+// its trace id if it has none, and corps adds no trace headers of its own.
+Status Producer::Impl::serialize_locked(std::string_view channel,
+                                        google::protobuf::Message& message,
+                                        const SendOptions& send_options,
+                                        detail::SerializedRecord& out) {
+  const Header* traceparent = find_header(send_options.headers, traceparent_header);
+  std::optional<TraceContext> callers;
+  if (traceparent != nullptr && traceparent->value)
+    callers = parse_traceparent(*traceparent->value);
+  std::optional<TraceScope> scope;
+  if (callers) scope.emplace(std::move(*callers));
+  const Status done = encoder.serialize(channel, message, send_options.compressibility, out);
+  if (traceparent != nullptr) out.trace = {};
+  return done;
+}
+
 void Producer::Impl::send(std::string_view channel, google::protobuf::Message& message,
                           SendOptions send_options, std::unique_ptr<DeliveryContext> context) {
   if (find_header(send_options.headers, codec_header) != nullptr) {
@@ -98,14 +125,22 @@ void Producer::Impl::send(std::string_view channel, google::protobuf::Message& m
     }
     // Stamped and serialized here, while the message is the caller's;
     // compressed here too, or by a worker (RecordEncoder::finish either way).
-    const Compressibility compressibility = record.options.compressibility;
+    const auto started =
+        metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto count_sent = [&] {
+      if (!metrics) return;
+      metrics->sent(
+          channel,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    };
     if (workers) {
       compress_on_workers(channel, message, std::move(record));
+      count_sent();  // the time spent here: stamping and serializing
       return;
     }
     Result<EncodedRecord> encoded = [&]() -> Result<EncodedRecord> {
       std::lock_guard lock(encoder_mutex);
-      const Status done = encoder.serialize(channel, message, compressibility, serialized);
+      const Status done = serialize_locked(channel, message, record.options, serialized);
       if (!done.ok()) return done.error();
       return detail::RecordEncoder::finish(serialized, compressor);
     }();
@@ -115,6 +150,7 @@ void Producer::Impl::send(std::string_view channel, google::protobuf::Message& m
     }
     record.kind = Outgoing::Value::encoded;
     record.encoded = std::move(*encoded);
+    count_sent();
   } catch (...) {
     // Thrown before the record had a way to its report: none comes.
     in_flight.fetch_sub(1, std::memory_order_acq_rel);
@@ -154,9 +190,23 @@ Producer::Producer(ChannelRegistry registry, ProducerOptions options)
   rd_kafka_conf_set_opaque(conf.get(), impl_.get());
   // Reports as events, served by corps (Impl::serve), not by
   // rd_kafka_poll or rd_kafka_flush: only one thread at a time runs callbacks.
-  rd_kafka_conf_set_events(conf.get(), RD_KAFKA_EVENT_DR);
+  const bool counted = impl_->options.metrics != nullptr;
+  rd_kafka_conf_set_events(conf.get(),
+                           counted ? RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_STATS : RD_KAFKA_EVENT_DR);
   rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
   impl_->client = detail::make_client(RD_KAFKA_PRODUCER, std::move(conf));
+  if (counted) {
+    impl_->metrics =
+        std::make_unique<detail::ProducerMetrics>(impl_->options.metrics, impl_->options.client_id);
+    impl_->queue_collector = impl_->options.metrics->add_collector(
+        [client = impl_->client.get(), id = impl_->options.client_id](Metrics& metrics) {
+          metrics
+              .gauge("corps_producer_queue_records",
+                     "Records in the producer's queue, not yet acknowledged by the broker",
+                     {{"client", id}})
+              .set(static_cast<double>(rd_kafka_outq_len(client)));
+        });
+  }
   impl_->reports.reset(rd_kafka_queue_get_main(impl_->client.get()));
   detail::wait_for_brokers(impl_->client.get(), impl_->options.brokers,
                            impl_->options.connect_timeout);
@@ -205,6 +255,7 @@ Producer::~Producer() {
   // Nothing can send now: the workers go last, so no callback ever found
   // them gone.
   impl_->workers.reset();
+  impl_->queue_collector.reset();  // before the client it reads goes
 }
 
 void Producer::send(std::string_view channel, google::protobuf::Message& message,

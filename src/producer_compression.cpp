@@ -14,6 +14,8 @@ class Producer::Impl::CompressJob final : public detail::OrderedWorkers::Item {
 
   detail::SerializedRecord serialized;
 
+  [[nodiscard]] const Outgoing& record() const noexcept { return record_; }
+
   // Reports a record that never reached the workers.
   void fail(Error error) { impl_.fail(record_, std::move(error), Sender::application); }
 
@@ -97,12 +99,8 @@ void Producer::Impl::submit(std::unique_ptr<detail::OrderedWorkers::Item> item) 
 // the compressing to a worker.
 void Producer::Impl::compress_on_workers(std::string_view channel,
                                          google::protobuf::Message& message, Outgoing record) {
-  const Compressibility compressibility = record.options.compressibility;
   auto job = std::make_unique<CompressJob>(*this, std::move(record));
-  const Status serialized = [&] {
-    std::lock_guard lock(encoder_mutex);
-    return encoder.serialize(channel, message, compressibility, job->serialized);
-  }();
+  const Status serialized = serialize(channel, message, job->record().options, job->serialized);
   if (!serialized.ok()) {
     job->fail(serialized.error());
     return;

@@ -87,6 +87,7 @@ void Producer::Impl::keep_callback_error(std::exception_ptr error) {
 // would hold up the records in line behind it).
 void Producer::Impl::fail(std::unique_ptr<DeliveryContext> context, const RecordLocation& location,
                           Error error, Sender sender) {
+  if (metrics) metrics->failed(location.topic, error.code());
   DeliveryReport report{location, std::move(error), Persistence::not_persisted};
   if (std::holds_alternative<std::promise<DeliveryReport>>(context->receiver)) {
     deliver(*context, report);
@@ -126,11 +127,13 @@ void Producer::Impl::on_delivery(const rd_kafka_message_t* message) {
                           message->offset >= 0 ? message->offset : -1};
   const Persistence persistence = to_persistence(rd_kafka_message_status(message));
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (metrics) metrics->delivered(location.topic, location.partition);
     if (context) deliver(*context, DeliveryReport(std::move(location), persistence));
     return;
   }
   Error error = detail::kafka_error(message->err, Stage::delivery,
                                     "record to '" + location.topic + "' not delivered", location);
+  if (metrics) metrics->failed(location.topic, error.code());
   // The error callback may come later; later sends must fail already.
   note_fatal(client.get());
   if (fatal_error()) error.set_severity(Severity::fatal);
@@ -166,6 +169,10 @@ bool Producer::Impl::serve(std::chrono::milliseconds wait) {
       for (rd_kafka_event_t* event = rd_kafka_queue_poll(reports.get(), wait_ms); event != nullptr;
            event = rd_kafka_queue_poll(reports.get(), 0)) {
         const detail::EventPtr owned(event);
+        if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_STATS && metrics) {
+          metrics->kafka_statistics(rd_kafka_event_stats(event));
+          continue;
+        }
         if (rd_kafka_event_type(event) != RD_KAFKA_EVENT_DR) continue;
         while (const rd_kafka_message_t* message = rd_kafka_event_message_next(event)) {
           try {

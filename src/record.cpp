@@ -70,7 +70,41 @@ proto::MessageData Record::metadata() const {
   }
   metadata.set_partition(location_.partition);
   metadata.set_offset(location_.offset);
+  if (metadata.trace_id().empty()) {
+    const auto* traceparent = find_header(headers_, traceparent_header);
+    if (traceparent != nullptr && traceparent->value) {
+      metadata.set_trace_id(std::string(traceparent_trace_id(*traceparent->value)));
+    }
+  }
   return metadata;
+}
+
+std::optional<TraceContext> Record::trace_context() const {
+  if (const auto* header = find_header(headers_, traceparent_header);
+      header != nullptr && header->value) {
+    if (auto context = parse_traceparent(*header->value)) {
+      const auto* parent = find_header(headers_, parent_span_header);
+      if (parent != nullptr && parent->value && is_span_id(*parent->value)) {
+        context->parent_span_id = *parent->value;
+      }
+      return context;
+    }
+  }
+  // A record without the header (MessageCorps writes none): its metadata.
+  if (!ok()) return std::nullopt;
+  proto::MessageData metadata;
+  try {
+    metadata = this->metadata();
+  } catch (const Exception&) {
+    return std::nullopt;  // a type with no metadata, sent without it
+  }
+  if (!is_trace_id(metadata.trace_id())) return std::nullopt;
+  TraceContext context{
+      .trace_id = {}, .span_id = span_id_of_uuid(metadata.uuid()), .parent_span_id = {}};
+  for (const char c : metadata.trace_id()) {
+    context.trace_id += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+  }
+  return context;
 }
 
 void Record::throw_not(const std::string& wanted) const {

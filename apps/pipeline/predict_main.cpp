@@ -30,8 +30,6 @@ corps::proto::Prediction predict(Detector& detector, const corps::proto::Image& 
   prediction.set_source(image.source());
   prediction.set_image_timestamp(image.message_data().timestamp());
   prediction.set_detector(detector.name());
-  // The frame's trace follows it: the stamper keeps a trace id already set.
-  prediction.mutable_message_data()->set_trace_id(image.message_data().trace_id());
   for (const auto& detection : found) {
     prediction.add_object(detection.label);
     auto* out = prediction.add_detections();
@@ -62,9 +60,9 @@ int main(int argc, char** argv) {
   try {
     auto detector = make_detector(detector_spec);
     Service service("predict", service_flags);
-    corps::Consumer consumer(service.registry(),
-                             service.consumer_options(group, {std::string(video_channel)},
-                                                      Service::Letters::write));
+    corps::Consumer consumer(
+        service.registry(),
+        service.consumer_options(group, {std::string(video_channel)}, Service::Letters::write));
     corps::logger()->info("detecting with {} in group '{}'", detector->name(), group);
     while (!consumer.stopped()) {
       service.tick(consumer);
@@ -82,6 +80,9 @@ int main(int argc, char** argv) {
         continue;
       }
       auto prediction = predict(*detector, image, *pixels);
+      // The prediction continues the frame's trace, the frame's span its
+      // parent (a traceparent header any OpenTelemetry reader follows).
+      const corps::TraceScope trace(*record);
       // Wait for the broker: the frame counts as handled (and its offset is
       // committed) only once its prediction is safe.
       const auto report =

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 #include "channels.hpp"
@@ -19,6 +20,9 @@ void add_service_flags(CLI::App& app, ServiceFlags& flags) {
   app.add_option("--config", flags.config_file, "YAML config (brokers, librdkafka properties)")
       ->check(CLI::ExistingFile);
   app.add_option("--instance", flags.instance, "This instance's name (default: SERVICE-PID)");
+  app.add_option("--metrics-port", flags.metrics_port,
+                 "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (0: any free port)")
+      ->check(CLI::Range(0, 65535));
 }
 
 Service::Service(std::string kind, const ServiceFlags& flags)
@@ -28,7 +32,24 @@ Service::Service(std::string kind, const ServiceFlags& flags)
       brokers_(Brokers::resolve(flags.brokers, config_.brokers)),
       registry_(pipeline_registry()) {
   logger()->set_pattern("[%H:%M:%S.%e] [" + instance_ + "] [%l] %v");
+  metrics_ = std::make_shared<Metrics>();
+  // The service's own counts (frames captured, predicted, stored, ...).
+  counters_collector_ = metrics_->add_collector([this](Metrics& metrics) {
+    std::lock_guard lock(counters_mutex_);
+    for (const auto& [name, value] : counters_) {
+      metrics
+          .gauge("corps_pipeline_count", "The pipeline service's own counts, by name",
+                 {{"service", kind_}, {"instance", instance_}, {"name", name}})
+          .set(static_cast<double>(value));
+    }
+  });
+  if (flags.metrics_port >= 0) {
+    metrics_server_ =
+        std::make_unique<MetricsServer>(metrics_, MetricsServerOptions{.port = flags.metrics_port});
+    std::cerr << instance_ << ": metrics at " << metrics_server_->url() << std::endl;
+  }
   ProducerOptions options;
+  options.metrics = metrics_;
   options.brokers = brokers_.bootstrap_servers();
   options.client_id = instance_;
   options.properties = config_.properties;
@@ -38,7 +59,11 @@ Service::Service(std::string kind, const ServiceFlags& flags)
   producer_ = std::make_unique<Producer>(registry_, options);
 }
 
-Service::~Service() = default;
+Service::~Service() {
+  // No scrape may read the counters once they start going.
+  metrics_server_.reset();
+  counters_collector_.reset();
+}
 
 ConsumerOptions Service::consumer_options(std::string group, std::vector<std::string> channels,
                                           Letters letters) const {
@@ -47,6 +72,7 @@ ConsumerOptions Service::consumer_options(std::string group, std::vector<std::st
   options.group_id = std::move(group);
   options.client_id = instance_;
   options.channels = std::move(channels);
+  options.metrics = metrics_;
   if (letters == Letters::write) {
     // Records that do not decode, and frames whose pixels do not, go here.
     options.dead_letters.emplace();

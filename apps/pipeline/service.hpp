@@ -14,6 +14,8 @@
 
 #include "corps/config.hpp"
 #include "corps/consumer.hpp"
+#include "corps/metrics.hpp"
+#include "corps/metrics_server.hpp"
 #include "corps/producer.hpp"
 #include "corps/record.hpp"
 
@@ -24,9 +26,11 @@ struct ServiceFlags {
   std::string brokers;
   std::string config_file;
   std::string instance;
+  /// Where to serve Prometheus metrics: a port (0: any free one), or -1: none.
+  int metrics_port = -1;
 };
 
-/// Adds --brokers, --config and --instance to `app`.
+/// Adds --brokers, --config, --instance and --metrics-port to `app`.
 void add_service_flags(CLI::App& app, ServiceFlags& flags);
 
 /// One running service. Not thread-safe except count(), which any thread
@@ -99,6 +103,10 @@ class Service {
   Config config_;
   Brokers brokers_;
   ChannelRegistry registry_;
+  // Counted always (an atomic add per event); served with --metrics-port.
+  std::shared_ptr<Metrics> metrics_;
+  std::unique_ptr<MetricsServer> metrics_server_;
+  std::shared_ptr<void> counters_collector_;
   std::unique_ptr<Producer> producer_;
   mutable std::mutex counters_mutex_;
   std::map<std::string, std::int64_t> counters_;

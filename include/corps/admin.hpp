@@ -39,6 +39,27 @@ struct BrokerInfo {
   int port = 0;
 };
 
+/// How far a consumer group is behind in one partition, as
+/// kafka-consumer-groups --describe shows it.
+struct GroupLag {
+  std::string topic;
+  std::int32_t partition = -1;
+  /// The group's committed offset: the next record it will read; -1 if the
+  /// group committed none in this partition.
+  std::int64_t committed = -1;
+  /// The partition's end (high watermark): the offset the next record
+  /// written gets.
+  std::int64_t end = -1;
+  /// The partition's start (low watermark): records before it are gone.
+  std::int64_t start = -1;
+  /// Records written and not yet handled: end - committed, or -1 when
+  /// nothing is committed (how far behind then depends on the group's
+  /// auto.offset.reset).
+  [[nodiscard]] std::int64_t lag() const noexcept {
+    return committed < 0 ? -1 : (end > committed ? end - committed : 0);
+  }
+};
+
 /// Admin client settings.
 struct AdminOptions {
   /// Bootstrap brokers, "host:port[,host:port...]". Required.
@@ -68,6 +89,14 @@ class Admin {
   [[nodiscard]] TopicInfo describe_topic(const std::string& topic);
   /// The topic's configuration (DescribeConfigs).
   [[nodiscard]] std::map<std::string, std::string> topic_configs(const std::string& topic);
+  /// How far `group` is behind, per partition, sorted by topic and
+  /// partition: every partition of `topics` (those with no commit too) or,
+  /// with no topics, of every topic the group committed an offset in
+  /// (OffsetFetch, then each partition's watermarks).
+  /// Errc::unknown_channel if a topic named does not exist. Works on the
+  /// embedded broker.
+  [[nodiscard]] std::vector<GroupLag> group_lag(const std::string& group,
+                                                const std::vector<std::string>& topics = {});
   /// Creates a topic with `configs` (CreateTopics).
   void create_topic(const TopicSpec& topic, const std::map<std::string, std::string>& configs = {});
   /// Grows a topic to `total` partitions (CreatePartitions).

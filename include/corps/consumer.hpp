@@ -40,6 +40,7 @@
 
 #include "corps/dead_letter.hpp"
 #include "corps/message_loader.hpp"
+#include "corps/metrics.hpp"
 #include "corps/producer.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
@@ -129,6 +130,12 @@ struct ConsumerOptions {
   /// the dead letters like any record that does not decode. Ids already
   /// looked up are cached: a registry that goes away stops only new ones.
   std::shared_ptr<SchemaRegistryClient> schema_registry;
+  /// Where to count what this consumer does (records consumed per channel
+  /// and partition, decode failures by stage, decode time, dead letters,
+  /// handler retries, lag); null: nothing is counted. Serve it with a
+  /// corps::MetricsServer. (librdkafka's statistics are a producer's only:
+  /// a consumer's statistics callback can hang its close in a rebalance.)
+  std::shared_ptr<Metrics> metrics;
   /// How run() retries a handler that throws.
   RetryPolicy retry;
   /// Where records that cannot be decoded or handled go. Unset: nowhere;

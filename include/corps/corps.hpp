@@ -17,6 +17,8 @@
 #include "corps/message_handler.hpp"
 #include "corps/message_loader.hpp"
 #include "corps/metadata.hpp"
+#include "corps/metrics.hpp"
+#include "corps/metrics_server.hpp"
 #include "corps/producer.hpp"
 #include "corps/record.hpp"
 #include "corps/registry.hpp"
@@ -25,3 +27,4 @@
 #include "corps/retry.hpp"
 #include "corps/schema.hpp"
 #include "corps/shutdown.hpp"
+#include "corps/trace_context.hpp"

@@ -25,11 +25,16 @@
 #include "corps/metadata.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
+#include "corps/trace_context.hpp"
 
 namespace corps {
 
 /// Whether each record carries a `corps-type` header naming its type.
 enum class TypeHeader { off, on };
+
+/// Whether each record carries W3C trace context (a `traceparent` header,
+/// and `corps-parent-span` when it continues a trace; see trace_context.hpp).
+enum class TraceHeader { off, on };
 
 /// How records are stamped and compressed on produce.
 struct HandlerOptions {
@@ -55,6 +60,9 @@ struct HandlerOptions {
   /// Whether each record names its type in a `corps-type` header, which
   /// corps readers check against their channel's type.
   TypeHeader type_header = TypeHeader::on;
+  /// Whether each record carries its trace in a `traceparent` header, which
+  /// OpenTelemetry's instrumentations and corps consumers read.
+  TraceHeader trace_header = TraceHeader::on;
 };
 
 /// A record's value as encoded, with what its corps headers must say.
@@ -73,10 +81,13 @@ struct EncodedRecord {
   /// The serialized metadata for the `corps-metadata` header, for a type
   /// with no metadata field; empty otherwise.
   std::string metadata;
+  /// The `traceparent` and `corps-parent-span` values; each empty if not
+  /// written.
+  TraceHeaders trace;
 
   /// The corps headers, as (name, value), in the order written.
   struct CorpsHeaders {
-    std::array<std::pair<std::string_view, std::string_view>, 3> items;
+    std::array<std::pair<std::string_view, std::string_view>, 5> items;
     std::size_t count = 0;
     [[nodiscard]] auto begin() const noexcept { return items.begin(); }
     [[nodiscard]] auto end() const noexcept {
@@ -86,7 +97,8 @@ struct EncodedRecord {
   };
   /// `corps-type` (unless type_name is empty), then `corps-codec` (unless
   /// the codec is zlib, which is what no header means, or the format is a
-  /// schema registry's), then `corps-metadata` (unless metadata is empty).
+  /// schema registry's), then `corps-metadata` (unless metadata is empty),
+  /// then `traceparent` and `corps-parent-span` (each unless empty).
   [[nodiscard]] CorpsHeaders headers() const noexcept;
 };
 

@@ -47,12 +47,16 @@ class MetadataStamper {
   MetadataStamper& operator=(MetadataStamper&&) noexcept;
 
   /// Stamps `metadata` for sending now: timestamp, iso_date, environment,
-  /// sending_service, a fresh uuid, and a fresh trace_id unless one is set.
-  void stamp(proto::MessageData& metadata);
+  /// sending_service, a fresh uuid, and, unless one is set, the trace_id of
+  /// the trace this thread continues (corps::TraceScope) or a fresh one.
+  /// Returns `metadata`.
+  const proto::MessageData& stamp(proto::MessageData& metadata);
 
   /// Stamps the metadata field `field` of `message` (of any type, generated
   /// or dynamic, whose metadata has MessageCorps's shape), creating it.
-  void stamp(google::protobuf::Message& message, const google::protobuf::FieldDescriptor* field);
+  /// Returns what was stamped, valid until the next stamp.
+  const proto::MessageData& stamp(google::protobuf::Message& message,
+                                  const google::protobuf::FieldDescriptor* field);
 
   /// The defaults this stamper writes.
   [[nodiscard]] const MetadataDefaults& defaults() const noexcept;
@@ -67,6 +71,13 @@ class MetadataStamper {
 void record_position(google::protobuf::Message& message,
                      const google::protobuf::FieldDescriptor* field, std::int64_t partition,
                      std::int64_t offset);
+
+/// Sets the trace_id of the metadata in field `field` of `message` to
+/// `trace_id` if it has none, creating the sub-message if it is absent:
+/// a record's `traceparent` header names the trace its sender (an
+/// instrumented producer that knows no metadata) was part of.
+void fill_trace_id(google::protobuf::Message& message,
+                   const google::protobuf::FieldDescriptor* field, std::string_view trace_id);
 
 /// A copy of the metadata held in field `field` of `message`, converted to
 /// corps.proto.MessageData if the message's metadata type is another one of

@@ -23,6 +23,7 @@
 #include "corps/error.hpp"
 #include "corps/headers.hpp"
 #include "corps/message_handler.hpp"
+#include "corps/metrics.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
 #include "corps/schema_registry.hpp"
@@ -89,6 +90,10 @@ struct ProducerOptions {
   /// the constructor registers (or looks up) each such channel's schema and
   /// fails if the registry refuses it, before anything is sent.
   SerializerOptions schema_registry;
+  /// Where to count what this producer does (records sent, delivered and
+  /// failed per channel, encode time, its queue, librdkafka's statistics);
+  /// null: nothing is counted. Serve it with a corps::MetricsServer.
+  std::shared_ptr<Metrics> metrics;
   /// Raw librdkafka properties, applied last (they override the above).
   std::map<std::string, std::string> properties;
 };

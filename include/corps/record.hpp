@@ -20,6 +20,7 @@
 #include "corps/headers.hpp"
 #include "corps/metadata.pb.h"
 #include "corps/result.hpp"
+#include "corps/trace_context.hpp"
 
 namespace corps {
 
@@ -107,6 +108,12 @@ class Record {
   /// !ok(); no_metadata_field if there is neither field nor header;
   /// corrupt_data (Stage::metadata) if the header is not a MessageData.
   [[nodiscard]] proto::MessageData metadata() const;
+
+  /// Where the record sits in a trace: from its `traceparent` header (and
+  /// `corps-parent-span`) when it has a valid one; otherwise from its
+  /// metadata's trace_id, with the span its uuid names. nullopt if it has
+  /// neither (or did not decode and has no header).
+  [[nodiscard]] std::optional<TraceContext> trace_context() const;
 
  private:
   friend struct detail::RecordAccess;

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "corps/consumer.hpp"
+#include "detail/client_metrics.hpp"
 #include "detail/dead_letter_writer.hpp"
 #include "detail/kafka_consumer.hpp"
 #include "detail/offset_tracker.hpp"
@@ -27,6 +28,10 @@ struct Consumer::Impl final : detail::RebalanceListener {
   std::unique_ptr<detail::KafkaConsumer> kafka;
   // Set when options.dead_letters is.
   std::unique_ptr<detail::DeadLetterWriter> letters;
+  // Set when options.metrics is; the collector reads each partition's lag
+  // when the metrics are rendered, and goes before the client.
+  std::unique_ptr<detail::ConsumerMetrics> metrics;
+  std::shared_ptr<void> lag_collector;
   std::atomic<bool> stop_requested{false};
   // A decoded record held back while the loss before it is reported. It owns
   // its bytes, so holding it keeps nothing of librdkafka's.

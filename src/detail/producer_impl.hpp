@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "corps/producer.hpp"
+#include "detail/client_metrics.hpp"
 #include "detail/kafka_client.hpp"
 #include "detail/ordered_workers.hpp"
 #include "detail/rdkafka_handles.hpp"
@@ -123,6 +124,10 @@ struct Producer::Impl {
   detail::RecordEncoder encoder;
   PayloadCompressor compressor;
   detail::SerializedRecord serialized;
+  // What is counted, if ProducerOptions::metrics is set; the collector
+  // reads the client's queue when the metrics are rendered.
+  std::unique_ptr<detail::ProducerMetrics> metrics;
+  std::shared_ptr<void> queue_collector;
   detail::KafkaPtr client;
   // Records sent whose report has not been delivered yet, wherever they are:
   // compressing, deferred, in librdkafka, or failed and waiting to be reported.
@@ -188,6 +193,12 @@ struct Producer::Impl {
 
   // --- delivery reports, flush and close (producer_delivery.cpp)
   std::optional<Error> fatal_error() const;
+  // Stamps and serializes `message` for a send with `send_options`, under
+  // encoder_mutex (serialize_locked: the caller holds it).
+  Status serialize(std::string_view channel, google::protobuf::Message& message,
+                   const SendOptions& send_options, detail::SerializedRecord& out);
+  Status serialize_locked(std::string_view channel, google::protobuf::Message& message,
+                          const SendOptions& send_options, detail::SerializedRecord& out);
   void note_fatal(rd_kafka_t* client);
   static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque);
   void deliver(DeliveryContext& context, const DeliveryReport& report);

@@ -15,7 +15,8 @@ RecordEncoder::RecordEncoder(ChannelRegistry registry, const HandlerOptions& opt
                      .zlib_store_below = options.zlib_store_below,
                      .zstd_level = options.zstd_level,
                      .uncompressed_below = options.uncompressed_below},
-      type_header_(options.type_header) {
+      type_header_(options.type_header),
+      trace_header_(options.trace_header) {
   (void)make_compressor();  // refuses bad levels now, not at the first record
 }
 
@@ -36,13 +37,17 @@ Status RecordEncoder::serialize(std::string_view channel, google::protobuf::Mess
     }
     out.confluent_prefix = prefix->second;
   }
+  const proto::MessageData* stamped = nullptr;
   if (binding.metadata_field() != nullptr) {
-    stamper_.stamp(message, binding.metadata_field());
+    stamped = &stamper_.stamp(message, binding.metadata_field());
   } else {
     header_metadata_.Clear();
-    stamper_.stamp(header_metadata_);
+    stamped = &stamper_.stamp(header_metadata_);
     header_metadata_.SerializeToString(&out.metadata);
   }
+  out.trace = trace_header_ == TraceHeader::on
+                  ? TraceHeaders::of(stamped->trace_id(), stamped->uuid())
+                  : TraceHeaders{};
   if (!message.SerializeToString(&out.bytes)) {
     return Error(Errc::invalid_argument, Stage::encode,
                  "cannot serialize " + message.GetTypeName() + " for channel '" +
@@ -73,7 +78,8 @@ Result<EncodedRecord> RecordEncoder::finish(const SerializedRecord& record,
                          .codec = Codec::none,
                          .type_name = record.type_name,
                          .format = WireFormat::confluent,
-                         .metadata = record.metadata};
+                         .metadata = record.metadata,
+                         .trace = record.trace};
   }
   auto value = compressor.compress(record.bytes, record.compressibility);
   if (!value.ok()) return value.error();
@@ -81,7 +87,8 @@ Result<EncodedRecord> RecordEncoder::finish(const SerializedRecord& record,
                        .codec = compressor.codec_for(record.bytes.size()),
                        .type_name = record.type_name,
                        .format = WireFormat::messagecorps,
-                       .metadata = {}};
+                       .metadata = {},
+                       .trace = record.trace};
 }
 
 }  // namespace corps::detail

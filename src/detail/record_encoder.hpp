@@ -26,6 +26,8 @@ struct SerializedRecord {
   std::string_view confluent_prefix;
   // The serialized metadata of a type without a metadata field.
   std::string metadata;
+  // traceparent and corps-parent-span, from the metadata as stamped.
+  TraceHeaders trace;
 };
 
 class RecordEncoder {
@@ -64,6 +66,7 @@ class RecordEncoder {
   std::map<const ChannelBinding*, std::string> confluent_prefixes_;
   CodecOptions codec_options_;
   TypeHeader type_header_;
+  TraceHeader trace_header_;
 };
 
 }  // namespace corps::detail

@@ -2,20 +2,9 @@
 
 #include <future>
 
-#include "detail/kafka_consumer.hpp"
+#include "corps/admin.hpp"
 
 namespace corps::testing {
-
-namespace {
-
-// A consumer with nothing to hear of rebalances: committed_offset's never
-// subscribes.
-struct NoRebalances final : detail::RebalanceListener {
-  void assigned(const std::vector<TopicPartition>&) override {}
-  void revoking(const std::vector<TopicPartition>&) override {}
-};
-
-}  // namespace
 
 std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::string& topic,
                                       const std::vector<RawValue>& records) {
@@ -40,22 +29,12 @@ std::vector<std::int64_t> produce_raw(const std::string& brokers, const std::str
 
 std::int64_t committed_offset(const std::string& brokers, const std::string& group,
                               const std::string& topic, std::int32_t partition) {
-  // A member of the group that never subscribes only asks (OffsetFetch).
-  ConsumerOptions options;
-  options.brokers = brokers;
-  options.group_id = group;
-  options.client_id = "corps-testing-committed";
-  options.channels = {topic};
-  NoRebalances listener;
-  detail::KafkaConsumer asking(options, listener);
-  auto offset = asking.committed(TopicPartition{topic, partition}, std::chrono::seconds(10));
-  if (!offset.ok()) {
-    const Error& error = offset.error();
-    throw Exception(Error(error.code(), error.stage(),
-                          error.message() + " of group '" + group + "'", error.location(),
-                          error.kafka_error()));
+  Admin admin({.brokers = brokers});
+  for (const auto& lag : admin.group_lag(group, {topic})) {
+    if (lag.partition == partition) return lag.committed;
   }
-  return *offset;
+  throw Exception(Error(Errc::unknown_channel, Stage::admin,
+                        "no partition " + std::to_string(partition) + " in '" + topic + "'"));
 }
 
 std::vector<Record> consume(Consumer& consumer, std::size_t count,

@@ -174,6 +174,13 @@ check "a group reads everything once, then commits" bash -c "
   test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 5"
 check "the same group then has nothing new" bash -c "
   test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
+check "lag shows the group's partitions in kafka-consumer-groups's columns, none behind" bash -c "
+  '$corps' lag readers >'$work/lag0' &&
+  head -1 '$work/lag0' | grep -Eq '^GROUP +TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG\$' &&
+  test \$(grep -Ec '^readers +Predictions +[01] +[-0-9]+ +[0-9]+ +[-0]\$' '$work/lag0') -eq 2 &&
+  tail -1 '$work/lag0' | grep -qx 'total lag 0'"
+check "lag of a group that committed nothing exits 3, saying so" bash -c "
+  '$corps' lag nobody 2>'$work/lag.err'; test \$? -eq 3 && grep -q 'committed no offsets' '$work/lag.err'"
 
 # A group's next run: on the embedded broker the group hands over in
 # seconds (a 6 s session), not after Kafka's 45 s. The bound is a watchdog,
@@ -188,6 +195,27 @@ check "the same group runs again at once, even after its last member was killed"
 
 # --- output a script can rely on -------------------------------------------------
 echo '{"frame":41,"object":["a","b"]}' | "$corps" produce Predictions -p 0 -H a=1 -H a=2 -H b=3 2>/dev/null
+check "lag moves with the traffic: caught up, then one record behind" bash -c "
+  '$corps' consume Orders -T Orders=corps.proto.Prediction -G lagger --from-beginning -e >/dev/null 2>&1
+  '$corps' lag lagger | grep -Eq '^lagger +Orders +0 +([0-9]+) +\\1 +0\$' &&
+  echo '{\"frame\":3}' | '$corps' produce Orders -T Orders=corps.proto.Prediction 2>/dev/null &&
+  '$corps' lag lagger >'$work/lag1' &&
+  grep -Eq '^lagger +Orders +0 +[0-9]+ +[0-9]+ +1\$' '$work/lag1' && tail -1 '$work/lag1' | grep -qx 'total lag 1'"
+check "lag TOPIC shows each of its partitions, '-' where the group committed nothing" bash -c "
+  '$corps' lag readers VideoStream | grep -Eq '^readers +VideoStream +0 +- +[0-9]+ +-\$'"
+check "top shows a consuming service's channels from its metrics endpoint" bash -c "
+  '$corps' consume Predictions -G topgroup --from-beginning --metrics-port 0 >/dev/null 2>'$work/top.err' & member=\$!
+  for _ in \$(seq 150); do grep -q 'metrics at' '$work/top.err' && break; sleep 0.2; done
+  url=\$(sed -n 's/^corps: metrics at //p' '$work/top.err')
+  for _ in \$(seq 20); do
+    '$corps' top \"\$url\" -n 1 -i 0.5 >'$work/top.out' || break
+    grep -Eq '^Predictions ' '$work/top.out' && break
+  done
+  kill -TERM \$member; wait \$member
+  head -1 '$work/top.out' | grep -Eq '^CHANNEL +SENT/S +DELIVERED/S +CONSUMED/S +FAILED +DECODE-FAILED +DEAD-LETTERS +LAG\$' &&
+  grep -Eq '^Predictions ' '$work/top.out'"
+check "top with an endpoint that does not answer exits 1, naming it" bash -c "
+  '$corps' top http://127.0.0.1:1/metrics -n 1 2>&1 >/dev/null | grep -q 'no metrics from http://127.0.0.1:1/metrics'"
 "$corps" consume Predictions -o -1 -e -f '%p %s\n' >/dev/null 2>&1
 check "a JSON line has a fixed key order, fields in declaration order, and repeated headers kept" bash -c "
   first=\$('$corps' consume Predictions -o -1 -e 2>/dev/null | grep '\"partition\":0')

@@ -84,6 +84,10 @@ class Interop : public corps::testing::BrokerTest {
       EXPECT_EQ(field(read, "sending_service").string_value(), "corps-sender");
       EXPECT_EQ(field(read, "offset").number_value(), static_cast<double>(n));
       EXPECT_EQ(field(read, "partition").number_value(), 0);
+      // W3C trace context, as OpenTelemetry's instrumentations read it.
+      EXPECT_EQ(
+          field(read, "headers").struct_value().fields().at("traceparent").string_value(),
+          "00-" + metadata.trace_id() + "-" + corps::span_id_of_uuid(metadata.uuid()) + "-01");
     }
   }
 };
@@ -128,6 +132,51 @@ TEST_F(Interop, CorpsDecodesRecordsWrittenAsMessageCorpsWritesThem) {
     EXPECT_EQ(metadata.timestamp(), 0) << "MessageCorps never sets it";
     EXPECT_EQ(metadata.offset(), n);
   }
+}
+
+// A trace started by an instrumented Python producer (a traceparent header,
+// no trace_id in the metadata) goes on through a corps service, whose
+// handler sends while handling the record, and back to Python: the same
+// trace id throughout, the corps record with a span of its own and the
+// Python record's span as its parent.
+TEST_F(Interop, ATraceFromAnInstrumentedPythonProducerGoesOnThroughCorpsAndBackToPython) {
+  registry_.bind<corps::proto::Image>("Relayed");
+  create_topic("Relayed", 1);
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string python_span = "00f067aa0ba902b7";
+  const auto written = run_python_client("write --brokers " + brokers() +
+                                         " --topic VideoStream --count 1 --traceparent 00-" +
+                                         trace_id + "-" + python_span + "-01");
+  ASSERT_EQ(written.exit_code, 0);
+
+  corps::Consumer consumer(registry_, consumer_options("relay", {"VideoStream"}));
+  corps::Producer producer(registry_, producer_options());
+  std::string seen_trace_id;
+  std::optional<corps::TraceContext> seen_context;
+  const auto status = consumer.run([&](const corps::Record& record) {
+    seen_trace_id = record.metadata().trace_id();
+    seen_context = record.trace_context();
+    corps::proto::Image relayed = record.as<corps::proto::Image>();
+    relayed.clear_message_data();
+    EXPECT_TRUE(producer.send("Relayed", relayed).get().ok());
+    consumer.stop();
+  });
+  ASSERT_TRUE(status.ok()) << status.error().to_string();
+  EXPECT_EQ(seen_trace_id, trace_id) << "filled from the header";
+  ASSERT_TRUE(seen_context.has_value());
+  EXPECT_EQ(seen_context->span_id, python_span);
+
+  const auto read = run_python_client("read --client confluent-kafka --brokers " + brokers() +
+                                      " --topic Relayed --count 1");
+  ASSERT_EQ(read.exit_code, 0);
+  ASSERT_EQ(read.lines.size(), 1u);
+  const auto relayed = parse_json(read.lines[0]);
+  EXPECT_EQ(field(relayed, "trace_id").string_value(), trace_id);
+  const auto& headers = field(relayed, "headers").struct_value();
+  const auto traceparent = headers.fields().at("traceparent").string_value();
+  EXPECT_EQ(traceparent, "00-" + trace_id + "-" +
+                             corps::span_id_of_uuid(field(relayed, "uuid").string_value()) + "-01");
+  EXPECT_EQ(headers.fields().at("corps-parent-span").string_value(), python_span);
 }
 
 // Records that confluent-kafka for Python's ProtobufSerializer framed (its

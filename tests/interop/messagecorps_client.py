@@ -6,7 +6,11 @@ serialized protobuf, no key, no headers; zlib.decompress + ParseFromString on
 the way back), so corps's tests can prove both directions interoperate.
 
   messagecorps_client.py read  --client kafka-python|confluent-kafka --brokers B --topic T --count N
-  messagecorps_client.py write --brokers B --topic T --count N
+  messagecorps_client.py write --brokers B --topic T --count N [--traceparent TP]
+
+With --traceparent, `write` sends as an OpenTelemetry-instrumented producer
+does: through confluent-kafka, with a W3C `traceparent` header, and no
+trace_id in the metadata (such a producer knows only the header).
 
 `read` prints one JSON object per record; `write` prints one offset per line.
 Needs the generated messagecorps/*_pb2.py on PYTHONPATH.
@@ -99,10 +103,35 @@ def read_confluent(args):
     return seen
 
 
+def write_traced(args):
+    """An instrumented producer: the trace in a traceparent header only."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": args.brokers})
+    offsets = []
+
+    def delivered(error, record):
+        if error is not None:
+            raise RuntimeError(str(error))
+        offsets.append(record.offset())
+
+    for frame in range(args.count):
+        image = image_pb2.Image(image_data=b"traced", height=1, width=1, frame=frame)
+        image._message_data.uuid = str(uuid.uuid4())
+        producer.produce(args.topic, zlib.compress(image.SerializeToString(), -1),
+                         headers=[("traceparent", args.traceparent.encode())], on_delivery=delivered)
+    producer.flush(30)
+    for offset in offsets:
+        print(offset, flush=True)
+    return len(offsets)
+
+
 def write(args):
     """What MessageCorps's producer sends: its example's test frames."""
     from kafka import KafkaProducer
 
+    if args.traceparent:
+        return write_traced(args)
     producer = KafkaProducer(bootstrap_servers=args.brokers, api_version=(2, 3, 0))
     environment = os.getenv("ENVIRONMENT", "DEVELOPMENT")
     for frame in range(args.count):
@@ -129,6 +158,7 @@ def main():
     parser.add_argument("--topic", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--timeout-ms", type=int, default=30000)
+    parser.add_argument("--traceparent", help="write: send this W3C traceparent header, no trace_id")
     args = parser.parse_args()
     if args.mode == "write":
         done = write(args)

@@ -136,17 +136,27 @@ std::vector<std::pair<std::string, std::string>> headers_of(const corps::Encoded
 
 TEST(MessageHandler, NamesTheTypeAndAnyCodecButZlibInTheRecordsHeaders) {
   using Pairs = std::vector<std::pair<std::string, std::string>>;
+  // Then the record's trace (trace_context_test.cpp says more).
+  const auto traceparent = [](const corps::proto::MessageData& metadata) {
+    return std::pair<std::string, std::string>(
+        "traceparent",
+        "00-" + metadata.trace_id() + "-" + corps::span_id_of_uuid(metadata.uuid()) + "-01");
+  };
   corps::proto::Image image;
   image.set_image_data(std::string(4096, 'p'));
   MessageHandler zlib(video_registry(), {});
-  EXPECT_EQ(headers_of(*zlib.encode("VideoStream", image)),
-            (Pairs{{"corps-type", "corps.proto.Image"}}))
+  auto headers = headers_of(*zlib.encode("VideoStream", image));
+  EXPECT_EQ(headers,
+            (Pairs{{"corps-type", "corps.proto.Image"}, traceparent(image.message_data())}))
       << "zlib is what no codec header means";
   MessageHandler lz4(video_registry(), {.codec = corps::Codec::lz4});
-  EXPECT_EQ(headers_of(*lz4.encode("VideoStream", image)),
-            (Pairs{{"corps-type", "corps.proto.Image"}, {"corps-codec", "lz4"}}));
-  MessageHandler untyped(video_registry(),
-                         {.codec = corps::Codec::zstd, .type_header = corps::TypeHeader::off});
+  headers = headers_of(*lz4.encode("VideoStream", image));
+  EXPECT_EQ(headers, (Pairs{{"corps-type", "corps.proto.Image"},
+                            {"corps-codec", "lz4"},
+                            traceparent(image.message_data())}));
+  MessageHandler untyped(video_registry(), {.codec = corps::Codec::zstd,
+                                            .type_header = corps::TypeHeader::off,
+                                            .trace_header = corps::TraceHeader::off});
   corps::proto::Prediction prediction;
   EXPECT_EQ(headers_of(*untyped.encode("Predictions", prediction)),
             (Pairs{{"corps-codec", "none"}}))
@@ -167,9 +177,8 @@ TEST(MessageHandler, WhatItEncodesTheLoaderReadsBackByItsHeaders) {
       for (const auto& [name, value] : encoded->headers()) {
         headers.push_back({std::string(name), std::string(value)});
       }
-      const corps::RawRecord raw{"VideoStream",           0,
-                                 1,                       encoded->value.data(),
-                                 encoded->value.size(),   &headers};
+      const corps::RawRecord raw{"VideoStream",         0,       1, encoded->value.data(),
+                                 encoded->value.size(), &headers};
       const auto loaded = loader.load(raw);
       ASSERT_TRUE(loaded.ok()) << corps::to_string(codec) << " " << size << ": "
                                << loaded.error().to_string();

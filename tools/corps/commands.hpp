@@ -36,5 +36,9 @@ Command add_produce_command(CLI::App& app);
 Command add_consume_command(CLI::App& app);
 /// `corps replay`: sends dead letters back to their channels.
 Command add_replay_command(CLI::App& app);
+/// `corps lag GROUP`: how far a consumer group is behind, per partition.
+Command add_lag_command(CLI::App& app);
+/// `corps top URL...`: rates per channel from services' metrics endpoints.
+Command add_top_command(CLI::App& app);
 
 }  // namespace corps::cli

@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
       corps::cli::add_produce_command(app),
       corps::cli::add_consume_command(app),
       corps::cli::add_replay_command(app),
+      corps::cli::add_lag_command(app),
+      corps::cli::add_top_command(app),
   };
   for (const auto& command : commands) command.app->fallthrough();
   try {

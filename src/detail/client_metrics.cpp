@@ -1,0 +1,171 @@
+#include "detail/client_metrics.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "corps/logging.hpp"
+
+namespace corps::detail {
+
+namespace {
+
+// librdkafka's client totals worth a graph, as corps_kafka_<name>.
+constexpr std::string_view client_figures[] = {"replyq",      "msg_cnt", "msg_size",   "tx",
+                                               "tx_bytes",    "rx",      "rx_bytes",   "txmsgs",
+                                               "txmsg_bytes", "rxmsgs",  "rxmsg_bytes"};
+
+}  // namespace
+
+ClientMetrics::ClientMetrics(std::shared_ptr<Metrics> metrics, std::string client)
+    : metrics_(std::move(metrics)), client_(std::move(client)) {}
+
+MetricLabels ClientMetrics::labels(std::string_view channel) const {
+  return {{"client", client_}, {"channel", std::string(channel)}};
+}
+
+MetricLabels ClientMetrics::labels(std::string_view channel, std::string_view name,
+                                   std::string value) const {
+  auto out = labels(channel);
+  out.emplace_back(std::string(name), std::move(value));
+  return out;
+}
+
+Counter& ClientMetrics::PartitionCounters::at(ClientMetrics& owner, std::string_view name,
+                                              std::string_view help, std::string_view channel,
+                                              std::int32_t partition) {
+  const auto index = static_cast<std::size_t>(partition < 0 ? 0 : partition);
+  if (index >= by_partition_.size()) by_partition_.resize(index + 1, nullptr);
+  Counter*& counter = by_partition_[index];
+  if (counter == nullptr) {
+    counter = &owner.metrics_->counter(
+        name, help, owner.labels(channel, "partition", std::to_string(partition)));
+  }
+  return *counter;
+}
+
+void ClientMetrics::kafka_statistics(std::string_view json) {
+  const auto document = nlohmann::json::parse(json, nullptr, false);
+  if (document.is_discarded() || !document.is_object()) {
+    logger()->warn("librdkafka statistics that are not JSON were ignored");
+    return;
+  }
+  // librdkafka's own name for the client ("id#consumer-3") tells apart
+  // clients of one process that share a corps label.
+  const MetricLabels client{{"client", client_}, {"kafka_client", document.value("name", "")}};
+  for (const auto figure : client_figures) {
+    const auto value = document.find(figure);
+    if (value == document.end() || !value->is_number()) continue;
+    metrics_
+        ->gauge("corps_kafka_" + std::string(figure),
+                "librdkafka's statistic '" + std::string(figure) + "' (see its STATISTICS.md)",
+                client)
+        .set(value->get<double>());
+  }
+  const bool producer = document.value("type", "") == "producer";
+  const auto topics = document.find("topics");
+  if (topics == document.end() || !topics->is_object()) return;
+  for (const auto& [topic, about] : topics->items()) {
+    const auto partitions = about.find("partitions");
+    if (partitions == about.end() || !partitions->is_object()) continue;
+    for (const auto& [id, partition] : partitions->items()) {
+      if (id == "-1" || !partition.is_object()) continue;  // librdkafka's unassigned queue
+      const double queued =
+          producer ? partition.value("msgq_cnt", 0.0) + partition.value("xmit_msgq_cnt", 0.0)
+                   : partition.value("fetchq_cnt", 0.0);
+      metrics_
+          ->gauge("corps_partition_queue_records",
+                  "Records in librdkafka's queue of a partition: waiting to be sent (a "
+                  "producer's) or fetched and not yet handed out (a consumer's)",
+                  labels(topic, "partition", id))
+          .set(queued);
+    }
+  }
+}
+
+ProducerMetrics::Channel& ProducerMetrics::channel(std::string_view name) {
+  const auto found = channels_.find(name);
+  if (found != channels_.end()) return found->second;
+  Channel& made = channels_[std::string(name)];
+  made.sent = &metrics_->counter("corps_records_sent_total",
+                                 "Records encoded and handed to the Kafka client", labels(name));
+  made.encode = &metrics_->histogram("corps_encode_seconds",
+                                     "Time to stamp, serialize and compress one record, seconds",
+                                     labels(name));
+  return made;
+}
+
+void ProducerMetrics::sent(std::string_view name, double encode_seconds) {
+  std::lock_guard lock(mutex_);
+  Channel& series = channel(name);
+  series.sent->add();
+  series.encode->observe(encode_seconds);
+}
+
+void ProducerMetrics::delivered(std::string_view name, std::int32_t partition) {
+  std::lock_guard lock(mutex_);
+  channel(name)
+      .delivered
+      .at(*this, "corps_records_delivered_total", "Records the broker acknowledged", name,
+          partition)
+      .add();
+}
+
+void ProducerMetrics::failed(std::string_view name, Errc code) {
+  std::lock_guard lock(mutex_);
+  Counter*& counter = channel(name).failed[code];
+  if (counter == nullptr) {
+    counter = &metrics_->counter("corps_records_failed_total",
+                                 "Records whose report is a failure, by error code",
+                                 labels(name, "code", std::string(to_string(code))));
+  }
+  counter->add();
+}
+
+ConsumerMetrics::Channel& ConsumerMetrics::channel(std::string_view name) {
+  const auto found = channels_.find(name);
+  if (found != channels_.end()) return found->second;
+  Channel& made = channels_[std::string(name)];
+  made.decode =
+      &metrics_->histogram("corps_decode_seconds",
+                           "Time to decompress, parse and stamp one record, seconds", labels(name));
+  made.dead_letters = &metrics_->counter(
+      "corps_dead_letters_total", "Records written to the dead-letter channel", labels(name));
+  made.retries =
+      &metrics_->counter("corps_handler_retries_total",
+                         "Handler calls after a record's first (Consumer::run)", labels(name));
+  return made;
+}
+
+void ConsumerMetrics::decoded(std::string_view name, std::int32_t partition,
+                              double decode_seconds) {
+  std::lock_guard lock(mutex_);
+  Channel& series = channel(name);
+  series.consumed
+      .at(*this, "corps_records_consumed_total", "Records fetched and handed out, decoded or not",
+          name, partition)
+      .add();
+  series.decode->observe(decode_seconds);
+}
+
+void ConsumerMetrics::decode_failed(std::string_view name, Stage stage) {
+  std::lock_guard lock(mutex_);
+  Counter*& counter = channel(name).failed[stage];
+  if (counter == nullptr) {
+    counter = &metrics_->counter("corps_decode_failures_total",
+                                 "Records that did not decode, by the stage that failed",
+                                 labels(name, "stage", std::string(to_string(stage))));
+  }
+  counter->add();
+}
+
+void ConsumerMetrics::dead_lettered(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  channel(name).dead_letters->add();
+}
+
+void ConsumerMetrics::retried(std::string_view name, int times) {
+  if (times <= 0) return;
+  std::lock_guard lock(mutex_);
+  channel(name).retries->add(static_cast<std::uint64_t>(times));
+}
+
+}  // namespace corps::detail
