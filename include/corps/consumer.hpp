@@ -133,8 +133,8 @@ struct ConsumerOptions {
   /// Where to count what this consumer does (records consumed per channel
   /// and partition, decode failures by stage, decode time, dead letters,
   /// handler retries, lag); null: nothing is counted. Serve it with a
-  /// corps::MetricsServer. (librdkafka's statistics are a producer's only:
-  /// a consumer's statistics callback can hang its close in a rebalance.)
+  /// corps::MetricsServer. (librdkafka's statistics are reported for
+  /// producers only.)
   std::shared_ptr<Metrics> metrics;
   /// How run() retries a handler that throws.
   RetryPolicy retry;
