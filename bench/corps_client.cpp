@@ -62,7 +62,8 @@ class CorpsProducer final : public BenchProducer {
 };
 
 ConsumerOptions consumer_options(const std::string& brokers, const Properties& extra,
-                                 const std::string& topic, const std::vector<std::int64_t>& start) {
+                                 const std::string& topic, const std::vector<std::int64_t>& start,
+                                 unsigned decode_threads) {
   // Without a group a consumer starts every partition at one offset: the
   // benchmark writes the same number of records to each.
   if (std::adjacent_find(start.begin(), start.end(), std::not_equal_to<>()) != start.end()) {
@@ -77,6 +78,7 @@ ConsumerOptions consumer_options(const std::string& brokers, const Properties& e
   options.start_offset = start.empty() ? 0 : start.front();
   options.signals = SignalHandling::ignore;  // Ctrl-C ends the benchmark, not a loop
   options.properties = extra;
+  options.decode_threads = decode_threads;
   return options;
 }
 
@@ -84,9 +86,10 @@ class CorpsConsumer final : public BenchConsumer {
  public:
   CorpsConsumer(const std::string& brokers, const Properties& extra, const Payload& payload,
                 const std::string& topic, const std::vector<std::int64_t>& start,
-                ReadSequence read_sequence)
+                ReadSequence read_sequence, unsigned decode_threads)
       : read_sequence_(read_sequence),
-        consumer_(payload.registry(topic), consumer_options(brokers, extra, topic, start)) {}
+        consumer_(payload.registry(topic),
+                  consumer_options(brokers, extra, topic, start, decode_threads)) {}
 
   std::optional<Received> poll(std::chrono::milliseconds timeout) override {
     auto record = consumer_.poll(timeout);
@@ -113,10 +116,12 @@ class CorpsConsumer final : public BenchConsumer {
 
 class CorpsClient final : public Client {
  public:
-  CorpsClient(std::string brokers, Properties consumer_properties, unsigned compression_threads)
+  CorpsClient(std::string brokers, Properties consumer_properties, unsigned compression_threads,
+              unsigned decode_threads)
       : brokers_(std::move(brokers)),
         consumer_properties_(std::move(consumer_properties)),
-        compression_threads_(compression_threads) {}
+        compression_threads_(compression_threads),
+        decode_threads_(decode_threads) {}
 
   std::string name() const override { return "corps"; }
 
@@ -128,21 +133,22 @@ class CorpsClient final : public Client {
                                           const std::vector<std::int64_t>& start,
                                           ReadSequence read_sequence) override {
     return std::make_unique<CorpsConsumer>(brokers_, consumer_properties_, payload, topic, start,
-                                           read_sequence);
+                                           read_sequence, decode_threads_);
   }
 
  private:
   std::string brokers_;
   Properties consumer_properties_;
   unsigned compression_threads_;
+  unsigned decode_threads_;
 };
 
 }  // namespace
 
 std::unique_ptr<Client> make_corps_client(std::string brokers, Properties consumer_properties,
-                                          unsigned compression_threads) {
+                                          unsigned compression_threads, unsigned decode_threads) {
   return std::make_unique<CorpsClient>(std::move(brokers), std::move(consumer_properties),
-                                       compression_threads);
+                                       compression_threads, decode_threads);
 }
 
 }  // namespace corps::bench

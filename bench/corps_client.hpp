@@ -15,6 +15,7 @@ namespace corps::bench {
 /// (ProducerOptions::compression_threads).
 [[nodiscard]] std::unique_ptr<Client> make_corps_client(std::string brokers,
                                                         Properties consumer_properties,
-                                                        unsigned compression_threads = 1);
+                                                        unsigned compression_threads = 1,
+                                                        unsigned decode_threads = 1);
 
 }  // namespace corps::bench

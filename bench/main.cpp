@@ -7,7 +7,8 @@
 //   corps_bench [--quick] [--compare-zlib-backends] [--brokers HOST:PORT]
 //               [--json FILE] [--small-count N] [--frame-count N] [--latency-rate N]
 //               [--frame-latency-rate N] [--seconds S] [--partitions N] [--video FILE]
-//               [--frame-samples N] [--zlib-level N] [--payload small|frame]...
+//               [--frame-samples N] [--zlib-level N] [--decode-threads N]
+//               [--payload small|frame]...
 //
 // Exit codes: 0 ok; 1 the run failed (reason on stderr, e.g. records lost);
 // 2 bad usage.
@@ -29,6 +30,7 @@
 #include "codec_only.hpp"
 #include "corps/admin.hpp"
 #include "corps/codec.hpp"
+#include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
 #include "corps/logging.hpp"
 #include "corps_client.hpp"
@@ -65,6 +67,7 @@ struct Flags {
   std::size_t zlib_store_below = corps::default_zlib_store_below;
   std::size_t uncompressed_below = corps::default_uncompressed_below;
   unsigned compression_threads = 1;
+  unsigned decode_threads = corps::ConsumerOptions{}.decode_threads;
   std::string codec_name = "zlib";
   corps::Codec codec = corps::Codec::zlib;  // from codec_name, once parsed
   /// --codec confluent: values framed for a schema registry, not compressed.
@@ -269,6 +272,7 @@ int run(const Flags& flags) {
   setup.set_uncompressed_below(flags.uncompressed_below);
   setup.set_codec(flags.confluent ? "confluent" : std::string(corps::to_string(flags.codec)));
   setup.set_compression_threads(flags.compression_threads);
+  setup.set_decode_threads(flags.decode_threads);
   for (const auto& payload : payloads) {
     auto& described = *results.add_payloads();
     described.set_name(payload.name());
@@ -286,7 +290,8 @@ int run(const Flags& flags) {
   Properties consumer_properties;
   if (embedded) consumer_properties["fetch.wait.max.ms"] = std::to_string(embedded_fetch_wait_ms);
   const auto raw = make_raw_client(brokers, consumer_properties);
-  const auto corps = make_corps_client(brokers, consumer_properties, flags.compression_threads);
+  const auto corps = make_corps_client(brokers, consumer_properties, flags.compression_threads,
+                                       flags.decode_threads);
   Progress progress(payloads.size() * 5);
   for (auto& payload : payloads) {
     *results.add_rows() = measure_client(*raw, payload, flags, progress);
@@ -367,6 +372,11 @@ int main(int argc, char** argv) {
                  "sending thread)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  app.add_option("--decode-threads", flags.decode_threads,
+                 "corps consumer's ConsumerOptions::decode_threads (0: decode on the polling "
+                 "thread)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
   app.add_option("--payload", flags.payloads, "Which payloads: small, frame (default: both)")
       ->check(CLI::IsMember({"small", "frame"}));
   try {

@@ -134,6 +134,7 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
       << std::max<std::uint32_t>(setup.compression_threads(), 1) << ", zlib level "
       << setup.zlib_level()
       << (setup.zlib_level() == -1 ? " (zlib's default, 6: MessageCorps's format)" : "");
+  if (setup.has_decode_threads()) out << ", decode threads " << setup.decode_threads();
   if (setup.has_zlib_store_below()) {
     out << ", zlib values under " << setup.zlib_store_below() << " B stored";
   }

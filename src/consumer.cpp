@@ -7,57 +7,17 @@
 #include "corps/consumer.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <exception>
 
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
 #include "detail/channel_lookup.hpp"
 #include "detail/consumer_impl.hpp"
-#include "detail/header_limits.hpp"
 #include "detail/record_access.hpp"
 
 namespace corps {
 
 namespace {
-
-// A record's headers, copied only once they are known to be within
-// `limits`: a record of 100,000 long headers (librdkafka's most) must not
-// cost their copy before it is refused. Sets `refused` and copies nothing
-// if they are not within them, or cannot be read.
-Headers read_headers(const rd_kafka_message_t* message, const LoaderOptions& limits,
-                     std::optional<std::string>& refused) {
-  Headers headers;
-  rd_kafka_headers_t* raw = nullptr;
-  const auto err = rd_kafka_message_headers(message, &raw);
-  if (err == RD_KAFKA_RESP_ERR__NOENT) return headers;
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    refused = std::string("the record's headers cannot be read (") + rd_kafka_err2str(err) +
-              "; librdkafka reads at most 100,000)";
-    return headers;
-  }
-  const char* name = nullptr;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  const std::size_t count = rd_kafka_header_cnt(raw);
-  std::size_t bytes = 0;
-  for (std::size_t i = 0;
-       rd_kafka_header_get_all(raw, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    bytes += std::strlen(name) + size;
-  }
-  if (auto breach = detail::header_limit_breach(count, bytes, limits)) {
-    refused = *breach + "; the headers are not kept";
-    return headers;
-  }
-  headers.reserve(count);
-  for (std::size_t i = 0;
-       rd_kafka_header_get_all(raw, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    Header header{name, std::nullopt};
-    if (value != nullptr) header.value.emplace(static_cast<const char*>(value), size);
-    headers.push_back(std::move(header));
-  }
-  return headers;
-}
 
 // Errors the client recovers from by itself (reconnecting with backoff):
 // worth a log line, not worth interrupting the application.
@@ -65,6 +25,20 @@ bool recovers_by_itself(rd_kafka_resp_err_t err) {
   return err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
          err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__TIMED_OUT;
 }
+
+// Where `message` is from.
+RecordLocation location_of(const rd_kafka_message_t& message) {
+  return RecordLocation{message.rkt != nullptr ? rd_kafka_topic_name(message.rkt) : "",
+                        message.partition, message.offset};
+}
+
+// At most this many messages are taken from librdkafka ahead per record
+// handed out: the read-ahead fills in steps, so the first record of a long
+// backlog is not kept waiting while the bound fills.
+constexpr int read_ahead_step = 128;
+
+// More threads than this would only contend: decoding is bound by cores.
+constexpr unsigned max_decode_threads = 64;
 
 // A record that is only an error: nothing was fetched to go with it.
 Record failed_record(RecordLocation where, Error error) {
@@ -75,10 +49,7 @@ Record failed_record(RecordLocation where, Error error) {
 }  // namespace
 
 Consumer::Impl::Impl(ChannelRegistry r, ConsumerOptions o)
-    : registry(std::move(r)),
-      options(std::move(o)),
-      loader(registry, options.loader, options.schema_registry),
-      offsets(!options.group_id.empty()) {}
+    : registry(std::move(r)), options(std::move(o)), offsets(!options.group_id.empty()) {}
 
 bool Consumer::Impl::stopped() const noexcept {
   return stop_requested.load(std::memory_order_acquire) ||
@@ -100,6 +71,17 @@ void Consumer::Impl::validate() const {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "session_timeout is " + std::to_string(options.session_timeout->count()) +
                               " ms; a group needs a positive session timeout"));
+  }
+  if (options.decode_threads > max_decode_threads) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "decode_threads is " + std::to_string(options.decode_threads) +
+                              "; at most " + std::to_string(max_decode_threads) +
+                              " decode in parallel"));
+  }
+  if (options.decode_threads > 0 && options.decode_ahead_bytes == 0) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "decode_ahead_bytes is 0, so nothing could be decoded ahead; give it "
+                          "room, or set decode_threads to 0"));
   }
   if (options.retry.max_attempts < 1) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
@@ -142,6 +124,8 @@ void Consumer::Impl::assigned(const std::vector<TopicPartition>& partitions) {
 void Consumer::Impl::revoking(const std::vector<TopicPartition>& partitions) {
   for (const auto& partition : partitions) {
     offsets.revoked(partition.topic, partition.partition);
+    // Decoded ahead for this consumer, to be read again by the next owner.
+    if (ahead) ahead->discard(partition.topic, partition.partition);
     // A held record of a partition leaving us goes to its next owner.
     if (held && held->topic() == partition.topic && held->partition() == partition.partition) {
       held.reset();
@@ -169,6 +153,9 @@ void Consumer::Impl::store_pending() {
 
 void Consumer::Impl::rewind(const RecordLocation& where) {
   if (held && held->topic() == where.topic && held->partition() == where.partition) held.reset();
+  // What was decoded ahead of the partition comes after `where`: it is
+  // fetched again after it.
+  if (ahead) ahead->discard(where.topic, where.partition);
   offsets.placed(where.topic, where.partition, where.offset);
   if (auto failed = kafka->seek(where.topic, where.partition, where.offset)) {
     // Not ours any more (a rebalance): its next owner starts from the last
@@ -245,8 +232,8 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
       // Short slices, so stop() and signals are seen promptly.
       slice = std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
     }
-    const detail::MessagePtr message = kafka->poll(slice);
-    if (!message) {
+    auto fetched = fetch(slice);
+    if (!fetched) {
       if (!deadline) {
         deadline = clock::now() + timeout;
         continue;
@@ -258,13 +245,12 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
       if (clock::now() >= *deadline) return std::nullopt;
       continue;
     }
-    RecordLocation where{message->rkt != nullptr ? rd_kafka_topic_name(message->rkt) : "",
-                         message->partition, message->offset};
-    if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      offsets.reached_end(where.topic, where.partition, where.offset);
-      continue;
-    }
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (const auto& message = fetched->event) {
+      RecordLocation& where = fetched->where;
+      if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        offsets.reached_end(where.topic, where.partition, where.offset);
+        continue;
+      }
       // librdkafka retries these itself (a fetch that timed out, a leader
       // that moved, a broker it reconnects to): a log line, not a record.
       if (recovers_by_itself(message->err) ||
@@ -276,9 +262,9 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
                                         rd_kafka_message_errstr(message.get()), where);
       return failed_record(std::move(where), std::move(error));
     }
-    offsets.fetched(where.topic, where.partition);
-    auto lost = loss_before(where);
-    Record record = decode(*message, std::move(where));
+    Record& record = *fetched->record;
+    offsets.fetched(record.topic(), record.partition());
+    auto lost = loss_before(record.location());
     if (lost) {
       held.emplace(std::move(record));
       return lost;
@@ -287,49 +273,55 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
   }
 }
 
+// The next message librdkafka has (an event, or a record decoded), in the
+// order librdkafka gave them; nullopt if none came within `wait`.
+std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds wait) {
+  if (!ahead) {
+    detail::MessagePtr message = kafka->poll(wait);
+    if (!message) return std::nullopt;
+    RecordLocation where = location_of(*message);
+    return decode_now(std::move(message), std::move(where));
+  }
+  // What librdkafka already holds goes to the workers, within the bound.
+  for (int step = 0; step < read_ahead_step && ahead->wants_more(); ++step) {
+    detail::MessagePtr message = kafka->poll(std::chrono::milliseconds(0));
+    if (!message) break;
+    RecordLocation where = location_of(*message);
+    ahead->add(std::move(message), std::move(where));
+  }
+  if (ahead->empty()) {
+    detail::MessagePtr message = kafka->poll(wait);
+    if (!message) return std::nullopt;
+    RecordLocation where = location_of(*message);
+    ahead->add(std::move(message), std::move(where));
+  }
+  auto taken = ahead->take(wait);
+  if (taken && !taken->record && taken->event->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // A record its worker could not decode (out of memory): try again here.
+    return decode_now(std::move(taken->event), std::move(taken->where));
+  }
+  return taken;
+}
+
+// `message` as fetch() hands it on: a record decoded, an event as it is.
+detail::Fetched Consumer::Impl::decode_now(detail::MessagePtr message, RecordLocation where) {
+  if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return detail::Fetched{std::move(where), std::move(message), std::nullopt};
+  }
+  Record record = decoder->decode(*message, std::move(where));
+  return detail::Fetched{RecordLocation{}, nullptr, std::move(record)};
+}
+
 // `record` to the application: it counts as handled once the next is asked
 // for; a failed decode goes to the dead-letter channel first.
 Record Consumer::Impl::hand_out(Record record) {
   offsets.handed_out(record.location());
+  if (grouped() && options.commit_mode == CommitMode::automatic) {
+    // At most once: consumed as soon as the application has it.
+    const Status stored = kafka->store(record.topic(), record.partition(), record.offset() + 1);
+    if (!stored.ok()) logger()->warn("{}", stored.error().to_string());
+  }
   return route(std::move(record));
-}
-
-// The record in `message`, decoded; it copies what it keeps, so the message
-// goes back to librdkafka right after.
-Record Consumer::Impl::decode(const rd_kafka_message_t& message, RecordLocation where) {
-  std::optional<std::string> refused;
-  Headers headers = read_headers(&message, options.loader, refused);
-  const char* value = static_cast<const char*>(message.payload);
-  RawRecord raw{where.topic, where.partition, where.offset,
-                value,       message.len,     headers.empty() ? nullptr : &headers};
-  const auto started =
-      metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  auto decoded = refused ? Result<std::unique_ptr<google::protobuf::Message>>(
-                               Error(Errc::too_large, Stage::headers, *refused, where))
-                         : loader.load(raw);
-  if (metrics) {
-    metrics->decoded(
-        where.topic, where.partition,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!decoded.ok()) metrics->decode_failed(where.topic, decoded.error().stage());
-  }
-  std::optional<std::string> key;
-  if (message.key != nullptr) key.emplace(static_cast<const char*>(message.key), message.key_len);
-  std::optional<std::string> value_copy;
-  if (value != nullptr) value_copy.emplace(value, message.len);
-  rd_kafka_timestamp_type_t kind{};
-  const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
-  // Looked up before `where` is moved from: arguments are evaluated in no
-  // set order.
-  const ChannelBinding* binding = nullptr;
-  std::shared_ptr<const void> type_owner;
-  if (decoded.ok()) {
-    binding = registry.find(where.topic, (*decoded)->GetDescriptor()->full_name());
-    if (binding == nullptr) type_owner = loader.type_owner(**decoded);
-  }
-  return detail::RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
-                                    std::move(headers), timestamp, std::move(decoded), binding,
-                                    std::move(type_owner));
 }
 
 Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
@@ -356,6 +348,15 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
                         {"partition", std::to_string(partition.partition.partition)}})
                 .set(static_cast<double>(partition.lag));
           }
+        });
+  }
+  impl_->decoder = std::make_unique<detail::RecordDecoder>(impl_->registry, impl_->options,
+                                                           impl_->metrics.get());
+  if (impl_->options.decode_threads > 0) {
+    impl_->ahead = std::make_unique<detail::DecodeAhead>(
+        impl_->options.decode_threads, impl_->options.decode_ahead_bytes, [impl = impl_.get()] {
+          return std::make_unique<detail::RecordDecoder>(impl->registry, impl->options,
+                                                         impl->metrics.get());
         });
   }
   if (impl_->grouped()) {
@@ -443,6 +444,9 @@ bool Consumer::stopped() const noexcept {
 Status Consumer::close() {
   if (impl_->closed) return {};
   impl_->closed = true;
+  // Nothing decoded ahead is handed out now; its messages go back to
+  // librdkafka before the client goes.
+  impl_->ahead.reset();
   // One deadline for the commit and for leaving the group (whose revoke
   // commits again): a broker that went away must not keep the program from
   // ending.

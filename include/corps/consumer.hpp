@@ -25,7 +25,7 @@
 // dead letter is acknowledged. Without a dead-letter channel, run() stops at
 // such a record and leaves it uncommitted rather than skip it. (Under
 // CommitMode::automatic, at-most-once, offsets are committed as records are
-// fetched, and neither holds.)
+// handed out, and neither holds.)
 #pragma once
 
 #include <chrono>
@@ -58,7 +58,7 @@ enum class StartFrom {
 /// When consumed offsets are committed.
 enum class CommitMode {
   after_handled,  ///< committed (every auto_commit_interval) once handled
-  automatic,      ///< committed once fetched, handled or not (at-most-once)
+  automatic,      ///< committed once handed out, handled or not (at-most-once)
   manual,         ///< only by commit(); nothing is committed otherwise
 };
 
@@ -120,6 +120,18 @@ struct ConsumerOptions {
   std::size_t max_queued_bytes = std::size_t{64} << 20;
   /// Decoding limits.
   LoaderOptions loader;
+  /// Threads that decompress and parse records ahead of poll(), run() and
+  /// iteration, so decoding overlaps the application's own work (and, with
+  /// more than one, goes on in parallel). Records are handed out in the
+  /// order they were fetched all the same, each partition's in offset
+  /// order; what was decoded ahead of a partition that a rebalance takes
+  /// away, or that a rewind or a failed dead letter sends back, is dropped:
+  /// never handed out, never committed. 0: each record is decoded on the
+  /// application's thread as it is handed out.
+  unsigned decode_threads = 1;
+  /// The most bytes of fetched records (as fetched, plus 512 per record)
+  /// held decoded or decoding ahead of the application.
+  std::size_t decode_ahead_bytes = std::size_t{16} << 20;
   /// A schema registry to read Confluent-framed records' schema ids in
   /// (MessageLoader): a channel that is not bound is then decoded with the
   /// type each record's schema id names, made at run time from the

@@ -2,7 +2,8 @@
 // consumer.cpp (the record loop: fetch, decode, hand out, rewind, commit,
 // close) and consumer_run.cpp (run(): handler retries and dead letters).
 // The Kafka client is detail::KafkaConsumer, the offsets' bookkeeping
-// detail::OffsetTracker, the dead-letter channel detail::DeadLetterWriter.
+// detail::OffsetTracker, the dead-letter channel detail::DeadLetterWriter,
+// decoding detail::RecordDecoder, and decoding ahead detail::DecodeAhead.
 #pragma once
 
 #include <atomic>
@@ -13,8 +14,10 @@
 #include "corps/consumer.hpp"
 #include "detail/client_metrics.hpp"
 #include "detail/dead_letter_writer.hpp"
+#include "detail/decode_ahead.hpp"
 #include "detail/kafka_consumer.hpp"
 #include "detail/offset_tracker.hpp"
+#include "detail/record_decoder.hpp"
 
 namespace corps {
 
@@ -23,7 +26,6 @@ struct Consumer::Impl final : detail::RebalanceListener {
 
   ChannelRegistry registry;
   ConsumerOptions options;
-  MessageLoader loader;
   detail::OffsetTracker offsets;
   std::unique_ptr<detail::KafkaConsumer> kafka;
   // Set when options.dead_letters is.
@@ -32,6 +34,12 @@ struct Consumer::Impl final : detail::RebalanceListener {
   // when the metrics are rendered, and goes before the client.
   std::unique_ptr<detail::ConsumerMetrics> metrics;
   std::shared_ptr<void> lag_collector;
+  // Decodes on the application's thread: every record without decode
+  // threads, and one a worker could not.
+  std::unique_ptr<detail::RecordDecoder> decoder;
+  // Set when options.decode_threads is; gone once closed, before the
+  // client (it holds librdkafka's messages).
+  std::unique_ptr<detail::DecodeAhead> ahead;
   std::atomic<bool> stop_requested{false};
   // A decoded record held back while the loss before it is reported. It owns
   // its bytes, so holding it keeps nothing of librdkafka's.
@@ -77,7 +85,8 @@ struct Consumer::Impl final : detail::RebalanceListener {
  private:
   Record hand_out(Record record);
   Record route(Record record);
-  Record decode(const rd_kafka_message_t& message, RecordLocation where);
+  std::optional<detail::Fetched> fetch(std::chrono::milliseconds wait);
+  detail::Fetched decode_now(detail::MessagePtr message, RecordLocation where);
   std::optional<Record> loss_before(const RecordLocation& where);
 };
 

@@ -64,8 +64,10 @@ Properties consumer_properties(const ConsumerOptions& options) {
       {"bootstrap.servers", options.brokers},
       {"client.id", options.client_id},
       {"enable.auto.commit", after_handled || automatic ? "true" : "false"},
-      // corps stores an offset only once its record was handled.
-      {"enable.auto.offset.store", automatic ? "true" : "false"},
+      // corps stores an offset only once its record was handled, or (when
+      // automatic) handed out: librdkafka would store it on fetching,
+      // which counts what was decoded ahead and never handed out.
+      {"enable.auto.offset.store", "false"},
       {"auto.commit.interval.ms", std::to_string(options.auto_commit_interval.count())},
       {"auto.offset.reset", options.start_from == StartFrom::earliest ? "earliest" : "latest"},
       // Where each partition ends, for caught_up().

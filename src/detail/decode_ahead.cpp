@@ -1,0 +1,169 @@
+#include "detail/decode_ahead.hpp"
+
+#include <exception>
+
+#include "corps/logging.hpp"
+#include "detail/signal_free_thread.hpp"
+
+namespace corps::detail {
+
+namespace {
+
+// A record goes to a worker only if it is at least this large (as
+// fetched). A small record decodes in a few microseconds, less than the
+// hand-over between threads costs; and a stream of records allocated on one
+// thread and freed on another contends for malloc's locks. Small records
+// are decoded by take(), on the consumer's thread, as without workers.
+constexpr std::size_t worker_min_bytes = std::size_t{32} << 10;
+// Small records are kept in batches of this many: one entry in order_
+// each, not one per record.
+constexpr std::size_t batch_messages = 64;
+// What holding a message costs beyond its key and value: librdkafka's
+// message, the Record, the entry. Counted so that a read-ahead of empty
+// records is bounded too.
+constexpr std::size_t bytes_per_message = 512;
+
+}  // namespace
+
+DecodeAhead::DecodeAhead(unsigned threads, std::size_t max_bytes,
+                         const std::function<std::unique_ptr<RecordDecoder>()>& make_decoder)
+    : max_bytes_(max_bytes), own_decoder_(make_decoder()) {
+  threads_.reserve(threads);
+  for (unsigned i = 0; i < threads; ++i) {
+    threads_.push_back(signal_free_thread(
+        [this, decoder = std::shared_ptr<RecordDecoder>(make_decoder())] { work(*decoder); }));
+  }
+}
+
+DecodeAhead::~DecodeAhead() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    to_decode_.clear();
+  }
+  work_ready_.notify_all();
+  for (auto& thread : threads_) thread.join();
+}
+
+bool DecodeAhead::wants_more() const noexcept {
+  return bytes_ < max_bytes_ && small_held_ < batch_messages;
+}
+
+void DecodeAhead::add(MessagePtr message, RecordLocation where) {
+  const std::size_t bytes = message->len + message->key_len + bytes_per_message;
+  bytes_ += bytes;
+  Entry entry{std::move(where), discards_, std::move(message), std::nullopt};
+  if (entry.message->len < worker_min_bytes) {
+    open_.bytes += bytes;
+    open_.entries.push_back(std::move(entry));
+    ++small_held_;
+    if (open_.entries.size() >= batch_messages) close_open();
+    return;
+  }
+  close_open();  // the small records before it keep their place
+  auto batch = std::make_shared<Batch>();
+  batch->bytes = bytes;
+  batch->entries.push_back(std::move(entry));
+  batch->for_workers = true;
+  order_.push_back(batch);
+  {
+    std::lock_guard lock(mutex_);
+    to_decode_.push_back(std::move(batch));
+  }
+  work_ready_.notify_one();
+}
+
+void DecodeAhead::close_open() {
+  if (open_.entries.empty()) return;
+  order_.push_back(std::make_shared<Batch>(std::move(open_)));
+  open_ = Batch{};
+}
+
+void DecodeAhead::work(RecordDecoder& decoder) {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_ready_.wait(lock, [&] { return stopping_ || !to_decode_.empty(); });
+    if (stopping_) return;
+    const std::shared_ptr<Batch> batch = std::move(to_decode_.front());
+    to_decode_.pop_front();
+    lock.unlock();
+    decode(*batch, decoder);
+    lock.lock();
+    batch->decoded = true;
+    batch_decoded_.notify_all();
+  }
+}
+
+void DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
+  for (Entry& entry : batch.entries) {
+    if (entry.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // an event: as it is
+    try {
+      entry.record.emplace(decoder.decode(*entry.message, entry.where));
+    } catch (const std::exception& e) {
+      // Decoding reports failures in the Record; only running out of
+      // memory throws. The record is then left to the consumer.
+      logger()->error("decoding {} ahead failed: {}", entry.where.to_string(), e.what());
+      continue;
+    }
+    entry.message.reset();  // back to librdkafka, which may free its fetch buffer
+  }
+}
+
+bool DecodeAhead::discarded(const Entry& entry) const {
+  if (entry.added == discards_) return false;  // nothing was discarded since
+  const auto topic = discarded_at_.find(entry.where.topic);
+  if (topic == discarded_at_.end()) return false;
+  const auto partition = topic->second.find(entry.where.partition);
+  return partition != topic->second.end() && partition->second > entry.added;
+}
+
+void DecodeAhead::discard(std::string_view topic, std::int32_t partition) {
+  // Entries added before carry a smaller discards_ than the partition's now.
+  ++discards_;
+  auto found = discarded_at_.find(topic);
+  if (found == discarded_at_.end())
+    found = discarded_at_.emplace(std::string(topic), Discards{}).first;
+  found->second[partition] = discards_;
+}
+
+void DecodeAhead::pop_head() {
+  bytes_ -= order_.front()->bytes;
+  if (!order_.front()->for_workers) small_held_ -= order_.front()->entries.size();
+  order_.pop_front();
+  next_in_head_ = 0;
+}
+
+std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout) {
+  if (order_.empty()) close_open();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!order_.empty()) {
+    Batch& head = *order_.front();
+    bool here = !head.for_workers && !head.decoded;
+    if (head.for_workers) {
+      std::unique_lock lock(mutex_);
+      if (!head.decoded && !to_decode_.empty() && to_decode_.front().get() == &head) {
+        // No worker has started it: decoding it here beats waiting, and the
+        // workers go on with the batches after it meanwhile.
+        to_decode_.pop_front();
+        here = true;
+      } else if (!batch_decoded_.wait_until(lock, deadline, [&] { return head.decoded; })) {
+        return std::nullopt;
+      }
+    }
+    if (here) {
+      decode(head, *own_decoder_);
+      head.decoded = true;  // no worker has it
+    }
+    while (next_in_head_ < head.entries.size()) {
+      Entry& entry = head.entries[next_in_head_++];
+      if (discarded(entry)) continue;
+      Fetched fetched{std::move(entry.where), std::move(entry.message), std::move(entry.record)};
+      if (next_in_head_ == head.entries.size()) pop_head();
+      return fetched;
+    }
+    pop_head();
+  }
+  return std::nullopt;
+}
+
+}  // namespace corps::detail

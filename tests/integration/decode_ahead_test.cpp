@@ -1,0 +1,219 @@
+// Decoding ahead (ConsumerOptions::decode_threads) hands out exactly what
+// decoding on the application's thread would: each partition in offset
+// order, nothing of a partition after it was rewound or taken away by a
+// rebalance, nothing past the bound held. Each test runs with small
+// records, which the consumer's own thread decodes in batches, and with
+// large ones (33 kB that do not compress), which go to the workers.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "corps/corps.hpp"
+#include "corps/image.pb.h"
+#include "corps/prediction.pb.h"
+#include "corps/testing/broker_test.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class Size { small, large };
+
+class DecodeAhead : public corps::testing::BrokerTest, public ::testing::WithParamInterface<Size> {
+ protected:
+  DecodeAhead() {
+    registry_.bind<corps::proto::Prediction>("Predictions");
+    registry_.bind<corps::proto::Image>("Frames");
+    create_topic(channel(), 4);
+  }
+
+  static std::string channel() { return GetParam() == Size::small ? "Predictions" : "Frames"; }
+
+  // Frames 0..count-1, frame n to partition n % partitions. Few: the
+  // embedded broker keeps about 5 MB of each partition's log, and a group
+  // with no commit starts at whatever it still has.
+  void send_frames(int count, int partitions) {
+    corps::Producer producer(registry_, producer_options());
+    std::mt19937 random(7);
+    for (int n = 0; n < count; ++n) {
+      corps::SendOptions options;
+      options.partition = n % partitions;
+      if (GetParam() == Size::small) {
+        corps::proto::Prediction prediction;
+        prediction.set_frame(n);
+        (void)producer.send(channel(), prediction, options);  // flush() waits for them
+      } else {
+        corps::proto::Image image;
+        image.set_frame(n);
+        std::string noise(33'000, '\0');
+        for (auto& byte : noise) byte = static_cast<char>(random());
+        image.set_image_data(std::move(noise));
+        (void)producer.send(channel(), image, options);
+      }
+    }
+    ASSERT_TRUE(producer.flush(60s).ok());
+  }
+
+  static std::int64_t frame_of(const corps::Record& record) {
+    if (const auto* prediction = record.get_if<corps::proto::Prediction>()) {
+      return prediction->frame();
+    }
+    return record.as<corps::proto::Image>().frame();
+  }
+
+  corps::ConsumerOptions decoding_ahead(std::string group, unsigned threads) {
+    auto options = consumer_options(std::move(group), {channel()});
+    options.decode_threads = threads;
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Records, DecodeAhead, ::testing::Values(Size::small, Size::large),
+                         [](const auto& info) {
+                           return info.param == Size::small ? "Small" : "Large";
+                         });
+
+TEST_P(DecodeAhead, OptionsThatCannotWorkAreRefusedNamingThem) {
+  auto too_many = decoding_ahead("g", 1000);
+  auto no_room = decoding_ahead("g", 2);
+  no_room.decode_ahead_bytes = 0;
+  for (const auto& [options, named] :
+       {std::pair{too_many, "decode_threads"}, std::pair{no_room, "decode_ahead_bytes"}}) {
+    try {
+      corps::Consumer consumer(registry_, options);
+      FAIL() << named << " was accepted";
+    } catch (const corps::Exception& e) {
+      EXPECT_EQ(e.error().stage(), corps::Stage::config);
+      EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Two threads and a bound of a few records: the workers finish batches out
+// of order and the bound is hit again and again; the application still
+// sees every partition in offset order, each record once.
+TEST_P(DecodeAhead, EveryPartitionComesInOffsetOrderWhateverTheWorkersDo) {
+  send_frames(400, 4);
+  auto options = decoding_ahead("ordered", 2);
+  options.decode_ahead_bytes = 4'096;
+  corps::Consumer consumer(registry_, options);
+  std::map<std::int32_t, std::int64_t> last_offset;
+  std::set<std::int64_t> frames;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (frames.size() < 400 && std::chrono::steady_clock::now() < deadline) {
+    auto record = consumer.poll(200ms);
+    if (!record) continue;
+    ASSERT_TRUE(record->ok()) << record->error().to_string();
+    const auto [previous, first] = last_offset.try_emplace(record->partition(), -1);
+    EXPECT_EQ(record->offset(), previous->second + 1) << "partition " << record->partition();
+    previous->second = record->offset();
+    EXPECT_TRUE(frames.insert(frame_of(*record)).second);
+  }
+  EXPECT_EQ(frames.size(), 400u);
+}
+
+// A dead letter that cannot be written sends its record back to be fetched
+// again; the records decoded ahead of it in its partition must not come
+// first, nor twice.
+TEST_P(DecodeAhead, ARecordSentBackComesAgainBeforeWhatWasDecodedAheadOfIt) {
+  send_frames(50, 1);
+  corps::Consumer consumer(registry_, decoding_ahead("rewound", 2));
+  std::vector<std::int64_t> offsets;
+  bool sent_back = false;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (offsets.size() < 51 && std::chrono::steady_clock::now() < deadline) {
+    auto record = consumer.poll(200ms);
+    if (!record) continue;
+    ASSERT_TRUE(record->ok()) << record->error().to_string();
+    offsets.push_back(record->offset());
+    if (record->offset() == 10 && !sent_back) {
+      sent_back = true;
+      // No dead-letter channel is configured: the write fails.
+      EXPECT_FALSE(consumer
+                       .dead_letter(*record, corps::Error(corps::Errc::invalid_argument,
+                                                          corps::Stage::handler, "refused"))
+                       .ok());
+    }
+  }
+  std::vector<std::int64_t> expected;
+  for (std::int64_t offset = 0; offset <= 10; ++offset) expected.push_back(offset);
+  for (std::int64_t offset = 10; offset < 50; ++offset) expected.push_back(offset);
+  EXPECT_EQ(offsets, expected);
+}
+
+// At most once means a record counts as consumed once the application has
+// it: what was only decoded ahead, and dropped at close, must not be
+// committed, or a clean close would lose it.
+TEST_P(DecodeAhead, AtMostOnceCommitsWhatWasHandedOutNotWhatWasDecodedAhead) {
+  send_frames(100, 1);
+  {
+    auto options = decoding_ahead("at-most-once", 2);
+    options.commit_mode = corps::CommitMode::automatic;
+    corps::Consumer consumer(registry_, options);
+    int handed_out = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (handed_out < 10 && std::chrono::steady_clock::now() < deadline) {
+      // Slowly, so that librdkafka fetches everything and corps decodes
+      // much of it ahead.
+      if (consumer.poll(200ms)) ++handed_out;
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(handed_out, 10);
+  }
+  EXPECT_EQ(corps::testing::committed_offset(brokers(), "at-most-once", channel(), 0), 10);
+}
+
+// The first member has most of the topic decoded ahead when a second joins;
+// once the rebalance took partitions from it, it must hand out none of
+// theirs (the second reads them from the last commit), and the two together
+// read everything.
+TEST_P(DecodeAhead, NothingOfAPartitionTakenAwayIsHandedOutAfterTheRebalance) {
+  send_frames(400, 4);
+  auto first_options = decoding_ahead("shared", 2);
+  first_options.client_id = "first";
+  corps::Consumer first(registry_, first_options);
+  std::set<std::int64_t> frames;
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  std::optional<corps::Record> record;
+  while (!record && std::chrono::steady_clock::now() < deadline) record = first.poll(200ms);
+  ASSERT_TRUE(record && record->ok());
+  frames.insert(frame_of(*record));
+  ASSERT_EQ(first.assignment().size(), 4u);
+  // librdkafka fetches the rest meanwhile; the next poll takes a step of it
+  // into the read-ahead.
+  std::this_thread::sleep_for(1s);
+  record = first.poll(1s);
+  ASSERT_TRUE(record && record->ok());
+  frames.insert(frame_of(*record));
+
+  auto second_options = decoding_ahead("shared", 2);
+  second_options.client_id = "second";
+  corps::Consumer second(registry_, second_options);
+  // The second joins; the group waits for the first, which is not polling
+  // and so still holds what it decoded ahead.
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(second.poll(100ms).has_value());
+
+  while ((frames.size() < 400 || first.assignment().size() != 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    if (auto mine = first.poll(50ms)) {
+      ASSERT_TRUE(mine->ok());
+      std::set<std::int32_t> assigned;
+      for (const auto& partition : first.assignment()) assigned.insert(partition.partition);
+      EXPECT_EQ(assigned.count(mine->partition()), 1u)
+          << "partition " << mine->partition() << " was handed out after it was taken away";
+      frames.insert(frame_of(*mine));
+    }
+    if (auto theirs = second.poll(50ms)) {
+      ASSERT_TRUE(theirs->ok());
+      frames.insert(frame_of(*theirs));
+    }
+  }
+  EXPECT_EQ(frames.size(), 400u);
+  EXPECT_EQ(first.assignment().size(), 2u);
+  EXPECT_EQ(second.assignment().size(), 2u);
+}
+
+}  // namespace
