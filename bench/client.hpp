@@ -34,6 +34,10 @@ struct Received {
   std::size_t value_bytes = 0;
   /// The sequence header, when asked for and present.
   std::optional<std::uint64_t> sequence;
+  /// When the client took the record from librdkafka and when it had
+  /// decoded it (steady clock, ns), for a client that says.
+  std::optional<std::int64_t> fetched_ns;
+  std::optional<std::int64_t> decoded_ns;
 };
 
 /// Sends a payload's samples to one topic.

@@ -95,8 +95,14 @@ class CorpsConsumer final : public BenchConsumer {
     auto record = consumer_.poll(timeout);
     if (!record) return std::nullopt;
     if (!record->ok()) throw std::runtime_error("corps consume: " + record->error().to_string());
-    Received received{record->partition(), record->offset(), record->value()->size(), std::nullopt};
+    Received received{record->partition(), record->offset(), record->value()->size(),
+                      std::nullopt,        std::nullopt,     std::nullopt};
     if (read_sequence_ == ReadSequence::yes) {
+      const auto ns = [](std::chrono::steady_clock::time_point at) {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(at.time_since_epoch()).count();
+      };
+      received.fetched_ns = ns(record->fetched_at());
+      received.decoded_ns = ns(record->decoded_at());
       if (const auto* header = find_header(record->headers(), sequence_header);
           header != nullptr && header->value) {
         std::uint64_t sequence = 0;

@@ -1,6 +1,7 @@
 #include "latency.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <exception>
@@ -20,6 +21,8 @@ using Clock = std::chrono::steady_clock;
 // has started before anything is timed.
 constexpr std::size_t warm_up_records = 10;
 constexpr auto silence_limit = std::chrono::seconds(30);
+constexpr std::array<const char*, 3> stage_names{"sent -> fetched", "fetched -> decoded",
+                                                 "decoded -> returned"};
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -69,6 +72,8 @@ class Receiver {
     thread_.join();
     return std::move(latencies_ms_);
   }
+  // By stage (stage_names), for a consumer that told; after latencies_ms().
+  [[nodiscard]] std::array<std::vector<double>, 3>& stages_ms() { return stages_ms_; }
 
  private:
   void run() {
@@ -81,7 +86,14 @@ class Receiver {
           throw std::runtime_error("a record without a valid sequence header");
         const std::size_t sequence = *record->sequence;
         const std::int64_t sent = sent_ns_[sequence].load(std::memory_order_acquire);
-        if (sequence >= warm_up_records) latencies_ms_.push_back((arrived - sent) / 1e6);
+        if (sequence >= warm_up_records) {
+          latencies_ms_.push_back((arrived - sent) / 1e6);
+          if (record->fetched_ns && record->decoded_ns) {
+            stages_ms_[0].push_back((*record->fetched_ns - sent) / 1e6);
+            stages_ms_[1].push_back((*record->decoded_ns - *record->fetched_ns) / 1e6);
+            stages_ms_[2].push_back((arrived - *record->decoded_ns) / 1e6);
+          }
+        }
         received_.fetch_add(1);
       }
     } catch (...) {
@@ -93,6 +105,7 @@ class Receiver {
   std::unique_ptr<BenchConsumer> consumer_;
   std::vector<std::atomic<std::int64_t>> sent_ns_;
   std::vector<double> latencies_ms_;
+  std::array<std::vector<double>, 3> stages_ms_;
   std::atomic<std::size_t> received_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> failure_{false};
@@ -152,6 +165,14 @@ proto::Latency measure_latency(Client& client, Payload& payload, const LatencyPl
   out.set_p99_ms(percentile(latencies, 0.99));
   out.set_p999_ms(percentile(latencies, 0.999));
   out.set_max_ms(percentile(latencies, 1.0));
+  auto& stages = receiver.stages_ms();
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    if (stages[i].empty()) continue;
+    auto* stage = out.add_stages();
+    stage->set_stage(stage_names[i]);
+    stage->set_p50_ms(percentile(stages[i], 0.50));
+    stage->set_p99_ms(percentile(stages[i], 0.99));
+  }
   return out;
 }
 

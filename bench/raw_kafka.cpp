@@ -195,7 +195,8 @@ class RawConsumer final : public BenchConsumer {
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error(std::string("raw consume: ") +
                                rd_kafka_message_errstr(message.get()));
-    Received received{message->partition, message->offset, message->len, std::nullopt};
+    Received received{message->partition, message->offset, message->len,
+                      std::nullopt,       std::nullopt,    std::nullopt};
     if (read_sequence_ == ReadSequence::yes) received.sequence = sequence_of(message.get());
     return received;
   }

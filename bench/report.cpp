@@ -202,6 +202,24 @@ void print_markdown(const proto::Results& results, std::ostream& out) {
     }
   }
 
+  bool any_stages = false;
+  for (const auto& row : results.rows()) any_stages |= row.latency().stages_size() > 0;
+  if (any_stages) {
+    out << "\n### Latency by stage\n\n"
+           "| payload | client | stage | p50 ms | p99 ms |\n"
+           "|---|---|---|--:|--:|\n";
+    for (const auto& row : results.rows()) {
+      for (const auto& stage : row.latency().stages()) {
+        out << "| " << row.payload() << " | " << row.client() << " | " << stage.stage() << " | "
+            << number(stage.p50_ms()) << " | " << number(stage.p99_ms()) << " |\n";
+      }
+    }
+    out << "\nBy stage, for corps (Record::fetched_at and decoded_at): sent -> fetched is from "
+           "handing the message to the producer to the consumer taking it from librdkafka "
+           "(linger, the broker, the fetch); fetched -> decoded includes waiting for a decode "
+           "thread; decoded -> returned is the wait behind the records before it.\n";
+  }
+
   out << "\nMB/s: record values (as the codec wrote them), 10^6 bytes. CPU: user + system time of "
          "the "
          "whole client process (every librdkafka thread; the broker runs in another process) "

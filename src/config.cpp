@@ -253,6 +253,10 @@ void remove_broker_address_file() noexcept {
 bool is_embedded_broker(std::string_view bootstrap) {
   if (bootstrap.empty()) return false;
   if (detail::runs_embedded_broker(bootstrap)) return true;
+  if (const char* parents = std::getenv(embedded_broker_variable);
+      parents != nullptr && bootstrap == parents) {
+    return true;
+  }
   return read_broker_address_file() == bootstrap;
 }
 

@@ -83,6 +83,11 @@ void Consumer::Impl::validate() const {
                           "decode_ahead_bytes is 0, so nothing could be decoded ahead; give it "
                           "room, or set decode_threads to 0"));
   }
+  if (options.fetch_wait && *options.fetch_wait < std::chrono::milliseconds(0)) {
+    throw Exception(Error(Errc::invalid_argument, Stage::config,
+                          "fetch_wait is " + std::to_string(options.fetch_wait->count()) +
+                              " ms; the broker cannot wait less than nothing"));
+  }
   if (options.retry.max_attempts < 1) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "retry.max_attempts is " + std::to_string(options.retry.max_attempts) +
@@ -192,9 +197,11 @@ Record Consumer::Impl::route(Record record) {
   const auto copy = [](std::optional<std::string_view> bytes) {
     return bytes ? std::optional<std::string>(*bytes) : std::nullopt;
   };
-  return detail::RecordAccess::make(record.location(), copy(record.key()), copy(record.value()),
-                                    record.headers(), record.timestamp_ms(), written.error(),
-                                    registry.find(record.topic()));
+  Record failed = detail::RecordAccess::make(
+      record.location(), copy(record.key()), copy(record.value()), record.headers(),
+      record.timestamp_ms(), written.error(), registry.find(record.topic()));
+  detail::RecordAccess::set_timing(failed, record.fetched_at(), record.decoded_at());
+  return failed;
 }
 
 // A failed record for offsets of `where`'s partition that the broker deleted
@@ -280,36 +287,37 @@ std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds w
     detail::MessagePtr message = kafka->poll(wait);
     if (!message) return std::nullopt;
     RecordLocation where = location_of(*message);
-    return decode_now(std::move(message), std::move(where));
+    return decode_now(std::move(message), std::move(where), std::chrono::steady_clock::now());
   }
   // What librdkafka already holds goes to the workers, within the bound.
   for (int step = 0; step < read_ahead_step && ahead->wants_more(); ++step) {
     detail::MessagePtr message = kafka->poll(std::chrono::milliseconds(0));
     if (!message) break;
     RecordLocation where = location_of(*message);
-    ahead->add(std::move(message), std::move(where));
+    ahead->add(std::move(message), std::move(where), std::chrono::steady_clock::now());
   }
   if (ahead->empty()) {
     detail::MessagePtr message = kafka->poll(wait);
     if (!message) return std::nullopt;
     RecordLocation where = location_of(*message);
-    ahead->add(std::move(message), std::move(where));
+    ahead->add(std::move(message), std::move(where), std::chrono::steady_clock::now());
   }
   auto taken = ahead->take(wait);
   if (taken && !taken->record && taken->event->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     // A record its worker could not decode (out of memory): try again here.
-    return decode_now(std::move(taken->event), std::move(taken->where));
+    return decode_now(std::move(taken->event), std::move(taken->where), taken->fetched_at);
   }
   return taken;
 }
 
 // `message` as fetch() hands it on: a record decoded, an event as it is.
-detail::Fetched Consumer::Impl::decode_now(detail::MessagePtr message, RecordLocation where) {
+detail::Fetched Consumer::Impl::decode_now(detail::MessagePtr message, RecordLocation where,
+                                           std::chrono::steady_clock::time_point fetched_at) {
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return detail::Fetched{std::move(where), std::move(message), std::nullopt};
+    return detail::Fetched{std::move(where), fetched_at, std::move(message), std::nullopt};
   }
-  Record record = decoder->decode(*message, std::move(where));
-  return detail::Fetched{RecordLocation{}, nullptr, std::move(record)};
+  Record record = decoder->decode(*message, std::move(where), fetched_at);
+  return detail::Fetched{RecordLocation{}, fetched_at, nullptr, std::move(record)};
 }
 
 // `record` to the application: it counts as handled once the next is asked

@@ -32,6 +32,8 @@ Record& Record::operator=(Record&& other) noexcept {
   headers_ = std::move(other.headers_);
   timestamp_ms_ = other.timestamp_ms_;
   metadata_field_ = other.metadata_field_;
+  fetched_at_ = other.fetched_at_;
+  decoded_at_ = other.decoded_at_;
   return *this;
 }
 

@@ -93,6 +93,7 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
   for (std::int64_t n = 0; (flags.frames == 0 || n < flags.frames) && !corps::shutdown_requested();
        ++n) {
     if (!source.read(frame)) break;
+    const auto captured = std::chrono::steady_clock::now();
     auto image = encode_frame(frame, encoding, n, source.id(), flags.jpeg_quality);
     // A JPEG is compressed already: stored, not deflated again.
     service.producer().send(
@@ -100,9 +101,10 @@ void run_source(corps::pipeline::Service& service, FrameSource& source, const Ca
         {.key = source.id(),
          .compressibility = encoding == FrameEncoding::jpeg ? corps::Compressibility::already_compressed
                                                             : corps::Compressibility::normal},
-        [&service](const corps::DeliveryReport& report) {
+        [&service, captured](const corps::DeliveryReport& report) {
           if (report.ok()) {
             service.count("acked");
+            service.latency("capture->acked", std::chrono::steady_clock::now() - captured);
           } else {
             service.count("failed");
             corps::logger()->error("{}", report.error().to_string());

@@ -1,6 +1,7 @@
-// display: consumes VideoStream and Predictions and serves a live page on
-// localhost: each source's latest frame with the detected boxes drawn, the
-// labels, frames per second in and out, and consumer lag per partition.
+// display: consumes VideoStream, Predictions and PipelineStatus and serves a
+// live page on localhost: each source's latest frame with the detected boxes
+// drawn, the labels, frames per second in and out, consumer lag per
+// partition, latency by stage and every service's counters.
 //
 //   display [--port 8080] [--bind 127.0.0.1] [--brokers HOST:PORT]
 #include <google/protobuf/util/json_util.h>
@@ -19,6 +20,7 @@
 #include "display_page.hpp"
 #include "frame_codec.hpp"
 #include "pipeline/display.pb.h"
+#include "pipeline/status.pb.h"
 #include "service.hpp"
 
 namespace {
@@ -51,6 +53,11 @@ class DisplayState {
   void add_error() {
     std::lock_guard lock(mutex_);
     ++errors_;
+  }
+
+  void add_status(const ServiceStatus& status) {
+    std::lock_guard lock(mutex_);
+    statuses_[status.instance()] = status;
   }
 
   void set_lag(std::vector<corps::PartitionLag> lag) {
@@ -107,6 +114,15 @@ class DisplayState {
       out->set_partition(lag.partition.partition);
       out->set_lag(std::max<std::int64_t>(lag.lag, 0));
     }
+    add_stages(stats);
+    for (const auto& [instance, status] : statuses_) {
+      auto* out = stats.add_services();
+      out->set_instance(instance);
+      out->set_finished(status.finished());
+      for (const auto& [name, value] : status.counters()) {
+        if (name.rfind("latency_", 0) != 0) (*out->mutable_counters())[name] = value;
+      }
+    }
     return stats;
   }
 
@@ -128,6 +144,29 @@ class DisplayState {
     }
   };
 
+  // Each stage's p50 and p99, the slowest instance's, in the pipeline's order.
+  void add_stages(DisplayStats& stats) const {
+    for (const char* stage : {"capture->acked", "sent->fetched", "fetched->decoded", "inference",
+                              "prediction->stored"}) {
+      std::int64_t p50 = -1;
+      std::int64_t p99 = -1;
+      for (const auto& [instance, status] : statuses_) {
+        const auto& counters = status.counters();
+        if (const auto it = counters.find(std::string("latency_p50_us:") + stage);
+            it != counters.end())
+          p50 = std::max(p50, it->second);
+        if (const auto it = counters.find(std::string("latency_p99_us:") + stage);
+            it != counters.end())
+          p99 = std::max(p99, it->second);
+      }
+      if (p50 < 0) continue;
+      auto* out = stats.add_stages();
+      out->set_stage(stage);
+      out->set_p50_ms(static_cast<double>(p50) / 1000);
+      out->set_p99_ms(static_cast<double>(p99) / 1000);
+    }
+  }
+
   static double rate(std::deque<Clock::time_point>& times, Clock::time_point now) {
     const auto window = std::chrono::seconds(5);
     while (!times.empty() && now - times.front() > window) times.pop_front();
@@ -142,6 +181,7 @@ class DisplayState {
   std::int64_t predictions_ = 0;
   std::int64_t errors_ = 0;
   std::vector<corps::PartitionLag> lag_;
+  std::map<std::string, ServiceStatus> statuses_;  // by instance
 };
 
 void serve(httplib::Server& server, DisplayState& state) {
@@ -187,7 +227,8 @@ int main(int argc, char** argv) {
     Service service("display", service_flags);
     if (group.empty()) group = "display-" + service.instance();
     auto options = service.consumer_options(
-        group, {std::string(video_channel), std::string(predictions_channel)});
+        group, {std::string(video_channel), std::string(predictions_channel),
+                std::string(status_channel)});
     // The page shows the present: nothing to gain from committing.
     options.commit_mode = corps::CommitMode::automatic;
     corps::Consumer consumer(service.registry(), options);
@@ -224,6 +265,8 @@ int main(int argc, char** argv) {
       if (const auto* prediction = record->get_if<corps::proto::Prediction>()) {
         state.add_prediction(*prediction);
         service.count("predictions_shown");
+      } else if (const auto* status = record->get_if<ServiceStatus>()) {
+        state.add_status(*status);
       } else {
         state.add_frame(std::move(dynamic_cast<corps::proto::Image&>(record->mutable_message())));
         service.count("frames_shown");

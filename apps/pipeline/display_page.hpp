@@ -24,7 +24,9 @@ inline constexpr const char* display_page = R"html(<!doctype html>
 <h1>corps pipeline: capture &rarr; predict &rarr; display</h1>
 <div id="rates">waiting for frames&hellip;</div>
 <div id="sources"></div>
+<table id="stages"><thead><tr><th>stage</th><th>p50 ms</th><th>p99 ms</th></tr></thead><tbody></tbody></table>
 <table id="lag"><thead><tr><th>topic</th><th>partition</th><th>lag</th></tr></thead><tbody></tbody></table>
+<table id="services"><thead><tr><th>service</th><th>counters</th></tr></thead><tbody></tbody></table>
 <script>
 const cards = {};
 function card(source) {
@@ -51,6 +53,11 @@ async function refresh() {
       div.querySelector('.labels').innerHTML = Object.entries(view.labels || {})
         .map(([label, n]) => `<span class="label">${label} &times; ${n}</span>`).join('');
     }
+    document.querySelector('#stages tbody').innerHTML = (stats.stages || [])
+      .map(s => `<tr><td>${s.stage}</td><td>${(s.p50Ms || 0).toFixed(1)}</td><td>${(s.p99Ms || 0).toFixed(1)}</td></tr>`).join('');
+    document.querySelector('#services tbody').innerHTML = (stats.services || [])
+      .map(s => `<tr><td>${s.instance}${s.finished ? ' (done)' : ''}</td><td style="text-align:left">` +
+        Object.entries(s.counters || {}).sort().map(([k, v]) => `${k} ${v}`).join(' · ') + '</td></tr>').join('');
     document.querySelector('#lag tbody').innerHTML = (stats.lag || [])
       .map(l => `<tr><td>${l.topic}</td><td>${l.partition || 0}</td><td>${l.lag || 0}</td></tr>`).join('');
   } catch (e) {

@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "channels.hpp"
@@ -60,6 +63,16 @@ class Progress {
       if (it != status.counters().end()) sum += it->second;
     }
     return sum;
+  }
+
+  // The largest value of `counter` any instance reported, or nullopt.
+  std::optional<std::int64_t> largest(const std::string& counter) const {
+    std::optional<std::int64_t> most;
+    for (const auto& [instance, status] : latest_) {
+      const auto it = status.counters().find(counter);
+      if (it != status.counters().end()) most = std::max(most.value_or(it->second), it->second);
+    }
+    return most;
   }
 
   bool finished(const std::string& service) const {
@@ -172,6 +185,21 @@ bool summarize(const Progress& progress, const std::string& db, bool interrupted
             << percentile(summary.latencies, 50) * 1000 << " ms, p99 "
             << percentile(summary.latencies, 99) * 1000 << " ms (" << summary.latencies.size()
             << " frames, from metadata timestamps)\n";
+  // Per stage, from the services' last reports: the slowest instance's.
+  std::cout << "latency by stage (p50 / p99 of each service's last 1000 frames; the slowest "
+               "instance):\n";
+  for (const char* stage :
+       {"capture->acked", "sent->fetched", "fetched->decoded", "inference", "prediction->stored"}) {
+    const auto p50 = progress.largest(std::string("latency_p50_us:") + stage);
+    const auto p99 = progress.largest(std::string("latency_p99_us:") + stage);
+    std::cout << "  " << std::left << std::setw(20) << stage << std::right;
+    if (!p50 || !p99) {
+      std::cout << "no frames\n";
+      continue;
+    }
+    std::cout << std::setw(8) << static_cast<double>(*p50) / 1000 << " / " << std::setw(8)
+              << static_cast<double>(*p99) / 1000 << " ms\n";
+  }
   // From the database, where duplicates (at-least-once) are absorbed: every
   // acknowledged frame is stored or dead-lettered, and so is its prediction.
   const auto frames_dead = progress.total("store", "dead_lettered_VideoStream");
@@ -245,6 +273,9 @@ int main(int argc, char** argv) {
                         {std::string(status_channel), 1, 1}};
       embedded = std::make_unique<corps::EmbeddedBroker>(options);
       brokers = embedded->bootstrap_servers();
+      // The services are on an embedded broker too: their consumers then
+      // do not wait out the embedded broker's long empty fetches.
+      ::setenv(corps::embedded_broker_variable, brokers.c_str(), 1);
     }
     std::cout << "pipeline: brokers " << brokers << (embedded ? " (embedded)" : "") << ", sources:";
     for (const auto& source : flags.sources) std::cout << ' ' << source;

@@ -73,6 +73,8 @@ int main(int argc, char** argv) {
         service.failed(*record);
         continue;
       }
+      service.latency("sent->fetched", sent_to_fetched(*record));
+      service.latency("fetched->decoded", record->decoded_at() - record->fetched_at());
       const auto& image = record->as<corps::proto::Image>();
       auto pixels = decode_frame(image, record->location());
       if (!pixels.ok()) {
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
         continue;
       }
       auto prediction = predict(*detector, image, *pixels);
+      service.latency("inference",
+                      std::chrono::duration<double, std::milli>(prediction.inference_ms()));
       // The prediction continues the frame's trace, the frame's span its
       // parent (a traceparent header any OpenTelemetry reader follows).
       const corps::TraceScope trace(*record);

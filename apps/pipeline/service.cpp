@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "channels.hpp"
 #include "corps/logging.hpp"
@@ -102,6 +104,37 @@ void Service::set(const std::string& name, std::int64_t value) {
   counters_[name] = value;
 }
 
+namespace {
+
+// How many of a stage's latest samples its percentiles are of.
+constexpr std::size_t latency_window = 1'000;
+
+}  // namespace
+
+std::chrono::duration<double> sent_to_fetched(const Record& record) {
+  // fetched_at is on the steady clock, the timestamp on the wall clock.
+  const auto fetched_ago = std::chrono::steady_clock::now() - record.fetched_at();
+  return since_sent(record) - fetched_ago;
+}
+
+std::chrono::duration<double> since_sent(const Record& record) {
+  const auto sent =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(record.timestamp_ms()));
+  return std::chrono::system_clock::now() - sent;
+}
+
+void Service::latency(const std::string& stage, std::chrono::duration<double> time) {
+  const double seconds = std::max(0.0, time.count());  // clocks of two hosts may disagree
+  metrics_
+      ->histogram("corps_pipeline_stage_seconds", "Time a frame spent in one pipeline stage",
+                  {{"service", kind_}, {"stage", stage}})
+      .observe(seconds);
+  std::lock_guard lock(counters_mutex_);
+  auto& samples = latencies_[stage];
+  samples.push_back(seconds);
+  if (samples.size() > latency_window) samples.pop_front();
+}
+
 void Service::tick(const Consumer& consumer) {
   if (std::chrono::steady_clock::now() - last_report_ < std::chrono::seconds(1)) return;
   set("assigned_partitions", static_cast<std::int64_t>(consumer.assignment().size()));
@@ -142,6 +175,18 @@ void Service::report(bool finished) {
   {
     std::lock_guard lock(counters_mutex_);
     for (const auto& [name, value] : counters_) (*status.mutable_counters())[name] = value;
+    for (const auto& [stage, samples] : latencies_) {
+      std::vector<double> sorted(samples.begin(), samples.end());
+      std::sort(sorted.begin(), sorted.end());
+      const auto at = [&](double p) {
+        const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+        return static_cast<std::int64_t>(sorted[index] * 1e6);
+      };
+      auto& counters = *status.mutable_counters();
+      counters["latency_p50_us:" + stage] = at(0.50);
+      counters["latency_p99_us:" + stage] = at(0.99);
+      counters["latency_n:" + stage] = static_cast<std::int64_t>(sorted.size());
+    }
   }
   producer_->send(std::string(status_channel), status, {.key = instance_},
                   [](const DeliveryReport& report) {

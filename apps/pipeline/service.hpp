@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,12 @@ class Service {
   /// The counter `name`. Thread-safe.
   [[nodiscard]] std::int64_t counter(const std::string& name) const;
 
+  /// One frame's time in pipeline stage `stage` (e.g. "inference"). Each
+  /// status report carries the p50 and p99 of the stage's last 1,000
+  /// (counters latency_p50_us:STAGE, latency_p99_us:STAGE, in µs), and the
+  /// metrics a histogram (corps_pipeline_stage_seconds). Thread-safe.
+  void latency(const std::string& stage, std::chrono::duration<double> time);
+
   /// Sends a status report if a second has passed since the last one.
   void tick();
   /// As tick(), and the report says how many partitions `consumer` holds:
@@ -110,7 +117,16 @@ class Service {
   std::unique_ptr<Producer> producer_;
   mutable std::mutex counters_mutex_;
   std::map<std::string, std::int64_t> counters_;
+  // Per stage, the latest samples in seconds, oldest first.
+  std::map<std::string, std::deque<double>> latencies_;
   std::chrono::steady_clock::time_point last_report_{};
 };
+
+/// From when `record`'s producer sent it (its Kafka timestamp) to when the
+/// consumer took it from the Kafka client (Record::fetched_at): linger, the
+/// broker, the fetch.
+[[nodiscard]] std::chrono::duration<double> sent_to_fetched(const Record& record);
+/// From when `record`'s producer sent it to now.
+[[nodiscard]] std::chrono::duration<double> since_sent(const Record& record);
 
 }  // namespace corps::pipeline

@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
       if (const auto* prediction = record->get_if<corps::proto::Prediction>()) {
         store.put_prediction(*prediction);
         service.count("predictions_stored");
+        service.latency("prediction->stored", since_sent(*record));
         continue;
       }
       const auto& image = record->as<corps::proto::Image>();

@@ -130,9 +130,16 @@ void write_broker_address_file(std::string_view bootstrap);
 /// Removes the address file if this process wrote it.
 void remove_broker_address_file() noexcept;
 
-/// True if `bootstrap` is an embedded broker: one this process runs, or the
-/// running `corps broker` the address file names. Consumers use it to hand
-/// a group over in seconds there (ConsumerOptions::session_timeout).
+/// Names the bootstrap servers of an embedded broker to the programs a
+/// process that runs it starts (the pipeline's launcher sets it for its
+/// services): they are on an embedded broker too.
+inline constexpr const char* embedded_broker_variable = "CORPS_EMBEDDED_BROKER";
+
+/// True if `bootstrap` is an embedded broker: one this process runs, the one
+/// embedded_broker_variable names, or the running `corps broker` the address
+/// file names. Consumers use it to hand a group over in seconds there
+/// (ConsumerOptions::session_timeout) and not to wait on empty fetches
+/// (ConsumerOptions::fetch_wait).
 [[nodiscard]] bool is_embedded_broker(std::string_view bootstrap);
 
 }  // namespace corps

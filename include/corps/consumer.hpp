@@ -107,6 +107,14 @@ struct ConsumerOptions {
   /// only for one that vanished. Brokers accept 6 s to 30 min unless
   /// configured otherwise.
   std::optional<std::chrono::milliseconds> session_timeout;
+  /// How long the broker may hold a fetch that finds no new records
+  /// (librdkafka's fetch.wait.max.ms). Unset: 500 ms, Kafka's default, on a
+  /// real cluster, which answers as soon as records arrive, so the wait
+  /// costs no latency; 10 ms on the embedded broker (is_embedded_broker),
+  /// which holds such a fetch for all of it even when records arrive
+  /// meanwhile: at 500 ms, a record sent to an idle partition waited 250 ms
+  /// on average before its consumer saw it.
+  std::optional<std::chrono::milliseconds> fetch_wait;
   /// The largest record (as stored, compressed) this consumer can fetch:
   /// librdkafka's fetch.max.bytes, with receive.message.max.bytes just
   /// above. A record past it cannot be read at all; the consumer then

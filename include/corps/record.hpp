@@ -9,6 +9,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -72,6 +73,19 @@ class Record {
   [[nodiscard]] const Headers& headers() const noexcept { return headers_; }
   /// The record's Kafka timestamp in Unix milliseconds, or -1.
   [[nodiscard]] std::int64_t timestamp_ms() const noexcept { return timestamp_ms_; }
+
+  /// The consumer's clock, for latency by stage. When the consumer took the
+  /// record from the Kafka client (its fetch had arrived by then), and
+  /// when it had finished decoding it, on the application's thread or a
+  /// decode thread (ConsumerOptions::decode_threads); what lies between
+  /// decoded_at() and the record's hand-out is its wait behind the records
+  /// before it. Both are the clock's epoch for a record no consumer made.
+  [[nodiscard]] std::chrono::steady_clock::time_point fetched_at() const noexcept {
+    return fetched_at_;
+  }
+  [[nodiscard]] std::chrono::steady_clock::time_point decoded_at() const noexcept {
+    return decoded_at_;
+  }
 
   /// How the value is laid out: told from its headers and first byte, as
   /// the decoder told it. A null value counts as MessageCorps's.
@@ -138,6 +152,8 @@ class Record {
   std::shared_ptr<const void> type_owner_;
   Result<std::unique_ptr<google::protobuf::Message>> decoded_;
   const google::protobuf::FieldDescriptor* metadata_field_;
+  std::chrono::steady_clock::time_point fetched_at_{};
+  std::chrono::steady_clock::time_point decoded_at_{};
 };
 
 /// Calls `visitor` with the record's message as the one of Ts it is, for a

@@ -86,7 +86,8 @@ struct Consumer::Impl final : detail::RebalanceListener {
   Record hand_out(Record record);
   Record route(Record record);
   std::optional<detail::Fetched> fetch(std::chrono::milliseconds wait);
-  detail::Fetched decode_now(detail::MessagePtr message, RecordLocation where);
+  detail::Fetched decode_now(detail::MessagePtr message, RecordLocation where,
+                             std::chrono::steady_clock::time_point fetched_at);
   std::optional<Record> loss_before(const RecordLocation& where);
 };
 

@@ -49,10 +49,11 @@ bool DecodeAhead::wants_more() const noexcept {
   return bytes_ < max_bytes_ && small_held_ < batch_messages;
 }
 
-void DecodeAhead::add(MessagePtr message, RecordLocation where) {
+void DecodeAhead::add(MessagePtr message, RecordLocation where,
+                      std::chrono::steady_clock::time_point fetched_at) {
   const std::size_t bytes = message->len + message->key_len + bytes_per_message;
   bytes_ += bytes;
-  Entry entry{std::move(where), discards_, std::move(message), std::nullopt};
+  Entry entry{std::move(where), discards_, fetched_at, std::move(message), std::nullopt};
   if (entry.message->len < worker_min_bytes) {
     open_.bytes += bytes;
     open_.entries.push_back(std::move(entry));
@@ -98,7 +99,7 @@ void DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
   for (Entry& entry : batch.entries) {
     if (entry.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // an event: as it is
     try {
-      entry.record.emplace(decoder.decode(*entry.message, entry.where));
+      entry.record.emplace(decoder.decode(*entry.message, entry.where, entry.fetched_at));
     } catch (const std::exception& e) {
       // Decoding reports failures in the Record; only running out of
       // memory throws. The record is then left to the consumer.
@@ -157,7 +158,8 @@ std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout) {
     while (next_in_head_ < head.entries.size()) {
       Entry& entry = head.entries[next_in_head_++];
       if (discarded(entry)) continue;
-      Fetched fetched{std::move(entry.where), std::move(entry.message), std::move(entry.record)};
+      Fetched fetched{std::move(entry.where), entry.fetched_at, std::move(entry.message),
+                      std::move(entry.record)};
       if (next_in_head_ == head.entries.size()) pop_head();
       return fetched;
     }

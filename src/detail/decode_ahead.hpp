@@ -42,6 +42,7 @@ namespace corps::detail {
 /// One message taken from librdkafka, as the consumer gets it back.
 struct Fetched {
   RecordLocation where;
+  std::chrono::steady_clock::time_point fetched_at;
   /// A message that is not a record (an error, a partition's end), as it
   /// came; null for a record.
   MessagePtr event;
@@ -67,7 +68,8 @@ class DecodeAhead {
   /// Nothing added is left to take.
   [[nodiscard]] bool empty() const noexcept { return order_.empty() && open_.entries.empty(); }
   /// A message just taken from librdkafka, at `where`.
-  void add(MessagePtr message, RecordLocation where);
+  void add(MessagePtr message, RecordLocation where,
+           std::chrono::steady_clock::time_point fetched_at);
   /// The oldest message added and not discarded, once decoded; nullopt if
   /// there is none, or it is not decoded within `timeout`.
   std::optional<Fetched> take(std::chrono::milliseconds timeout);
@@ -78,7 +80,8 @@ class DecodeAhead {
   struct Entry {
     RecordLocation where;
     std::uint64_t added = 0;  // discards_ when it was added
-    MessagePtr message;       // until decoded, or for an event
+    std::chrono::steady_clock::time_point fetched_at;
+    MessagePtr message;  // until decoded, or for an event
     std::optional<Record> record;
   };
   struct Batch {

@@ -42,6 +42,12 @@ void log_rebalance_error(rd_kafka_error_t* error) {
   if (owned) logger()->error("incremental rebalance failed: {}", rd_kafka_error_string(owned.get()));
 }
 
+// ConsumerOptions::fetch_wait, or its default where the consumer is.
+std::chrono::milliseconds fetch_wait(const ConsumerOptions& options, bool on_embedded_broker) {
+  if (options.fetch_wait) return *options.fetch_wait;
+  return std::chrono::milliseconds(on_embedded_broker ? 10 : 500);
+}
+
 // ConsumerOptions::session_timeout, or its default where the consumer is.
 std::chrono::milliseconds session_timeout(const ConsumerOptions& options,
                                           bool on_embedded_broker) {
@@ -85,6 +91,7 @@ Properties consumer_properties(const ConsumerOptions& options) {
       // second at a time (measured: +50% small-record throughput).
       {"queued.min.messages", "10000000"},
       {"session.timeout.ms", std::to_string(session_timeout(options, embedded).count())},
+      {"fetch.wait.max.ms", std::to_string(fetch_wait(options, embedded).count())},
       {"reconnect.backoff.ms", "100"},
       {"reconnect.backoff.max.ms", "10000"},
   };

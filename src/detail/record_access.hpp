@@ -5,6 +5,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,6 +42,13 @@ struct RecordAccess {
     }
     return Record(std::move(location), std::move(key), std::move(value), std::move(headers),
                   timestamp_ms, std::move(decoded), metadata_field, std::move(type_owner));
+  }
+
+  /// Stamps when `record` was fetched and decoded (Record::fetched_at).
+  static void set_timing(Record& record, std::chrono::steady_clock::time_point fetched,
+                         std::chrono::steady_clock::time_point decoded) {
+    record.fetched_at_ = fetched;
+    record.decoded_at_ = decoded;
   }
 
   // The metadata field of a type no binding vouched for; one with two has

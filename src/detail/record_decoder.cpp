@@ -60,21 +60,21 @@ RecordDecoder::RecordDecoder(const ChannelRegistry& registry, const ConsumerOpti
       metrics_(metrics),
       loader_(registry, options.loader, options.schema_registry) {}
 
-Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation where) {
+Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation where,
+                             std::chrono::steady_clock::time_point fetched_at) {
   std::optional<std::string> refused;
   Headers headers = read_headers(&message, limits_, refused);
   const char* value = static_cast<const char*>(message.payload);
   RawRecord raw{where.topic, where.partition, where.offset,
                 value,       message.len,     headers.empty() ? nullptr : &headers};
-  const auto started =
-      metrics_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  const auto started = std::chrono::steady_clock::now();
   auto decoded = refused ? Result<std::unique_ptr<google::protobuf::Message>>(
                                Error(Errc::too_large, Stage::headers, *refused, where))
                          : loader_.load(raw);
+  const auto finished = std::chrono::steady_clock::now();
   if (metrics_) {
-    metrics_->decoded(
-        where.topic, where.partition,
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    metrics_->decoded(where.topic, where.partition,
+                      std::chrono::duration<double>(finished - started).count());
     if (!decoded.ok()) metrics_->decode_failed(where.topic, decoded.error().stage());
   }
   std::optional<std::string> key;
@@ -91,9 +91,11 @@ Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation w
     binding = registry_.find(where.topic, (*decoded)->GetDescriptor()->full_name());
     if (binding == nullptr) type_owner = loader_.type_owner(**decoded);
   }
-  return RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
-                            std::move(headers), timestamp, std::move(decoded), binding,
-                            std::move(type_owner));
+  Record record = RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
+                                     std::move(headers), timestamp, std::move(decoded), binding,
+                                     std::move(type_owner));
+  RecordAccess::set_timing(record, fetched_at, finished);
+  return record;
 }
 
 }  // namespace corps::detail

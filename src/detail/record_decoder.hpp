@@ -8,6 +8,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+
 #include "corps/consumer.hpp"
 #include "corps/message_loader.hpp"
 #include "corps/record.hpp"
@@ -23,8 +25,10 @@ class RecordDecoder {
   RecordDecoder(const ChannelRegistry& registry, const ConsumerOptions& options,
                 ConsumerMetrics* metrics);
 
-  /// The record in `message`, which is at `where`, decoded (or failed).
-  Record decode(const rd_kafka_message_t& message, RecordLocation where);
+  /// The record in `message`, which is at `where` and was taken from the
+  /// client at `fetched_at`, decoded (or failed).
+  Record decode(const rd_kafka_message_t& message, RecordLocation where,
+                std::chrono::steady_clock::time_point fetched_at);
 
  private:
   const ChannelRegistry& registry_;

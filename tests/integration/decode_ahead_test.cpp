@@ -111,6 +111,10 @@ TEST_P(DecodeAhead, EveryPartitionComesInOffsetOrderWhateverTheWorkersDo) {
     EXPECT_EQ(record->offset(), previous->second + 1) << "partition " << record->partition();
     previous->second = record->offset();
     EXPECT_TRUE(frames.insert(frame_of(*record)).second);
+    // Stamped by the consumer's clock, whichever thread decoded it.
+    EXPECT_NE(record->fetched_at(), std::chrono::steady_clock::time_point{});
+    EXPECT_LE(record->fetched_at(), record->decoded_at());
+    EXPECT_LE(record->decoded_at(), std::chrono::steady_clock::now());
   }
   EXPECT_EQ(frames.size(), 400u);
 }

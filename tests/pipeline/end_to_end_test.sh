@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole pipeline on the embedded broker, as a user runs it: a short clip
 # from each default video, two predict workers. Checks that the counts
-# reconcile, that the database holds every frame with its prediction, and
-# that the live page renders in headless Chromium with boxes drawn.
+# reconcile, that the summary and the page give the latency of every stage,
+# that the database holds every frame with its prediction, and that the live
+# page renders in headless Chromium with boxes drawn.
 set -euo pipefail
 bin=$1 checker=$2
 work=$(mktemp -d)
@@ -18,6 +19,11 @@ pid=$!
 for _ in $(seq 240); do grep -q "reconcile" "$work/out.txt" && break; kill -0 $pid 2>/dev/null || break; sleep 0.5; done
 grep -q "^counts reconcile: $((2 * frames)) captured" "$work/out.txt" || fail "counts do not reconcile"
 grep -q "frames predicted:     $((2 * frames)) by 2 workers" "$work/out.txt" || fail "two workers did not share the frames"
+# Latency by stage: each of the five measured, in the summary and on the page.
+stages=(capture-\>acked sent-\>fetched fetched-\>decoded inference prediction-\>stored)
+for stage in "${stages[@]}"; do
+  grep -Eq "^  $stage +[0-9.]+ / +[0-9.]+ ms$" "$work/out.txt" || fail "the summary has no latency for $stage"
+done
 
 # The page, in a real browser.
 chromium_flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
@@ -28,6 +34,10 @@ chromium "${chromium_flags[@]}" --dump-dom "http://127.0.0.1:$port/" >"$work/dom
 grep -q 'class="label">person' "$work/dom.html" || fail "the page lists no 'person' label"
 grep -q 'class="label">face' "$work/dom.html" || fail "the page lists no 'face' label"
 "$checker" "$work/page.png" || fail "the screenshot shows no frame with boxes"
+for stage in "${stages[@]}"; do
+  grep -q "<td>${stage/->/"-&gt;"}</td><td>[0-9.]*</td>" "$work/dom.html" || fail "the page shows no latency for $stage"
+done
+grep -q "<td>predict-1" "$work/dom.html" || fail "the page shows no service's counters"
 
 kill -TERM $pid
 wait $pid || fail "pipeline exited with $?"
