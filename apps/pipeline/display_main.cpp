@@ -146,22 +146,21 @@ class DisplayState {
 
   // Each stage's p50 and p99, the slowest instance's, in the pipeline's order.
   void add_stages(DisplayStats& stats) const {
-    for (const char* stage : {"capture->acked", "sent->fetched", "fetched->decoded", "inference",
-                              "prediction->stored"}) {
+    for (const std::string_view stage : latency_stages) {
       std::int64_t p50 = -1;
       std::int64_t p99 = -1;
       for (const auto& [instance, status] : statuses_) {
         const auto& counters = status.counters();
-        if (const auto it = counters.find(std::string("latency_p50_us:") + stage);
+        if (const auto it = counters.find("latency_p50_us:" + std::string(stage));
             it != counters.end())
           p50 = std::max(p50, it->second);
-        if (const auto it = counters.find(std::string("latency_p99_us:") + stage);
+        if (const auto it = counters.find("latency_p99_us:" + std::string(stage));
             it != counters.end())
           p99 = std::max(p99, it->second);
       }
       if (p50 < 0) continue;
       auto* out = stats.add_stages();
-      out->set_stage(stage);
+      out->set_stage(std::string(stage));
       out->set_p50_ms(static_cast<double>(p50) / 1000);
       out->set_p99_ms(static_cast<double>(p99) / 1000);
     }

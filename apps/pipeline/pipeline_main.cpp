@@ -27,6 +27,7 @@
 #include "corps/shutdown.hpp"
 #include "frame_store.hpp"
 #include "pipeline/status.pb.h"
+#include "service.hpp"
 
 namespace {
 
@@ -154,13 +155,6 @@ void poll_status(corps::Consumer& consumer, Progress& progress, std::chrono::mil
   }
 }
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto index =
-      static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(index, sorted.size() - 1)];
-}
-
 // Prints the summary; returns true if the counts reconcile.
 bool summarize(const Progress& progress, const std::string& db, bool interrupted) {
   FrameStore store(db);
@@ -188,10 +182,9 @@ bool summarize(const Progress& progress, const std::string& db, bool interrupted
   // Per stage, from the services' last reports: the slowest instance's.
   std::cout << "latency by stage (p50 / p99 of each service's last 1000 frames; the slowest "
                "instance):\n";
-  for (const char* stage :
-       {"capture->acked", "sent->fetched", "fetched->decoded", "inference", "prediction->stored"}) {
-    const auto p50 = progress.largest(std::string("latency_p50_us:") + stage);
-    const auto p99 = progress.largest(std::string("latency_p99_us:") + stage);
+  for (const std::string_view stage : latency_stages) {
+    const auto p50 = progress.largest("latency_p50_us:" + std::string(stage));
+    const auto p99 = progress.largest("latency_p99_us:" + std::string(stage));
     std::cout << "  " << std::left << std::setw(20) << stage << std::right;
     if (!p50 || !p99) {
       std::cout << "no frames\n";

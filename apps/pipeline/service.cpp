@@ -117,6 +117,13 @@ std::chrono::duration<double> sent_to_fetched(const Record& record) {
   return since_sent(record) - fetched_ago;
 }
 
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto index =
+      static_cast<std::size_t>(p / 100.0 * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
 std::chrono::duration<double> since_sent(const Record& record) {
   const auto sent =
       std::chrono::system_clock::time_point(std::chrono::milliseconds(record.timestamp_ms()));
@@ -178,13 +185,12 @@ void Service::report(bool finished) {
     for (const auto& [stage, samples] : latencies_) {
       std::vector<double> sorted(samples.begin(), samples.end());
       std::sort(sorted.begin(), sorted.end());
-      const auto at = [&](double p) {
-        const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
-        return static_cast<std::int64_t>(sorted[index] * 1e6);
+      const auto micros = [&](double p) {
+        return static_cast<std::int64_t>(percentile(sorted, p) * 1e6);
       };
       auto& counters = *status.mutable_counters();
-      counters["latency_p50_us:" + stage] = at(0.50);
-      counters["latency_p99_us:" + stage] = at(0.99);
+      counters["latency_p50_us:" + stage] = micros(50);
+      counters["latency_p99_us:" + stage] = micros(99);
       counters["latency_n:" + stage] = static_cast<std::int64_t>(sorted.size());
     }
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -128,5 +129,14 @@ class Service {
 [[nodiscard]] std::chrono::duration<double> sent_to_fetched(const Record& record);
 /// From when `record`'s producer sent it to now.
 [[nodiscard]] std::chrono::duration<double> since_sent(const Record& record);
+
+/// The stages Service::latency measures, in the order a frame goes through
+/// them: the summary and the page list them so.
+inline constexpr std::array<std::string_view, 5> latency_stages{
+    "capture->acked", "sent->fetched", "fetched->decoded", "inference", "prediction->stored"};
+
+/// The `p`th percentile (0 to 100) of `sorted`, ascending: the nearest
+/// rank; 0 if it is empty.
+[[nodiscard]] double percentile(const std::vector<double>& sorted, double p);
 
 }  // namespace corps::pipeline
