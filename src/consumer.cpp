@@ -138,8 +138,12 @@ void Consumer::Impl::revoking(const std::vector<TopicPartition>& partitions) {
   }
   // Handled records of the partitions leaving us are committed now, so their
   // next owner does not deliver them again; bounded, so a broker that went
-  // away does not hold the rebalance (or close()) with it.
-  if (options.commit_mode != CommitMode::manual) {
+  // away does not hold the rebalance with it. Not in a close: close() has
+  // committed, and librdkafka commits the stored offsets again as it lets
+  // the partitions go; a commit asked for here can reach the group as it
+  // terminates, which librdkafka 2.0 answers with an abort
+  // (ConsumerLifecycle.AMemberTheGroupDroppedWhileItWasIdleStillCloses).
+  if (options.commit_mode != CommitMode::manual && !closing_by) {
     const Status committed = kafka->commit_stored_within(commit_budget());
     if (!committed.ok()) logger()->warn("{}", committed.error().to_string());
   }
@@ -289,7 +293,8 @@ std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds w
     RecordLocation where = location_of(*message);
     return decode_now(std::move(message), std::move(where), std::chrono::steady_clock::now());
   }
-  // What librdkafka already holds goes to the workers, within the bound.
+  // What librdkafka already holds is read ahead, within the bound: large
+  // records go to the workers, small ones wait to be decoded in a batch.
   for (int step = 0; step < read_ahead_step && ahead->wants_more(); ++step) {
     detail::MessagePtr message = kafka->poll(std::chrono::milliseconds(0));
     if (!message) break;
@@ -302,7 +307,7 @@ std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds w
     RecordLocation where = location_of(*message);
     ahead->add(std::move(message), std::move(where), std::chrono::steady_clock::now());
   }
-  auto taken = ahead->take(wait);
+  auto taken = ahead->take(wait, *decoder);
   if (taken && !taken->record && taken->event->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     // A record its worker could not decode (out of memory): try again here.
     return decode_now(std::move(taken->event), std::move(taken->where), taken->fetched_at);
@@ -344,6 +349,8 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
     const std::string client =
         impl_->grouped() ? impl_->options.group_id : impl_->options.client_id;
     impl_->metrics = std::make_unique<detail::ConsumerMetrics>(impl_->options.metrics, client);
+    impl_->kafka->on_statistics(
+        [metrics = impl_->metrics.get()](std::string_view json) { metrics->kafka_statistics(json); });
     impl_->lag_collector = impl_->options.metrics->add_collector(
         [kafka = impl_->kafka.get(), client](Metrics& metrics) {
           for (const auto& partition : kafka->lag()) {
@@ -455,9 +462,9 @@ Status Consumer::close() {
   // Nothing decoded ahead is handed out now; its messages go back to
   // librdkafka before the client goes.
   impl_->ahead.reset();
-  // One deadline for the commit and for leaving the group (whose revoke
-  // commits again): a broker that went away must not keep the program from
-  // ending.
+  // One deadline for the commit and for leaving the group (as it lets the
+  // partitions go, librdkafka commits the stored offsets again): a broker
+  // that went away must not keep the program from ending.
   impl_->closing_by = std::chrono::steady_clock::now() + impl_->options.close_timeout;
   Status committed;
   if (impl_->options.commit_mode != CommitMode::manual) {
@@ -469,6 +476,8 @@ Status Consumer::close() {
     logger()->warn("consumer '{}' closed without the broker's acknowledgement after {} ms",
                    impl_->options.client_id, impl_->options.close_timeout.count());
   }
+  // The metrics go before the client does.
+  impl_->kafka->on_statistics({});
   logger()->info("consumer '{}' {} closed", impl_->options.client_id,
                  impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");
   return committed;

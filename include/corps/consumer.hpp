@@ -128,17 +128,23 @@ struct ConsumerOptions {
   std::size_t max_queued_bytes = std::size_t{64} << 20;
   /// Decoding limits.
   LoaderOptions loader;
-  /// Threads that decompress and parse records ahead of poll(), run() and
-  /// iteration, so decoding overlaps the application's own work (and, with
-  /// more than one, goes on in parallel). Records are handed out in the
+  /// Threads that decompress and parse records of 32 KiB or more (as
+  /// fetched) ahead of poll(), run() and iteration, so decoding overlaps the
+  /// application's own work (and, with more than one, goes on in parallel).
+  /// Smaller records are decoded on the application's thread, in batches,
+  /// as they are handed out: handing them to a thread cost more than
+  /// decoding them. Records are handed out in the
   /// order they were fetched all the same, each partition's in offset
   /// order; what was decoded ahead of a partition that a rebalance takes
   /// away, or that a rewind or a failed dead letter sends back, is dropped:
   /// never handed out, never committed. 0: each record is decoded on the
   /// application's thread as it is handed out.
   unsigned decode_threads = 1;
-  /// The most bytes of fetched records (as fetched, plus 512 per record)
-  /// held decoded or decoding ahead of the application.
+  /// About the most bytes held ahead of the application: records as
+  /// fetched (plus 512 per record), and what those already decoded hold
+  /// (their serialized size, which can be a thousand times what was
+  /// fetched). At the bound the workers wait; past it by one record per
+  /// decoder at most.
   std::size_t decode_ahead_bytes = std::size_t{16} << 20;
   /// A schema registry to read Confluent-framed records' schema ids in
   /// (MessageLoader): a channel that is not bound is then decoded with the
@@ -152,9 +158,8 @@ struct ConsumerOptions {
   std::shared_ptr<SchemaRegistryClient> schema_registry;
   /// Where to count what this consumer does (records consumed per channel
   /// and partition, decode failures by stage, decode time, dead letters,
-  /// handler retries, lag); null: nothing is counted. Serve it with a
-  /// corps::MetricsServer. (librdkafka's statistics are reported for
-  /// producers only.)
+  /// handler retries, lag, and librdkafka's statistics, updated as it
+  /// polls); null: nothing is counted. Serve it with a corps::MetricsServer.
   std::shared_ptr<Metrics> metrics;
   /// How run() retries a handler that throws.
   RetryPolicy retry;

@@ -35,7 +35,8 @@ struct Consumer::Impl final : detail::RebalanceListener {
   std::unique_ptr<detail::ConsumerMetrics> metrics;
   std::shared_ptr<void> lag_collector;
   // Decodes on the application's thread: every record without decode
-  // threads, and one a worker could not.
+  // threads; with them, the small records, the large ones no worker has
+  // started when they are needed, and one a worker could not decode.
   std::unique_ptr<detail::RecordDecoder> decoder;
   // Set when options.decode_threads is; gone once closed, before the
   // client (it holds librdkafka's messages).

@@ -27,7 +27,7 @@ constexpr std::size_t bytes_per_message = 512;
 
 DecodeAhead::DecodeAhead(unsigned threads, std::size_t max_bytes,
                          const std::function<std::unique_ptr<RecordDecoder>()>& make_decoder)
-    : max_bytes_(max_bytes), own_decoder_(make_decoder()) {
+    : max_bytes_(max_bytes) {
   threads_.reserve(threads);
   for (unsigned i = 0; i < threads; ++i) {
     threads_.push_back(signal_free_thread(
@@ -46,7 +46,8 @@ DecodeAhead::~DecodeAhead() {
 }
 
 bool DecodeAhead::wants_more() const noexcept {
-  return bytes_ < max_bytes_ && small_held_ < batch_messages;
+  return bytes_ + decoded_bytes_.load(std::memory_order_relaxed) < max_bytes_ &&
+         small_held_ < batch_messages;
 }
 
 void DecodeAhead::add(MessagePtr message, RecordLocation where,
@@ -83,23 +84,32 @@ void DecodeAhead::close_open() {
 void DecodeAhead::work(RecordDecoder& decoder) {
   std::unique_lock lock(mutex_);
   for (;;) {
-    work_ready_.wait(lock, [&] { return stopping_ || !to_decode_.empty(); });
+    // At the bound, the next batch waits for the consumer to take what was
+    // decoded; it may decode that batch itself meanwhile.
+    work_ready_.wait(lock, [&] {
+      return stopping_ || (!to_decode_.empty() && decoded_bytes_ < max_bytes_);
+    });
     if (stopping_) return;
     const std::shared_ptr<Batch> batch = std::move(to_decode_.front());
     to_decode_.pop_front();
     lock.unlock();
-    decode(*batch, decoder);
+    const std::size_t held = decode(*batch, decoder, max_bytes_);
     lock.lock();
+    batch->decoded_bytes = held;
+    decoded_bytes_ += held;
     batch->decoded = true;
     batch_decoded_.notify_all();
   }
 }
 
-void DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
+std::size_t DecodeAhead::decode(Batch& batch, RecordDecoder& decoder, std::size_t budget) {
+  std::size_t held = 0;
   for (Entry& entry : batch.entries) {
+    if (held >= budget) break;
     if (entry.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // an event: as it is
     try {
       entry.record.emplace(decoder.decode(*entry.message, entry.where, entry.fetched_at));
+      if (entry.record->ok()) held += entry.record->message().ByteSizeLong();
     } catch (const std::exception& e) {
       // Decoding reports failures in the Record; only running out of
       // memory throws. The record is then left to the consumer.
@@ -108,6 +118,7 @@ void DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
     }
     entry.message.reset();  // back to librdkafka, which may free its fetch buffer
   }
+  return held;
 }
 
 bool DecodeAhead::discarded(const Entry& entry) const {
@@ -129,12 +140,20 @@ void DecodeAhead::discard(std::string_view topic, std::int32_t partition) {
 
 void DecodeAhead::pop_head() {
   bytes_ -= order_.front()->bytes;
+  if (const std::size_t held = order_.front()->decoded_bytes; held > 0) {
+    {
+      std::lock_guard lock(mutex_);
+      decoded_bytes_ -= held;
+    }
+    work_ready_.notify_all();
+  }
   if (!order_.front()->for_workers) small_held_ -= order_.front()->entries.size();
   order_.pop_front();
   next_in_head_ = 0;
 }
 
-std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout) {
+std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout,
+                                         RecordDecoder& here_decoder) {
   if (order_.empty()) close_open();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!order_.empty()) {
@@ -152,7 +171,11 @@ std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout) {
       }
     }
     if (here) {
-      decode(head, *own_decoder_);
+      // Small records are decoded a batch at a time, but only within the
+      // bound, with what the workers hold: past it, one at a time as they
+      // are handed out.
+      const std::size_t held = decoded_bytes_.load(std::memory_order_relaxed);
+      decode(head, here_decoder, held < max_bytes_ ? max_bytes_ - held : 0);
       head.decoded = true;  // no worker has it
     }
     while (next_in_head_ < head.entries.size()) {

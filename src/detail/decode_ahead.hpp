@@ -17,6 +17,7 @@
 // Everything but the workers' decoding runs on the consumer's thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -71,8 +72,10 @@ class DecodeAhead {
   void add(MessagePtr message, RecordLocation where,
            std::chrono::steady_clock::time_point fetched_at);
   /// The oldest message added and not discarded, once decoded; nullopt if
-  /// there is none, or it is not decoded within `timeout`.
-  std::optional<Fetched> take(std::chrono::milliseconds timeout);
+  /// there is none, or it is not decoded within `timeout`. What no worker
+  /// has started by then (and every small record) is decoded with `here`,
+  /// the consumer's thread's own decoder.
+  std::optional<Fetched> take(std::chrono::milliseconds timeout, RecordDecoder& here);
   /// Everything of the partition added so far is dropped, never taken.
   void discard(std::string_view topic, std::int32_t partition);
 
@@ -91,18 +94,22 @@ class DecodeAhead {
     // take() needs them first. Small ones are decoded by take().
     bool for_workers = false;
     bool decoded = false;  // under mutex_ when for_workers
+    // What its decoded messages hold, serialized: counted against the
+    // bound (a record of zeros can be a thousand times its fetched size)
+    // while it waits to be taken. Set with `decoded` by a worker.
+    std::size_t decoded_bytes = 0;
   };
 
   void close_open();
-  static void decode(Batch& batch, RecordDecoder& decoder);
+  // Decodes `batch`'s records in order until what they decoded to reaches
+  // `budget`; those after stay undecoded, for the consumer to decode one at
+  // a time. Returns what the decoded ones hold.
+  static std::size_t decode(Batch& batch, RecordDecoder& decoder, std::size_t budget);
   bool discarded(const Entry& entry) const;
   void pop_head();
   void work(RecordDecoder& decoder);
 
   const std::size_t max_bytes_;
-  // Decodes on the consumer's thread what no worker has started when the
-  // consumer needs it.
-  const std::unique_ptr<RecordDecoder> own_decoder_;
   // The consumer's thread's own.
   std::size_t bytes_ = 0;
   std::size_t small_held_ = 0;  // small records in order_ and open_
@@ -118,6 +125,10 @@ class DecodeAhead {
   std::condition_variable work_ready_;
   std::condition_variable batch_decoded_;
   std::deque<std::shared_ptr<Batch>> to_decode_;
+  // What the workers' batches not yet taken decoded to; changed under
+  // mutex_, read without it by wants_more(). Workers wait while it is at
+  // the bound, so what is decoded ahead is bounded too.
+  std::atomic<std::size_t> decoded_bytes_{0};
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

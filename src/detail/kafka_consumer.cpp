@@ -10,6 +10,7 @@
 
 #include "corps/config.hpp"
 #include "corps/logging.hpp"
+#include "detail/client_metrics.hpp"
 
 namespace corps::detail {
 
@@ -95,6 +96,10 @@ Properties consumer_properties(const ConsumerOptions& options) {
       {"reconnect.backoff.ms", "100"},
       {"reconnect.backoff.max.ms", "10000"},
   };
+  // librdkafka's statistics, served by poll() on the application's thread.
+  if (options.metrics) {
+    props["statistics.interval.ms"] = std::to_string(ClientMetrics::statistics_interval_ms);
+  }
   if (!options.session_timeout && embedded) {
     // The embedded broker holds a rebalance for the session timeout:
     // heartbeats must come often enough for a 6 s session.
@@ -110,9 +115,18 @@ Properties consumer_properties(const ConsumerOptions& options) {
 KafkaConsumer::KafkaConsumer(const ConsumerOptions& options, RebalanceListener& listener)
     : options_(options), listener_(listener) {
   auto conf = make_conf(consumer_properties(options_));
+  // librdkafka refuses a mix of eager and cooperative assignors, so one
+  // cooperative name makes the whole list cooperative.
+  char strategy[512] = {};
+  std::size_t size = sizeof strategy;
+  if (rd_kafka_conf_get(conf.get(), "partition.assignment.strategy", strategy, &size) ==
+      RD_KAFKA_CONF_OK) {
+    cooperative_ = std::string_view(strategy).find("cooperative") != std::string_view::npos;
+  }
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaConsumer::on_rebalance);
   rd_kafka_conf_set_error_cb(conf.get(), &KafkaConsumer::on_error);
+  if (options_.metrics) rd_kafka_conf_set_stats_cb(conf.get(), &KafkaConsumer::on_statistics);
   client_ = make_client(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(client_.get());
   wait_for_brokers(client_.get(), options_.brokers, options_.connect_timeout);
@@ -254,6 +268,26 @@ Status KafkaConsumer::commit(const std::optional<RecordLocation>& record) {
 }
 
 bool KafkaConsumer::leave_within(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // A rebalance event already waiting (a revoke the application never
+  // polled for: the group dropped it while it was idle, say) is served
+  // first, while the group still waits for it. Served once the close has
+  // begun, it reaches a group librdkafka 2.0 may have terminated: its
+  // unassign then waits forever, or its commit aborts the process
+  // (ConsumerLifecycle.AMemberTheGroupDroppedWhileItWasIdleStillCloses). The
+  // messages fetched before it go unread (only those already fetched: a
+  // busy channel does not keep the close here): none was handed out, so
+  // none is committed. Asking what is assigned is a request to the group
+  // too, so it is asked before the close as well.
+  if (grouped()) {
+    const QueuePtr fetched(rd_kafka_queue_get_consumer(client_.get()));
+    for (auto waiting = rd_kafka_queue_length(fetched.get());
+         waiting > 0 && std::chrono::steady_clock::now() < deadline &&
+         poll(std::chrono::milliseconds(0)) != nullptr;
+         --waiting) {
+    }
+  }
+  bool revoked = !grouped() || nothing_assigned();
   QueuePtr queue(rd_kafka_queue_new(client_.get()));
   ErrorPtr error(rd_kafka_consumer_close_queue(client_.get(), queue.get()));
   if (error) {
@@ -266,8 +300,6 @@ bool KafkaConsumer::leave_within(std::chrono::milliseconds timeout) {
   // has begun, the revoke is served even past the deadline (it is a local
   // event; the revoke's commit then gets no time at all).
   constexpr std::chrono::seconds revoke_grace{2};
-  bool revoked = !grouped() || nothing_assigned();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (rd_kafka_consumer_closed(client_.get()) == 0) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline && (revoked || now >= deadline + revoke_grace)) break;
@@ -294,8 +326,7 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,
                                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* self = static_cast<KafkaConsumer*>(opaque);
   try {
-    const bool cooperative =
-        std::string_view(rd_kafka_rebalance_protocol(client)) == "COOPERATIVE";
+    const bool cooperative = self->cooperative_;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       logger()->info("consumer '{}' of group '{}' assigned: {}", self->options_.client_id,
                      self->options_.group_id, describe(partitions));
@@ -323,6 +354,17 @@ void KafkaConsumer::on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,
   } catch (...) {
     logger()->error("rebalance handling failed");
   }
+}
+
+int KafkaConsumer::on_statistics(rd_kafka_t* /*client*/, char* json, std::size_t size,
+                                 void* opaque) {
+  auto* self = static_cast<KafkaConsumer*>(opaque);
+  try {
+    if (self->statistics_) self->statistics_(std::string_view(json, size));
+  } catch (const std::exception& e) {
+    logger()->warn("librdkafka statistics were not recorded: {}", e.what());
+  }
+  return 0;  // librdkafka frees `json`
 }
 
 void KafkaConsumer::on_error(rd_kafka_t* client, int err, const char* reason, void* opaque) {

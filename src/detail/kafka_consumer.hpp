@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -73,6 +75,11 @@ class KafkaConsumer final : public LogFacts {
   /// Leaves the group, serving rebalances, for at most `timeout`; true if
   /// the client closed.
   bool leave_within(std::chrono::milliseconds timeout);
+  /// Where librdkafka's statistics documents go (with options.metrics set),
+  /// from within poll(); an empty function drops them.
+  void on_statistics(std::function<void(std::string_view)> handler) {
+    statistics_ = std::move(handler);
+  }
 
   [[nodiscard]] std::vector<TopicPartition> assignment() const;
   [[nodiscard]] std::vector<PartitionLag> lag() const;
@@ -94,10 +101,17 @@ class KafkaConsumer final : public LogFacts {
   static void on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* partitions, void* opaque);
   static void on_error(rd_kafka_t* client, int err, const char* reason, void* opaque);
+  static int on_statistics(rd_kafka_t* client, char* json, std::size_t size, void* opaque);
 
   const ConsumerOptions& options_;
   RebalanceListener& listener_;
+  // Whether the group rebalances incrementally (cooperative-sticky), read
+  // from the configuration once: librdkafka 2.0's rd_kafka_rebalance_protocol
+  // waits forever when asked from the revoke a close starts (librdkafka
+  // issue 4041).
+  bool cooperative_ = false;
   KafkaPtr client_;
+  std::function<void(std::string_view)> statistics_;
   std::mutex stuck_mutex_;
   std::optional<Error> stuck_;  // from the error callback, for take_stuck()
 };
