@@ -92,11 +92,20 @@ void Member::kill_hard() {
 void Member::stop(std::chrono::milliseconds grace) {
   if (!running()) return;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT);  // a paused member takes the SIGTERM now
   const auto until = std::chrono::steady_clock::now() + grace;
   while (running() && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill_hard();
+}
+
+void Member::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void Member::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
 }
 
 bool Member::running() {

@@ -31,8 +31,13 @@ class Member {
   void start();
   /// SIGKILL: no flush, no commit, no goodbye.
   void kill_hard();
-  /// SIGTERM, then waits up to `grace` for it to end, then SIGKILL.
+  /// SIGTERM (and SIGCONT, should it be paused), then waits up to `grace`
+  /// for it to end, then SIGKILL.
   void stop(std::chrono::milliseconds grace);
+  /// SIGSTOP: every thread of it stands still, heartbeats included.
+  void pause();
+  /// SIGCONT, if it still runs.
+  void resume();
   /// Reaps the process if it ended; true while it runs.
   bool running();
 

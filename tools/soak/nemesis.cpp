@@ -45,6 +45,7 @@ const char* to_string(Fault fault) noexcept {
     case Fault::request_errors: return "request errors";
     case Fault::add_consumer: return "add a consumer";
     case Fault::remove_consumer: return "remove a consumer";
+    case Fault::pause_consumer: return "pause a consumer";
   }
   return "?";
 }
@@ -56,8 +57,9 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
     return std::uniform_int_distribution<int>(low, high)(random);
   };
   static constexpr Fault faults[] = {
-      Fault::kill_consumer, Fault::kill_producer,  Fault::broker_down,  Fault::move_leader,
-      Fault::slow_broker,   Fault::request_errors, Fault::add_consumer, Fault::remove_consumer};
+      Fault::kill_consumer,   Fault::kill_producer, Fault::broker_down,
+      Fault::move_leader,     Fault::slow_broker,   Fault::request_errors,
+      Fault::add_consumer,    Fault::remove_consumer, Fault::pause_consumer};
   std::vector<Event> events;
   // A few quiet seconds first, for the group to form; none in the last ones,
   // so the last faults have ended before the producers stop.
@@ -73,6 +75,9 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
       case Fault::kill_producer: event.lasts = milliseconds(between(0, 2000)); break;
       case Fault::broker_down: event.lasts = milliseconds(between(1000, 4000)); break;
       case Fault::slow_broker: event.lasts = milliseconds(between(2000, 6000)); break;
+      // Within the consumers' 10 s session, or past it (the group drops the
+      // member, which finds out when it runs again).
+      case Fault::pause_consumer: event.lasts = milliseconds(between(2000, 14000)); break;
       case Fault::move_leader:
       case Fault::request_errors:
       case Fault::add_consumer:
@@ -160,6 +165,14 @@ void Nemesis::apply(const Event& event) {
       stopped->start();
       break;
     }
+    case Fault::pause_consumer: {
+      const auto live = running(consumers_);
+      if (live.empty()) return skip();
+      const int target = live[event.which % live.size()];
+      consumers_[static_cast<std::size_t>(target)].pause();
+      pending_.push_back({now + event.lasts, Pending::Undo::resume_consumer, target});
+      break;
+    }
     case Fault::remove_consumer: {
       const auto live = running(consumers_);
       if (static_cast<int>(live.size()) <= shape_.min_consumers) return skip();
@@ -191,6 +204,9 @@ void Nemesis::tick() {
         break;
       case Pending::Undo::start_producer:
         producers_[static_cast<std::size_t>(it->target)].start();
+        break;
+      case Pending::Undo::resume_consumer:
+        consumers_[static_cast<std::size_t>(it->target)].resume();
         break;
     }
     it = pending_.erase(it);

@@ -27,6 +27,8 @@ enum class Fault {
   request_errors,   ///< a broker answers a kind of request with errors
   add_consumer,     ///< a new member joins the group (a rebalance)
   remove_consumer,  ///< a member leaves the group cleanly (a rebalance)
+  pause_consumer,   ///< a consumer is stopped (SIGSTOP) for a while, as by a
+                    ///< long pause: past its session, the group drops it
 };
 
 [[nodiscard]] const char* to_string(Fault fault) noexcept;
@@ -74,7 +76,7 @@ class Nemesis {
   using Clock = std::chrono::steady_clock;
   struct Pending {
     Clock::time_point at;
-    enum class Undo { broker_up, broker_prompt, start_consumer, start_producer } undo;
+    enum class Undo { broker_up, broker_prompt, start_consumer, start_producer, resume_consumer } undo;
     int target;
   };
 
