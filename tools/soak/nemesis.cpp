@@ -107,23 +107,24 @@ void Nemesis::apply(const Event& event) {
     return out;
   };
   const auto skip = [&] { ++skipped_[event.fault]; };
+  // Does `act` to a running member the event picks, and `undo` to it when
+  // the fault has lasted; skipped if none runs.
+  const auto on_running = [&](std::vector<Member>& members, void (Member::*act)(),
+                              Pending::Undo undo) {
+    const auto live = running(members);
+    if (live.empty()) return skip();
+    const int target = live[event.which % live.size()];
+    (members[static_cast<std::size_t>(target)].*act)();
+    pending_.push_back({now + event.lasts, undo, target});
+    ++applied_[event.fault];
+  };
   switch (event.fault) {
-    case Fault::kill_consumer: {
-      const auto live = running(consumers_);
-      if (live.empty()) return skip();
-      const int target = live[event.which % live.size()];
-      consumers_[static_cast<std::size_t>(target)].kill_hard();
-      pending_.push_back({now + event.lasts, Pending::Undo::start_consumer, target});
-      break;
-    }
-    case Fault::kill_producer: {
-      const auto live = running(producers_);
-      if (live.empty()) return skip();
-      const int target = live[event.which % live.size()];
-      producers_[static_cast<std::size_t>(target)].kill_hard();
-      pending_.push_back({now + event.lasts, Pending::Undo::start_producer, target});
-      break;
-    }
+    case Fault::kill_consumer:
+      return on_running(consumers_, &Member::kill_hard, Pending::Undo::start_consumer);
+    case Fault::kill_producer:
+      return on_running(producers_, &Member::kill_hard, Pending::Undo::start_producer);
+    case Fault::pause_consumer:
+      return on_running(consumers_, &Member::pause, Pending::Undo::resume_consumer);
     case Fault::broker_down: {
       if (down_broker_) return skip();  // one at a time: the others lead meanwhile
       const int broker = 1 + static_cast<int>(event.which % static_cast<unsigned>(shape_.brokers));
@@ -163,14 +164,6 @@ void Nemesis::apply(const Event& event) {
       });
       if (stopped == consumers_.end() || pending_start) return skip();
       stopped->start();
-      break;
-    }
-    case Fault::pause_consumer: {
-      const auto live = running(consumers_);
-      if (live.empty()) return skip();
-      const int target = live[event.which % live.size()];
-      consumers_[static_cast<std::size_t>(target)].pause();
-      pending_.push_back({now + event.lasts, Pending::Undo::resume_consumer, target});
       break;
     }
     case Fault::remove_consumer: {
