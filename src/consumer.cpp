@@ -88,6 +88,20 @@ void Consumer::Impl::validate() const {
                           "fetch_wait is " + std::to_string(options.fetch_wait->count()) +
                               " ms; the broker cannot wait less than nothing"));
   }
+  // corps stores offsets only once records are handled (or handed out),
+  // relies on librdkafka committing them (as it lets partitions go, too),
+  // and reads where partitions end for caught_up(): properties that took
+  // any of that over would break what commit_mode promises.
+  for (const char* owned : {"enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store",
+                            "enable.partition.eof"}) {
+    if (options.properties.contains(owned)) {
+      throw Exception(Error(Errc::invalid_argument, Stage::config,
+                            "the librdkafka property '" + std::string(owned) +
+                                "' is corps's to set: it stores and commits offsets as "
+                                "commit_mode says (after_handled, automatic or manual) and "
+                                "reads where partitions end; set commit_mode instead"));
+    }
+  }
   if (options.retry.max_attempts < 1) {
     throw Exception(Error(Errc::invalid_argument, Stage::config,
                           "retry.max_attempts is " + std::to_string(options.retry.max_attempts) +
@@ -309,7 +323,8 @@ std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds w
   }
   auto taken = ahead->take(wait, *decoder);
   if (taken && !taken->record && taken->event->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // A record its worker could not decode (out of memory): try again here.
+    // A record left undecoded, past the bound (or its decoding threw, out
+    // of memory): decoded here, as it is handed out.
     return decode_now(std::move(taken->event), std::move(taken->where), taken->fetched_at);
   }
   return taken;
@@ -393,9 +408,10 @@ Consumer::~Consumer() {
   } catch (const std::exception& e) {
     logger()->error("consumer close failed: {}", e.what());
   }
-  // close() has left the group (or given up): the client goes first, without
-  // leaving again, while what its callbacks reach is still whole. The
-  // metrics stop reading it before.
+  // close() has left the group (or given up) and the metrics have stopped
+  // reading the client: it goes first, without leaving again, while what its
+  // callbacks reach is still whole. (The collector is dropped here too in
+  // case close() threw before it got that far.)
   impl_->lag_collector.reset();
   impl_->kafka.reset();
 }
@@ -476,8 +492,10 @@ Status Consumer::close() {
     logger()->warn("consumer '{}' closed without the broker's acknowledgement after {} ms",
                    impl_->options.client_id, impl_->options.close_timeout.count());
   }
-  // The metrics go before the client does.
+  // The metrics go before the client does: a closed consumer reads
+  // nothing, so it has no lag to report.
   impl_->kafka->on_statistics({});
+  impl_->lag_collector.reset();
   logger()->info("consumer '{}' {} closed", impl_->options.client_id,
                  impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");
   return committed;

@@ -140,11 +140,13 @@ struct ConsumerOptions {
   /// never handed out, never committed. 0: each record is decoded on the
   /// application's thread as it is handed out.
   unsigned decode_threads = 1;
-  /// About the most bytes held ahead of the application: records as
-  /// fetched (plus 512 per record), and what those already decoded hold
-  /// (their serialized size, which can be a thousand times what was
-  /// fetched). At the bound the workers wait; past it by one record per
-  /// decoder at most.
+  /// The bound on what is held ahead of the application. Records are
+  /// fetched ahead while what is held as fetched (plus 512 B a record) and
+  /// what is held decoded (serialized size, which can be a thousand times
+  /// what was fetched) stay below it; decoding ahead stops while the
+  /// decoded alone reach it, past it by one record per decoder at most.
+  /// As fetched records give way to decoded ones, up to about twice this
+  /// is held at worst.
   std::size_t decode_ahead_bytes = std::size_t{16} << 20;
   /// A schema registry to read Confluent-framed records' schema ids in
   /// (MessageLoader): a channel that is not bound is then decoded with the
@@ -167,6 +169,10 @@ struct ConsumerOptions {
   /// run() then stops at such a record instead of skipping it.
   std::optional<DeadLetterOptions> dead_letters;
   /// Raw librdkafka properties, applied last (they override the above).
+  /// Those that decide when offsets are stored and committed
+  /// (enable.auto.commit, auto.commit.enable, enable.auto.offset.store) and
+  /// enable.partition.eof are corps's: setting them is refused
+  /// (Stage::config); commit_mode says how offsets are committed.
   std::map<std::string, std::string> properties;
 };
 

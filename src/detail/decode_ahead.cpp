@@ -174,8 +174,14 @@ std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout,
       // Small records are decoded a batch at a time, but only within the
       // bound, with what the workers hold: past it, one at a time as they
       // are handed out.
+      // What they hold counts against the bound as the workers' batches
+      // do, so the workers do not fill it again on top of them.
       const std::size_t held = decoded_bytes_.load(std::memory_order_relaxed);
-      decode(head, here_decoder, held < max_bytes_ ? max_bytes_ - held : 0);
+      const std::size_t decoded_here =
+          decode(head, here_decoder, held < max_bytes_ ? max_bytes_ - held : 0);
+      std::lock_guard lock(mutex_);
+      head.decoded_bytes = decoded_here;
+      decoded_bytes_ += decoded_here;
       head.decoded = true;  // no worker has it
     }
     while (next_in_head_ < head.entries.size()) {

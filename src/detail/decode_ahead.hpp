@@ -44,10 +44,11 @@ namespace corps::detail {
 struct Fetched {
   RecordLocation where;
   std::chrono::steady_clock::time_point fetched_at;
-  /// A message that is not a record (an error, a partition's end), as it
-  /// came; null for a record.
+  /// A message that is not a record (an error, a partition's end), or a
+  /// record left undecoded (past the bound, or its decoding threw), as it
+  /// came; null for a record decoded ahead.
   MessagePtr event;
-  /// The record, decoded; unset for an event.
+  /// The record, decoded; unset for an event or a record left undecoded.
   std::optional<Record> record;
 };
 
@@ -96,7 +97,7 @@ class DecodeAhead {
     bool decoded = false;  // under mutex_ when for_workers
     // What its decoded messages hold, serialized: counted against the
     // bound (a record of zeros can be a thousand times its fetched size)
-    // while it waits to be taken. Set with `decoded` by a worker.
+    // until it is taken. Set with `decoded`, by a worker or by take().
     std::size_t decoded_bytes = 0;
   };
 
@@ -125,9 +126,9 @@ class DecodeAhead {
   std::condition_variable work_ready_;
   std::condition_variable batch_decoded_;
   std::deque<std::shared_ptr<Batch>> to_decode_;
-  // What the workers' batches not yet taken decoded to; changed under
-  // mutex_, read without it by wants_more(). Workers wait while it is at
-  // the bound, so what is decoded ahead is bounded too.
+  // What the batches not yet taken decoded to; changed under mutex_, read
+  // without it by wants_more(). Workers wait while it is at the bound, so
+  // what is decoded ahead is bounded too.
   std::atomic<std::size_t> decoded_bytes_{0};
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -31,6 +31,26 @@ TEST_F(ConsumerGroup, ANonPositiveSessionTimeoutIsRefusedNamingIt) {
   }
 }
 
+// corps decides when offsets are stored and committed (commit_mode), and
+// reads where partitions end: a librdkafka property that took that over
+// would commit records before they were handled, or leave a close's failed
+// commit with nothing to retry it. Refused, naming the option to use.
+TEST_F(ConsumerGroup, PropertiesThatWouldTakeOverCommittingAreRefusedNamingCommitMode) {
+  for (const char* property : {"enable.auto.commit", "auto.commit.enable",
+                               "enable.auto.offset.store", "enable.partition.eof"}) {
+    auto options = consumer_options("workers", {"Predictions"});
+    options.properties[property] = "false";
+    try {
+      corps::Consumer consumer(registry_, options);
+      FAIL() << property << " was accepted";
+    } catch (const corps::Exception& e) {
+      EXPECT_EQ(e.error().stage(), corps::Stage::config);
+      EXPECT_NE(std::string(e.what()).find(property), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("commit_mode"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(ConsumerGroup, TwoMembersSplitThePartitionsAndTogetherReadEverything) {
   auto first_options = consumer_options("workers", {"Predictions"});
   first_options.client_id = "worker-1";

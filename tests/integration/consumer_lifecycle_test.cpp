@@ -103,7 +103,30 @@ TEST_F(ConsumerLifecycle, AMemberTheGroupDroppedWhileItWasIdleStillCloses) {
   // refused: said, at the commit stage. The second member reads from what
   // was committed last, which at-least-once allows.
   if (!closed.ok()) EXPECT_EQ(closed.error().stage(), corps::Stage::commit) << closed.error().to_string();
+  EXPECT_TRUE(first->assignment().empty());
+  EXPECT_TRUE(first->lag().empty());
+  EXPECT_FALSE(first_options.metrics->render().empty());
   first.reset();
+}
+
+// What a closed consumer is asked (its assignment, its lag, a scrape of the
+// metrics it reported to) is answered from what corps knows, not from
+// librdkafka's group: after the close, a question to the group is queued to
+// a group nobody serves, and librdkafka 2.0 waits for its answer forever.
+TEST_F(ConsumerLifecycle, AClosedConsumerAnswersForItsAssignmentAndLagWithoutWaiting) {
+  auto options = consumer_options("closed", {"Predictions"});
+  options.metrics = std::make_shared<corps::Metrics>();
+  corps::Consumer consumer(registry_, options);
+  ASSERT_EQ(consume(consumer, count).size(), static_cast<std::size_t>(count));
+  ASSERT_FALSE(consumer.assignment().empty());
+  ASSERT_FALSE(consumer.lag().empty());
+  ASSERT_NE(options.metrics->render().find("corps_consumer_lag{"), std::string::npos);
+
+  ASSERT_TRUE(consumer.close().ok());
+  HangGuard guard(60s, "a closed consumer asked for its assignment and lag");
+  EXPECT_TRUE(consumer.assignment().empty());
+  EXPECT_TRUE(consumer.lag().empty());
+  EXPECT_FALSE(options.metrics->render().empty());
 }
 
 // Handled records whose offsets are stored but not yet committed, and the
