@@ -30,10 +30,11 @@ enum MetadataField : int {
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
-void append_hex(std::string& out, std::uint64_t value, int digits) {
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
-    out += hex_digits[(value >> shift) & 0xF];
-  }
+// Writes `value`'s low `digits` hex digits at `out`, lowest last. Ids are
+// written into a buffer and assigned once: this runs for every record sent.
+char* write_hex(char* out, std::uint64_t value, int digits) noexcept {
+  for (int i = digits - 1; i >= 0; --i, value >>= 4) out[i] = hex_digits[value & 0xF];
+  return out + digits;
 }
 
 std::string env_or(const char* name, const char* fallback) {
@@ -81,24 +82,23 @@ struct MetadataStamper::State {
     const std::uint64_t high =
         (static_cast<std::uint64_t>(unix_ms) << 16) | 0x7000 | (random() & 0x0FFF);
     const std::uint64_t low = (random() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-    out.clear();
-    out.reserve(36);
-    append_hex(out, high >> 32, 8);
-    out += '-';
-    append_hex(out, (high >> 16) & 0xFFFF, 4);
-    out += '-';
-    append_hex(out, high & 0xFFFF, 4);
-    out += '-';
-    append_hex(out, low >> 48, 4);
-    out += '-';
-    append_hex(out, low & 0xFFFFFFFFFFFFULL, 12);
+    std::array<char, 36> text;
+    char* at = write_hex(text.data(), high >> 32, 8);
+    *at++ = '-';
+    at = write_hex(at, high >> 16, 4);
+    *at++ = '-';
+    at = write_hex(at, high, 4);
+    *at++ = '-';
+    at = write_hex(at, low >> 48, 4);
+    *at++ = '-';
+    write_hex(at, low, 12);
+    out.assign(text.data(), text.size());
   }
 
   void trace_id(std::string& out) {
-    out.clear();
-    out.reserve(32);
-    append_hex(out, random(), 16);
-    append_hex(out, random(), 16);
+    std::array<char, 32> text;
+    write_hex(write_hex(text.data(), random(), 16), random(), 16);
+    out.assign(text.data(), text.size());
   }
 
   // As Python's datetime.now(timezone.utc).isoformat():

@@ -1,6 +1,7 @@
 #include "corps/trace_context.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "corps/record.hpp"
 
@@ -12,20 +13,33 @@ thread_local const TraceContext* innermost_scope = nullptr;
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
+// Per byte: 1 for a lowercase hex digit, 2 for an uppercase one. A table:
+// every record sent checks its 32-digit trace id.
+constexpr auto hex_kinds = [] {
+  std::array<unsigned char, 256> kinds{};
+  for (int c = '0'; c <= '9'; ++c) kinds[c] = 1;
+  for (int c = 'a'; c <= 'f'; ++c) kinds[c] = 1;
+  for (int c = 'A'; c <= 'F'; ++c) kinds[c] = 2;
+  return kinds;
+}();
+
 bool is_hex(char c, bool upper_allowed) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-         (upper_allowed && c >= 'A' && c <= 'F');
+  const unsigned char kind = hex_kinds[static_cast<unsigned char>(c)];
+  return kind == 1 || (upper_allowed && kind == 2);
 }
 
 // `text` is `size` hex digits, not all zero (W3C's rule for both ids).
 bool is_hex_id(std::string_view text, std::size_t size, bool upper_allowed) noexcept {
   if (text.size() != size) return false;
+  const unsigned char allowed = upper_allowed ? 3 : 1;
+  unsigned char all = 1;
   bool nonzero = false;
   for (const char c : text) {
-    if (!is_hex(c, upper_allowed)) return false;
-    nonzero = nonzero || c != '0';
+    const unsigned char kind = hex_kinds[static_cast<unsigned char>(c)];
+    all &= static_cast<unsigned char>(kind != 0 && (kind & allowed) != 0);
+    nonzero |= c != '0';
   }
-  return nonzero;
+  return all != 0 && nonzero;
 }
 
 char lower(char c) noexcept {
