@@ -204,11 +204,14 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   }
   const auto& prototype = binding != nullptr ? binding->prototype() : *registry_prototype;
   const auto& type_name = prototype.GetDescriptor()->full_name();
-  const std::string what_bytes = std::to_string(serialized.size()) +
-                                 (confluent_framed ? " serialized bytes" : " inflated bytes");
+  // Worded only for an error: a string built for every record costs.
+  const auto what_bytes = [&] {
+    return std::to_string(serialized.size()) +
+           (confluent_framed ? " serialized bytes" : " inflated bytes");
+  };
   if (const auto cost = parse_cost(prototype).over_budget(serialized, options_.max_parsed_bytes)) {
     return Error(Errc::too_large, Stage::parse,
-                 "the " + what_bytes + " would parse into " + "more than the " +
+                 "the " + what_bytes() + " would parse into " + "more than the " +
                      std::to_string(options_.max_parsed_bytes) +
                      "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " + type_name +
                      ": at least " + std::to_string(*cost) + " B counted before the walk stopped",
@@ -217,7 +220,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   auto message = std::unique_ptr<google::protobuf::Message>(prototype.New());
   if (!message->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
     return Error(Errc::parse_failed, Stage::parse,
-                 "the " + what_bytes + " are not a valid " + type_name, where());
+                 "the " + what_bytes() + " are not a valid " + type_name, where());
   }
   const auto* metadata_field =
       binding != nullptr ? binding->metadata_field()
@@ -230,13 +233,15 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   // which trace the record is part of.
   const Header* traceparent =
       record.headers != nullptr ? find_header(*record.headers, traceparent_header) : nullptr;
-  const std::string_view header_trace_id = traceparent != nullptr && traceparent->value
-                                               ? traceparent_trace_id(*traceparent->value)
-                                               : std::string_view();
+  const std::string_view traceparent_value = traceparent != nullptr && traceparent->value
+                                                 ? std::string_view(*traceparent->value)
+                                                 : std::string_view();
   // A schema registry's serializers stamp no corps metadata: such a record
   // is read without it, and its position is written only where it can be
   // (or where the trace header needs the metadata made).
-  if (confluent_framed && !has_metadata && header_trace_id.empty()) return message;
+  if (confluent_framed && !has_metadata && traceparent_trace_id(traceparent_value).empty()) {
+    return message;
+  }
   if (!has_metadata && !confluent_framed) {
     return Error(Errc::missing_metadata, Stage::metadata,
                  "the " + type_name + " has no '" + metadata_field->name() + "' metadata (field " +
@@ -244,8 +249,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                      "); the record is of another type or was not sent through a handler",
                  where());
   }
-  if (!header_trace_id.empty()) fill_trace_id(*message, metadata_field, header_trace_id);
-  record_position(*message, metadata_field, record.partition, record.offset);
+  complete_metadata(*message, metadata_field, record.partition, record.offset, traceparent_value);
   return message;
 }
 

@@ -212,6 +212,28 @@ void fill_trace_id(pb::Message& message, const pb::FieldDescriptor* field,
   }
 }
 
+void complete_metadata(pb::Message& message, const pb::FieldDescriptor* field,
+                       std::int64_t partition, std::int64_t offset, std::string_view traceparent) {
+  pb::Message* metadata = message.GetReflection()->MutableMessage(&message, field);
+  auto* generated = dynamic_cast<proto::MessageData*>(metadata);
+  if (generated == nullptr) {  // a foreign metadata type: by field number
+    if (!traceparent.empty()) {
+      const auto trace_id = traceparent_trace_id(traceparent);
+      if (!trace_id.empty()) fill_trace_id(message, field, trace_id);
+    }
+    record_position(message, field, partition, offset);
+    return;
+  }
+  generated->set_offset(offset);
+  generated->set_partition(partition);
+  // The header is read only when the metadata lacks a trace id: corps's
+  // own records always carry one.
+  if (!traceparent.empty() && generated->trace_id().empty()) {
+    const auto trace_id = traceparent_trace_id(traceparent);
+    if (!trace_id.empty()) generated->set_trace_id(std::string(trace_id));
+  }
+}
+
 proto::MessageData read_metadata(const pb::Message& message, const pb::FieldDescriptor* field) {
   const pb::Message& metadata = message.GetReflection()->GetMessage(message, field);
   if (const auto* generated = dynamic_cast<const proto::MessageData*>(&metadata)) return *generated;

@@ -79,6 +79,16 @@ void record_position(google::protobuf::Message& message,
 void fill_trace_id(google::protobuf::Message& message,
                    const google::protobuf::FieldDescriptor* field, std::string_view trace_id);
 
+/// What a consumer writes into a record's metadata (field `field` of
+/// `message`) as it reads it: its partition and offset (record_position),
+/// and, if the metadata has no trace_id, the trace id of `traceparent`, the
+/// value of the record's W3C traceparent header (empty if it has none; an
+/// invalid one is ignored). One pass over the metadata: this runs for every
+/// record read.
+void complete_metadata(google::protobuf::Message& message,
+                       const google::protobuf::FieldDescriptor* field, std::int64_t partition,
+                       std::int64_t offset, std::string_view traceparent);
+
 /// A copy of the metadata held in field `field` of `message`, converted to
 /// corps.proto.MessageData if the message's metadata type is another one of
 /// the same shape.
