@@ -84,6 +84,7 @@ struct PayloadDecompressor::State {
   detail::OutputSizing sizing;  // for the codecs other than zlib
   detail::ZstdDecompressor zstd;
   detail::Lz4Decompressor lz4;
+  std::string view;  // decompress_view()'s, for the codecs other than zlib
 };
 
 PayloadDecompressor::PayloadDecompressor() : state_(std::make_unique<State>()) {}
@@ -111,6 +112,14 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
     case Codec::lz4: return state_->lz4.decompress(input, output, max_output, state_->sizing);
   }
   return detail::decompress_error(Errc::unsupported, "unknown codec");
+}
+
+Result<std::string_view> PayloadDecompressor::decompress_view(Codec codec, std::string_view input,
+                                                              std::size_t max_output) {
+  if (codec == Codec::zlib) return state_->zlib.decompress_view(input, max_output);
+  const Status done = decompress(codec, input, state_->view, max_output);
+  if (!done.ok()) return done.error();
+  return std::string_view(state_->view);
 }
 
 }  // namespace corps

@@ -190,8 +190,8 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                    where());
     }
     if (bound_types > 1 && !type_named) return unnamed_type("and no schema id");
-    const Status inflated = decompressor_.decompress(codec, {record.value, record.value_size},
-                                                     inflated_, options_.max_decompressed_bytes);
+    const auto inflated = decompressor_.decompress_view(codec, {record.value, record.value_size},
+                                                        options_.max_decompressed_bytes);
     if (!inflated.ok()) {
       // The codec knows its cap only as a number; the loader says whose it is.
       const bool capped = inflated.error().code() == Errc::too_large;
@@ -200,7 +200,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
           inflated.error().message() + (capped ? " (LoaderOptions::max_decompressed_bytes)" : ""),
           where());
     }
-    serialized = inflated_;
+    serialized = *inflated;
   }
   const auto& prototype = binding != nullptr ? binding->prototype() : *registry_prototype;
   const auto& type_name = prototype.GetDescriptor()->full_name();

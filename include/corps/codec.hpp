@@ -176,6 +176,12 @@ class PayloadDecompressor {
   /// knows the record). Memory stays within about twice the cap.
   Status decompress(Codec codec, std::string_view input, std::string& output,
                     std::size_t max_output);
+  /// The same, decoded into a buffer this decompressor keeps and reuses,
+  /// valid until its next call: what a reader that parses the bytes at once
+  /// needs, with no copy out, and (for zlib) a buffer that is not
+  /// zero-filled as it grows.
+  Result<std::string_view> decompress_view(Codec codec, std::string_view input,
+                                           std::size_t max_output);
 
  private:
   struct State;

@@ -109,7 +109,6 @@ class MessageLoader {
   ChannelRegistry registry_;
   LoaderOptions options_;
   PayloadDecompressor decompressor_;
-  std::string inflated_;
   std::map<const google::protobuf::Descriptor*, std::unique_ptr<detail::ParseCost>> parse_costs_;
   std::shared_ptr<SchemaRegistryClient> schemas_;
   // The registry's types this loader has made messages of.

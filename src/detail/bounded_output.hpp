@@ -34,14 +34,23 @@ class OutputSizing {
   // the same way whatever came before it.
   void prepare(std::string& output, std::size_t input_size, std::size_t limit,
                std::optional<std::size_t> declared = std::nullopt) const {
-    const std::size_t wanted = std::clamp<std::size_t>(
-        declared ? *declared : std::max(input_size * 4, last_output_), 256, limit);
-    release_if_oversized(output, wanted);
-    output.resize(wanted);
+    const std::size_t size = wanted(input_size, limit, declared);
+    release_if_oversized(output, size);
+    output.resize(size);
+  }
+  // The room prepare() gives.
+  [[nodiscard]] std::size_t wanted(std::size_t input_size, std::size_t limit,
+                                   std::optional<std::size_t> declared = std::nullopt) const {
+    return std::clamp<std::size_t>(declared ? *declared : std::max(input_size * 4, last_output_),
+                                   256, limit);
   }
   // Releases `output`'s memory if it is far more than `needed` bytes.
   static void release_if_oversized(std::string& output, std::size_t needed) {
-    if (output.capacity() > std::max(4 * needed, keep_below)) std::string().swap(output);
+    if (oversized(output.capacity(), needed)) std::string().swap(output);
+  }
+  // Whether a buffer of `capacity` bytes is far more than `needed`.
+  static bool oversized(std::size_t capacity, std::size_t needed) noexcept {
+    return capacity > std::max(4 * needed, keep_below);
   }
   // The size the last good value decoded to.
   void decoded(std::size_t size) noexcept { last_output_ = size; }

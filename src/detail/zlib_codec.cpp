@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <new>
 
 #include "detail/bounded_output.hpp"
@@ -110,6 +111,11 @@ struct ZlibDecompressor::State {
   std::unique_ptr<libdeflate_decompressor, Free> decompressor;
   z_stream stream{};
   detail::OutputSizing sizing;
+  // decompress_view()'s buffer, uninitialized as it grows, and where the
+  // zlib fallback writes for it.
+  std::unique_ptr<char[]> view_buffer;
+  std::size_t view_size = 0;
+  std::string view_fallback;
   ~State() { inflateEnd(&stream); }
 };
 
@@ -166,8 +172,9 @@ Status inflate_with_zlib(z_stream& zs, OutputSizing& sizing, std::string_view in
 
 }  // namespace
 
-Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
-                                    std::size_t max_output) {
+namespace {
+
+Status check_zlib_input(std::string_view input) {
   if (input.empty()) {
     return decompress_error(Errc::truncated_data, "empty input; expected a zlib stream");
   }
@@ -175,45 +182,123 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
     return decompress_error(
         Errc::too_large, std::to_string(input.size()) + " bytes of input is beyond zlib's limit");
   }
+  return {};
+}
+
+// What one whole-stream inflate with libdeflate came to.
+struct Inflated {
+  Status status;             // set when the stream is done with: good, or refused
+  bool needs_zlib = false;   // libdeflate refused it: zlib classifies why
+  std::size_t produced = 0;  // what the stream inflated to, when it ended
+};
+
+// libdeflate over all of `input`, into the room `output` gives (`data()`,
+// `size()`, `grow_to(n)`, which need not keep what was written), restarting
+// in twice the room while it is short, up to one byte past the cap.
+template <typename Output>
+Inflated inflate_whole(libdeflate_decompressor* decompressor, std::string_view input,
+                       std::size_t max_output, Output& output) {
   const std::size_t limit = max_output + 1;
-  state_->sizing.prepare(output, input.size(), limit);
   for (;;) {
     std::size_t consumed = 0;
     std::size_t produced = 0;
     const libdeflate_result rc =
-        libdeflate_zlib_decompress_ex(state_->decompressor.get(), input.data(), input.size(),
-                                      output.data(), output.size(), &consumed, &produced);
+        libdeflate_zlib_decompress_ex(decompressor, input.data(), input.size(), output.data(),
+                                      output.size(), &consumed, &produced);
     switch (rc) {
       case LIBDEFLATE_SUCCESS:
-        if (produced > max_output) {
-          output.clear();
-          return too_large_error(max_output, input.size());
+        if (produced > max_output) return {too_large_error(max_output, input.size())};
+        if (consumed != input.size()) {
+          return {trailing_error("zlib stream", input.size() - consumed, input.size()), false,
+                  produced};
         }
-        output.resize(produced);
-        state_->sizing.decoded(produced);
-        if (consumed != input.size())
-          return detail::trailing_error("zlib stream", input.size() - consumed, input.size());
-        return {};
+        return {{}, false, produced};
       case LIBDEFLATE_INSUFFICIENT_SPACE:
-        if (output.size() >= limit) {
-          // libdeflate checks for room before it checks everything zlib
-          // does: a stream it finds too large may be broken before the cap
-          // (found by fuzz/decode_fuzzer). zlib's bounded inflate decides,
-          // on this error path only.
-          return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
-        }
-        output.resize(std::min(output.size() * 2, limit));
+        // libdeflate checks for room before it checks everything zlib
+        // does: a stream it finds too large may be broken before the cap
+        // (found by fuzz/decode_fuzzer). zlib's bounded inflate decides.
+        if (output.size() >= limit) return {{}, true};
+        output.grow_to(std::min(output.size() * 2, limit));
         continue;
       // Only returned when no actual_out_nbytes_ret is given; handled as
       // broken data for completeness.
       case LIBDEFLATE_SHORT_OUTPUT:
-      case LIBDEFLATE_BAD_DATA:
-        return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
+      case LIBDEFLATE_BAD_DATA: return {{}, true};
     }
-    output.clear();
-    return decompress_error(Errc::corrupt_data,
-                            "libdeflate failed with code " + std::to_string(rc));
+    return {
+        decompress_error(Errc::corrupt_data, "libdeflate failed with code " + std::to_string(rc))};
   }
+}
+
+// The caller's string as inflate_whole's room.
+struct StringRoom {
+  std::string& text;
+  char* data() { return text.data(); }
+  std::size_t size() const { return text.size(); }
+  void grow_to(std::size_t size) { text.resize(size); }
+};
+
+// A buffer that grows without being zero-filled: what was in it is never
+// read, as libdeflate starts over in the larger room.
+struct UninitializedRoom {
+  std::unique_ptr<char[]>& buffer;
+  std::size_t& capacity;
+  char* data() { return buffer.get(); }
+  std::size_t size() const { return capacity; }
+  void grow_to(std::size_t size) {
+    if (size <= capacity) return;
+    buffer.reset();  // the old one goes before the new one is made
+    capacity = 0;
+    buffer = std::make_unique_for_overwrite<char[]>(size);
+    capacity = size;
+  }
+};
+
+}  // namespace
+
+Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
+                                    std::size_t max_output) {
+  if (Status checked = check_zlib_input(input); !checked.ok()) return checked;
+  state_->sizing.prepare(output, input.size(), max_output + 1);
+  StringRoom room{output};
+  const Inflated done = inflate_whole(state_->decompressor.get(), input, max_output, room);
+  if (done.needs_zlib) {
+    return inflate_with_zlib(state_->stream, state_->sizing, input, output, max_output);
+  }
+  // A stream that ended is kept, with bytes after its end or not; one past
+  // the cap leaves nothing.
+  if (done.produced == 0 && !done.status.ok()) {
+    output.clear();
+    return done.status;
+  }
+  output.resize(done.produced);
+  state_->sizing.decoded(done.produced);
+  return done.status;
+}
+
+Result<std::string_view> ZlibDecompressor::decompress_view(std::string_view input,
+                                                           std::size_t max_output) {
+  if (Status checked = check_zlib_input(input); !checked.ok()) return checked.error();
+  State& state = *state_;
+  const std::size_t wanted = state.sizing.wanted(input.size(), max_output + 1);
+  // Kept while it is not far larger than a value needs: a bomb refused at
+  // the cap must not keep its buffer (see OutputSizing).
+  if (OutputSizing::oversized(state.view_size, wanted)) {
+    state.view_buffer.reset();
+    state.view_size = 0;
+  }
+  UninitializedRoom room{state.view_buffer, state.view_size};
+  room.grow_to(wanted);
+  const Inflated done = inflate_whole(state.decompressor.get(), input, max_output, room);
+  if (done.needs_zlib) {
+    const Status classified =
+        inflate_with_zlib(state.stream, state.sizing, input, state.view_fallback, max_output);
+    if (!classified.ok()) return classified.error();
+    return std::string_view(state.view_fallback);
+  }
+  if (done.produced > 0) state.sizing.decoded(done.produced);
+  if (!done.status.ok()) return done.status.error();
+  return std::string_view(state.view_buffer.get(), done.produced);
 }
 
 }  // namespace corps::detail

@@ -1,4 +1,4 @@
-#include "detail/zlib_codec.hpp"
+#include "corps/codec.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -8,8 +8,10 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <utility>
+#include <vector>
 
-#include "corps/codec.hpp"
+#include "detail/zlib_codec.hpp"
 #include "support/expect.hpp"
 #include "support/fuzz_findings.hpp"
 #include "support/hostile_values.hpp"
@@ -241,3 +243,45 @@ TEST(Codec, StopsAGibibyteBombAtTheCapWithBoundedMemory) {
 }
 
 }  // namespace
+
+// decompress_view() (what MessageLoader reads with) decodes into a buffer of
+// its own that is not zero-filled as it grows: it must come to what
+// decompress() comes to, value after value on one decompressor each, for
+// good streams of every size, each broken kind, and a bomb between them.
+TEST(Codec, ReadingIntoItsOwnBufferComesToWhatDecompressGives) {
+  const auto small = python_zlib_compress(sample(100));
+  const auto large = python_zlib_compress(sample(900'000));
+  auto bad_checksum = python_zlib_compress(sample(1000));
+  bad_checksum.back() ^= 0x01;
+  const std::size_t cap = 4 << 20;
+  const std::vector<std::pair<std::string, std::string>> streams = {
+      {"small", small},
+      {"large after small", large},
+      {"small after large", small},
+      {"exactly the cap", python_zlib_compress(sample(cap))},
+      {"one byte past the cap", python_zlib_compress(sample(cap + 1))},
+      {"truncated", large.substr(0, large.size() / 2)},
+      {"trailing bytes", small + "garbage"},
+      {"bad checksum", bad_checksum},
+      {"broken before the cap", corps_tests::stream_broken_before_the_cap()},
+      {"empty", ""},
+      {"a bomb", zeros_stream(std::size_t{1} << 30)},
+      {"large after the bomb", large},
+      {"small after the bomb", small},
+  };
+  ZlibDecompressor into_string;
+  ZlibDecompressor into_view;
+  for (const auto& [what, stream] : streams) {
+    std::string expected;
+    const auto status = into_string.decompress(stream, expected, cap);
+    const auto viewed = into_view.decompress_view(stream, cap);
+    ASSERT_EQ(viewed.ok(), status.ok()) << what;
+    if (!status.ok()) {
+      EXPECT_EQ(viewed.error().code(), status.error().code()) << what;
+      EXPECT_EQ(viewed.error().message(), status.error().message()) << what;
+      continue;
+    }
+    EXPECT_TRUE(*viewed == expected)
+        << what << ": " << viewed->size() << " B against " << expected.size();
+  }
+}
