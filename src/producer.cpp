@@ -134,8 +134,8 @@ void Producer::Impl::send(std::string_view channel, google::protobuf::Message& m
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     };
     if (workers) {
-      compress_on_workers(channel, message, std::move(record));
-      count_sent();  // the time spent here: stamping and serializing
+      // Counted by the worker, with its compressing.
+      compress_on_workers(channel, message, std::move(record), started);
       return;
     }
     Result<EncodedRecord> encoded = [&]() -> Result<EncodedRecord> {

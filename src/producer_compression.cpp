@@ -1,6 +1,7 @@
 // Compression workers (ProducerOptions::compression_threads > 1): a record
 // is stamped and serialized by send(), compressed by a worker, and handed to
 // librdkafka in send order; raw records wait their turn behind them.
+#include <chrono>
 #include <new>
 
 #include "detail/producer_impl.hpp"
@@ -19,10 +20,23 @@ class Producer::Impl::CompressJob final : public detail::OrderedWorkers::Item {
   // Reports a record that never reached the workers.
   void fail(Error error) { impl_.fail(record_, std::move(error), Sender::application); }
 
+  // How long send() took to stamp and serialize it, for the metrics.
+  double serialize_seconds = 0;
+
   void work(unsigned worker) override {
     serialized_bytes_ = serialized.bytes.size();
+    const auto started =
+        impl_.metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     encoded_ = detail::RecordEncoder::finish(serialized, impl_.compressors[worker]);
     std::string().swap(serialized.bytes);  // the record's memory goes now, not at finish
+    // A record's encode time is its stamping and serializing on the sending
+    // thread and its compressing here.
+    if (impl_.metrics && encoded_.ok()) {
+      impl_.metrics->sent(
+          record_.location.topic,
+          serialize_seconds +
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
   }
 
   void finish(std::exception_ptr failure) noexcept override {
@@ -98,12 +112,17 @@ void Producer::Impl::submit(std::unique_ptr<detail::OrderedWorkers::Item> item) 
 // Stamps and serializes `message` here, while it is the caller's, and leaves
 // the compressing to a worker.
 void Producer::Impl::compress_on_workers(std::string_view channel,
-                                         google::protobuf::Message& message, Outgoing record) {
+                                         google::protobuf::Message& message, Outgoing record,
+                                         std::chrono::steady_clock::time_point started) {
   auto job = std::make_unique<CompressJob>(*this, std::move(record));
   const Status serialized = serialize(channel, message, job->record().options, job->serialized);
   if (!serialized.ok()) {
     job->fail(serialized.error());
     return;
+  }
+  if (metrics) {
+    job->serialize_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }
   submit(std::move(job));
 }

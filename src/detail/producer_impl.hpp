@@ -177,8 +177,9 @@ struct Producer::Impl {
   class InLine;
   void start_workers();
   void submit(std::unique_ptr<detail::OrderedWorkers::Item> item);
+  // `started` is when send() began (set only with metrics).
   void compress_on_workers(std::string_view channel, google::protobuf::Message& message,
-                           Outgoing record);
+                           Outgoing record, std::chrono::steady_clock::time_point started);
   void send_in_line(Outgoing record);
 
   // --- handing records to librdkafka (producer_handover.cpp)
