@@ -60,16 +60,22 @@ Status Lz4Decompressor::decompress(std::string_view input, std::string& output,
   }
   LZ4F_dctx* context = context_.get();
   LZ4F_resetDecompressionContext(context);
-  return decode_bounded("lz4 frame", input, output, max_output, sizing, std::nullopt,
-                        [context](std::string_view in, char* out, std::size_t room) {
-                          std::size_t written = room;
-                          std::size_t read = in.size();
-                          const std::size_t rc =
-                              LZ4F_decompress(context, out, &written, in.data(), &read, nullptr);
-                          DecodeStep step{read, written, rc == 0};
-                          if (LZ4F_isError(rc)) step.error = LZ4F_getErrorName(rc);
-                          return step;
-                        });
+  Status done = decode_bounded("lz4 frame", input, output, max_output, sizing, std::nullopt,
+                               [context](std::string_view in, char* out, std::size_t room) {
+                                 std::size_t written = room;
+                                 std::size_t read = in.size();
+                                 const std::size_t rc = LZ4F_decompress(context, out, &written,
+                                                                        in.data(), &read, nullptr);
+                                 DecodeStep step{read, written, rc == 0};
+                                 if (LZ4F_isError(rc)) step.error = LZ4F_getErrorName(rc);
+                                 return step;
+                               });
+  // LZ4F_resetDecompressionContext does not forget all that a frame which
+  // failed left behind: after one that declared its size, a valid frame
+  // that declares none was refused (ERROR_frameSize_wrong). A context that
+  // saw a failure is not reused.
+  if (!done.ok()) context_.reset();
+  return done;
 }
 
 }  // namespace corps::detail

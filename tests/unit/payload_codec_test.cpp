@@ -241,3 +241,31 @@ TEST(PayloadCodec, AZstdLevelOutOfRangeIsRefusedAtConstruction) {
 }
 
 }  // namespace
+
+// An lz4 frame that breaks after declaring its content size must not
+// change what the next frame decodes to: a consumer reuses one
+// decompressor for every record. Found by fuzz/decode_fuzzer: after such a
+// frame, a valid frame of an empty value (which declares no size) was
+// refused as ERROR_frameSize_wrong: resetting lz4's decompression context
+// did not forget the broken frame's declared size.
+TEST(PayloadCodec, AFrameAfterABrokenLz4FrameDecodesAsOnAFreshDecompressor) {
+  std::string broken = encoded(Codec::lz4, sample(65'536));
+  ASSERT_GT(broken.size(), 64U);
+  for (std::size_t i = 20; i < 60; ++i) broken[i] = static_cast<char>(0xff);
+  PayloadCompressor every_value(CodecOptions{.codec = Codec::lz4, .uncompressed_below = 0});
+  const auto empty = every_value.compress("");
+  ASSERT_TRUE(empty.ok());
+  const auto small = every_value.compress(sample(300));
+  ASSERT_TRUE(small.ok());
+
+  PayloadDecompressor used;
+  std::string output;
+  ASSERT_FALSE(used.decompress(Codec::lz4, broken, output, mib).ok());
+  const corps::Status after = used.decompress(Codec::lz4, empty->view(), output, mib);
+  EXPECT_TRUE(after.ok()) << after.error().to_string();
+  EXPECT_TRUE(output.empty());
+  ASSERT_FALSE(used.decompress(Codec::lz4, broken, output, mib).ok());
+  const corps::Status next = used.decompress(Codec::lz4, small->view(), output, mib);
+  EXPECT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_EQ(output, sample(300));
+}
