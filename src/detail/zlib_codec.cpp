@@ -276,10 +276,17 @@ Status ZlibDecompressor::decompress(std::string_view input, std::string& output,
   return done.status;
 }
 
+std::size_t ZlibDecompressor::view_bytes_held() const noexcept {
+  return state_->view_size + state_->view_fallback.capacity();
+}
+
 Result<std::string_view> ZlibDecompressor::decompress_view(std::string_view input,
                                                            std::size_t max_output) {
   if (Status checked = check_zlib_input(input); !checked.ok()) return checked.error();
   State& state = *state_;
+  // What the zlib fallback decoded last (a value, or a bomb up to the cap)
+  // is not kept for the values after it: the fallback is rare.
+  if (state.view_fallback.capacity() != 0) std::string().swap(state.view_fallback);
   const std::size_t wanted = state.sizing.wanted(input.size(), max_output + 1);
   // Kept while it is not far larger than a value needs: a bomb refused at
   // the cap must not keep its buffer (see OutputSizing).

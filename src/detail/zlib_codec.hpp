@@ -68,6 +68,9 @@ class ZlibDecompressor {
   /// std::string's is: a 921 kB frame sized for four times its 665 kB
   /// input cost 1.7 MB of memset a value.
   Result<std::string_view> decompress_view(std::string_view input, std::size_t max_output);
+  /// The memory decompress_view() holds between values (its buffers'
+  /// capacities): what a refused bomb must not leave behind.
+  [[nodiscard]] std::size_t view_bytes_held() const noexcept;
 
  private:
   struct State;

@@ -285,3 +285,19 @@ TEST(Codec, ReadingIntoItsOwnBufferComesToWhatDecompressGives) {
         << what << ": " << viewed->size() << " B against " << expected.size();
   }
 }
+
+// A bomb refused at the cap grows decompress_view()'s buffers to the cap:
+// the next value must let that memory go, whichever path (libdeflate, or
+// zlib classifying what libdeflate refused) the bomb took.
+TEST(Codec, ReadingIntoItsOwnBufferKeepsNothingOfABombForTheValuesAfterIt) {
+  const std::size_t cap = 16 << 20;
+  ZlibDecompressor decompressor;
+  ASSERT_FALSE(decompressor.decompress_view(zeros_stream(std::size_t{1} << 30), cap).ok());
+  EXPECT_GE(decompressor.view_bytes_held(), cap) << "the bomb did not reach the cap";
+  const auto small = python_zlib_compress(sample(1000));
+  const auto read = decompressor.decompress_view(small, cap);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, sample(1000));
+  EXPECT_LE(decompressor.view_bytes_held(), std::size_t{4} << 20)
+      << "the bomb's buffers are still held";
+}
