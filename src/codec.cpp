@@ -116,10 +116,25 @@ Status PayloadDecompressor::decompress(Codec codec, std::string_view input, std:
 
 Result<std::string_view> PayloadDecompressor::decompress_view(Codec codec, std::string_view input,
                                                               std::size_t max_output) {
-  if (codec == Codec::zlib) return state_->zlib.decompress_view(input, max_output);
+  // One codec's buffer is let go when a value of another comes, unless it is
+  // small: a channel that mostly carries one codec must not keep a bomb's or
+  // a huge value's buffer from a rare value of another for good.
+  if (codec == Codec::zlib) {
+    detail::OutputSizing::release_if_oversized(state_->view, 0);
+    return state_->zlib.decompress_view(input, max_output);
+  }
+  state_->zlib.release_large_view_buffers();
   const Status done = decompress(codec, input, state_->view, max_output);
-  if (!done.ok()) return done.error();
+  if (!done.ok()) {
+    // A refused bomb leaves the buffer at the cap: nothing read it.
+    std::string().swap(state_->view);
+    return done.error();
+  }
   return std::string_view(state_->view);
+}
+
+std::size_t PayloadDecompressor::view_bytes_held() const noexcept {
+  return state_->zlib.view_bytes_held() + state_->view.capacity();
 }
 
 }  // namespace corps

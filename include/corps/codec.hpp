@@ -183,6 +183,10 @@ class PayloadDecompressor {
   Result<std::string_view> decompress_view(Codec codec, std::string_view input,
                                            std::size_t max_output);
 
+  /// The bytes decompress_view() keeps between values, every codec's
+  /// buffers together: what one decoder costs while idle.
+  [[nodiscard]] std::size_t view_bytes_held() const noexcept;
+
  private:
   struct State;
   std::unique_ptr<State> state_;

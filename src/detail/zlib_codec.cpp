@@ -280,6 +280,14 @@ std::size_t ZlibDecompressor::view_bytes_held() const noexcept {
   return state_->view_size + state_->view_fallback.capacity();
 }
 
+void ZlibDecompressor::release_large_view_buffers() noexcept {
+  if (OutputSizing::oversized(state_->view_size, 0)) {
+    state_->view_buffer.reset();
+    state_->view_size = 0;
+  }
+  if (state_->view_fallback.capacity() != 0) std::string().swap(state_->view_fallback);
+}
+
 Result<std::string_view> ZlibDecompressor::decompress_view(std::string_view input,
                                                            std::size_t max_output) {
   if (Status checked = check_zlib_input(input); !checked.ok()) return checked.error();

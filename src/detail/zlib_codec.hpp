@@ -71,6 +71,10 @@ class ZlibDecompressor {
   /// The memory decompress_view() holds between values (its buffers'
   /// capacities): what a refused bomb must not leave behind.
   [[nodiscard]] std::size_t view_bytes_held() const noexcept;
+  /// Lets go of decompress_view()'s buffers unless they are small: for a
+  /// caller whose next values are of another codec, which would otherwise
+  /// keep a bomb's or a huge value's buffer for good.
+  void release_large_view_buffers() noexcept;
 
  private:
   struct State;
