@@ -250,8 +250,9 @@ int run(const Flags& flags) {
   std::optional<corps::EmbeddedSchemaRegistry> schema_registry;
   if (flags.confluent) {
     schema_registry.emplace(corps::EmbeddedSchemaRegistryOptions{.brokers = brokers});
-    auto schemas = std::make_shared<corps::SchemaRegistryClient>(
-        corps::SchemaRegistryOptions{.url = schema_registry->url()});
+    corps::SchemaRegistryOptions registry_options;
+    registry_options.url = schema_registry->url();
+    auto schemas = std::make_shared<corps::SchemaRegistryClient>(std::move(registry_options));
     for (auto& payload : payloads) payload.frame_for_registry(schemas);
   }
 
