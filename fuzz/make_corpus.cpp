@@ -10,6 +10,7 @@
 // null values), and JSON and text messages of each type, good and bad.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -273,6 +274,26 @@ void write_decode_seeds(const fs::path& dir) {
                 .small_limits = true,
                 .value = std::string(compressor.compress(std::string(64 * 1024, '\0'))->view())});
   }
+  // Found by this fuzzer, as a pair: after an lz4 frame that declared its
+  // size and then broke, a frame of an empty value (which declares none)
+  // was refused. The fuzzer's own decompressor lives from input to input,
+  // and libFuzzer runs seeds smallest first: the empty value carries a long
+  // key so that it runs after the broken frame.
+  {
+    const corps::Headers lz4{{"corps-codec", "lz4"}};
+    corps::PayloadCompressor compressor({.codec = corps::Codec::lz4, .uncompressed_below = 0});
+    std::string broken(compressor.compress(prediction().SerializeAsString())->view());
+    for (std::size_t i = 20; i < broken.size() && i < 40; ++i) broken[i] = '\xff';
+    seed("found_lz4_broken_after_declaring_its_size",
+         {.channel = predictions, .headers = lz4, .value = broken});
+    seed("found_lz4_empty_value_after_a_broken_frame",
+         {.channel = predictions,
+          .compress = true,
+          .headers = lz4,
+          .key = std::string(std::min<std::size_t>(broken.size() + 8, 255), 'k'),
+          .value = ""});
+  }
+
   // Header bytes that are not UTF-8: a name, and a codec's name.
   seed("header_bytes_not_utf8", {.channel = predictions,
                                  .headers = corps::Headers{{std::string("\xc3\x28", 2), "x"},
