@@ -93,23 +93,26 @@ void DecodeAhead::work(RecordDecoder& decoder) {
     const std::shared_ptr<Batch> batch = std::move(to_decode_.front());
     to_decode_.pop_front();
     lock.unlock();
-    const std::size_t held = decode(*batch, decoder, max_bytes_);
+    const std::size_t held = decode(*batch, decoder);
     lock.lock();
     batch->decoded_bytes = held;
-    decoded_bytes_ += held;
     batch->decoded = true;
     batch_decoded_.notify_all();
   }
 }
 
-std::size_t DecodeAhead::decode(Batch& batch, RecordDecoder& decoder, std::size_t budget) {
+std::size_t DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
   std::size_t held = 0;
   for (Entry& entry : batch.entries) {
-    if (held >= budget) break;
+    if (decoded_bytes_.load(std::memory_order_relaxed) >= max_bytes_) break;
     if (entry.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // an event: as it is
     try {
       entry.record.emplace(decoder.decode(*entry.message, entry.where, entry.fetched_at));
-      if (entry.record->ok()) held += entry.record->message().ByteSizeLong();
+      if (entry.record->ok()) {
+        const std::size_t size = entry.record->message().ByteSizeLong();
+        held += size;
+        decoded_bytes_.fetch_add(size, std::memory_order_relaxed);
+      }
     } catch (const std::exception& e) {
       // Decoding reports failures in the Record; only running out of
       // memory throws. The record is then left to the consumer.
@@ -173,15 +176,11 @@ std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout,
     if (here) {
       // Small records are decoded a batch at a time, but only within the
       // bound, with what the workers hold: past it, one at a time as they
-      // are handed out.
-      // What they hold counts against the bound as the workers' batches
-      // do, so the workers do not fill it again on top of them.
-      const std::size_t held = decoded_bytes_.load(std::memory_order_relaxed);
-      const std::size_t decoded_here =
-          decode(head, here_decoder, held < max_bytes_ ? max_bytes_ - held : 0);
+      // are handed out. What they hold counts against the bound as the
+      // workers' batches do, so the workers do not fill it again on top.
+      const std::size_t decoded_here = decode(head, here_decoder);
       std::lock_guard lock(mutex_);
       head.decoded_bytes = decoded_here;
-      decoded_bytes_ += decoded_here;
       head.decoded = true;  // no worker has it
     }
     while (next_in_head_ < head.entries.size()) {

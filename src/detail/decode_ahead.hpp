@@ -102,10 +102,11 @@ class DecodeAhead {
   };
 
   void close_open();
-  // Decodes `batch`'s records in order until what they decoded to reaches
-  // `budget`; those after stay undecoded, for the consumer to decode one at
-  // a time. Returns what the decoded ones hold.
-  static std::size_t decode(Batch& batch, RecordDecoder& decoder, std::size_t budget);
+  // Decodes `batch`'s records in order while what every decoder holds is
+  // under the bound, counting each as it is decoded; those after stay
+  // undecoded, for the consumer to decode one at a time. Returns what the
+  // decoded ones hold.
+  std::size_t decode(Batch& batch, RecordDecoder& decoder);
   bool discarded(const Entry& entry) const;
   void pop_head();
   void work(RecordDecoder& decoder);
@@ -126,9 +127,11 @@ class DecodeAhead {
   std::condition_variable work_ready_;
   std::condition_variable batch_decoded_;
   std::deque<std::shared_ptr<Batch>> to_decode_;
-  // What the batches not yet taken decoded to; changed under mutex_, read
-  // without it by wants_more(). Workers wait while it is at the bound, so
-  // what is decoded ahead is bounded too.
+  // What the batches not yet taken decoded to: added to record by record
+  // as any decoder (a worker, or take()) decodes, so that none goes on
+  // past the bound while another fills it; taken off under mutex_ when a
+  // batch is taken. Workers wait while it is at the bound, so what is
+  // decoded ahead is bounded too.
   std::atomic<std::size_t> decoded_bytes_{0};
   bool stopping_ = false;
   std::vector<std::thread> threads_;

@@ -6,11 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace corps_tests {
 
@@ -70,6 +73,36 @@ inline std::optional<std::size_t> peak_memory_growth(const std::function<bool()>
   waitpid(child, &status, 0);
   if (!read_all || grown < 0) return std::nullopt;
   return static_cast<std::size_t>(grown);
+}
+
+/// The bytes malloc has handed out and not had back, in every arena and
+/// in its own mappings: what the program holds, without what the allocator
+/// keeps of memory freed (which resident memory counts too).
+inline std::size_t heap_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+/// Runs `body` while a thread samples heap_in_use() every millisecond, and
+/// returns how far it rose at its peak above where it stood before;
+/// nullopt if `body` returned false. A figure for bounds that the
+/// allocator's keeping of freed memory would blur in resident memory.
+inline std::optional<std::size_t> peak_heap_growth(const std::function<bool()>& body) {
+  const std::size_t before = heap_in_use();
+  std::atomic<bool> done{false};
+  std::atomic<std::size_t> peak{before};
+  std::thread sampler([&] {
+    while (!done.load()) {
+      const std::size_t now = heap_in_use();
+      if (now > peak.load()) peak.store(now);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const bool ok = body();
+  done.store(true);
+  sampler.join();
+  if (!ok) return std::nullopt;
+  return peak.load() > before ? peak.load() - before : 0;
 }
 
 }  // namespace corps_tests
