@@ -367,17 +367,8 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
     impl_->kafka->on_statistics(
         [metrics = impl_->metrics.get()](std::string_view json) { metrics->kafka_statistics(json); });
     impl_->lag_collector = impl_->options.metrics->add_collector(
-        [kafka = impl_->kafka.get(), client](Metrics& metrics) {
-          for (const auto& partition : kafka->lag()) {
-            if (partition.lag < 0) continue;
-            metrics
-                .gauge("corps_consumer_lag",
-                       "Records written to a partition and not yet read by this consumer",
-                       {{"client", client},
-                        {"channel", partition.partition.topic},
-                        {"partition", std::to_string(partition.partition.partition)}})
-                .set(static_cast<double>(partition.lag));
-          }
+        [kafka = impl_->kafka.get(), metrics = impl_->metrics.get()](Metrics&) {
+          metrics->lag(kafka->lag());
         });
   }
   impl_->decoder = std::make_unique<detail::RecordDecoder>(impl_->registry, impl_->options,
@@ -412,7 +403,10 @@ Consumer::~Consumer() {
   // reading the client: it goes first, without leaving again, while what its
   // callbacks reach is still whole. (The collector is dropped here too in
   // case close() threw before it got that far.)
-  impl_->lag_collector.reset();
+  if (impl_->lag_collector) {
+    impl_->lag_collector.reset();
+    impl_->metrics->forget_lag();
+  }
   impl_->kafka.reset();
 }
 
@@ -495,7 +489,10 @@ Status Consumer::close() {
   // The metrics go before the client does: a closed consumer reads
   // nothing, so it has no lag to report.
   impl_->kafka->on_statistics({});
-  impl_->lag_collector.reset();
+  if (impl_->lag_collector) {
+    impl_->lag_collector.reset();
+    impl_->metrics->forget_lag();
+  }
   logger()->info("consumer '{}' {} closed", impl_->options.client_id,
                  impl_->grouped() ? "of group '" + impl_->options.group_id + "'" : "(no group)");
   return committed;

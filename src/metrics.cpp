@@ -165,6 +165,14 @@ Histogram& Metrics::histogram(std::string_view name, std::string_view help,
   return impl_->find_or_make<Histogram>(name, help, labels, Impl::Kind::histogram);
 }
 
+bool Metrics::remove(std::string_view name, const MetricLabels& labels) {
+  std::lock_guard lock(impl_->mutex);
+  const auto family = impl_->families.find(name);
+  if (family == impl_->families.end() || family->second.series.erase(labels) == 0) return false;
+  if (family->second.series.empty()) impl_->families.erase(family);
+  return true;
+}
+
 std::shared_ptr<void> Metrics::add_collector(std::function<void(Metrics&)> collect) {
   std::lock_guard lock(impl_->collectors_mutex);
   impl_->collectors.push_back(std::move(collect));

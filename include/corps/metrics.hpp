@@ -93,6 +93,13 @@ class Metrics {
   Histogram& histogram(std::string_view name, std::string_view help,
                        const MetricLabels& labels = {});
 
+  /// Drops the series `name` with `labels`, of any kind, and its metric
+  /// with its last series: for a figure that no longer stands (the lag of
+  /// a partition no longer read), which a scrape should not see at its last
+  /// value. A reference to it that counter(), gauge() or histogram() gave
+  /// must not be used after. Returns whether there was such a series.
+  bool remove(std::string_view name, const MetricLabels& labels);
+
   /// Calls `collect` before each render: for figures read when asked (a
   /// queue's depth). Returns a handle; the collector is removed when it is
   /// destroyed.

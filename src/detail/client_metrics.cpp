@@ -168,4 +168,32 @@ void ConsumerMetrics::retried(std::string_view name, int times) {
   channel(name).retries->add(static_cast<std::uint64_t>(times));
 }
 
+void ConsumerMetrics::lag(const std::vector<PartitionLag>& partitions) {
+  std::lock_guard lock(mutex_);
+  std::set<std::pair<std::string, std::int32_t>> reported;
+  for (const auto& partition : partitions) {
+    if (partition.lag < 0) continue;
+    const TopicPartition& where = partition.partition;
+    metrics_
+        ->gauge("corps_consumer_lag",
+                "Records written to a partition and not yet read by this consumer",
+                labels(where.topic, "partition", std::to_string(where.partition)))
+        .set(static_cast<double>(partition.lag));
+    reported.emplace(where.topic, where.partition);
+  }
+  // Dropped once, when the partition leaves: a member of the same group
+  // in this process that reports it now (the same series) sets it again at
+  // its next collection.
+  for (const auto& [topic, partition] : lag_reported_) {
+    if (reported.count({topic, partition}) == 0) {
+      metrics_->remove("corps_consumer_lag", labels(topic, "partition", std::to_string(partition)));
+    }
+  }
+  lag_reported_ = std::move(reported);
+}
+
+void ConsumerMetrics::forget_lag() {
+  lag({});
+}
+
 }  // namespace corps::detail

@@ -7,10 +7,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "corps/consumer.hpp"
 #include "corps/error.hpp"
 #include "corps/metrics.hpp"
 
@@ -84,6 +87,13 @@ class ConsumerMetrics final : public ClientMetrics {
   void dead_lettered(std::string_view channel);
   /// A handler called `times` more than once for one record.
   void retried(std::string_view channel, int times);
+  /// Each partition's lag as the consumer reads it now (one of -1, not
+  /// known, is left out); the lag of a partition it reported before and
+  /// does not read now (taken away by a rebalance) is dropped.
+  void lag(const std::vector<PartitionLag>& partitions);
+  /// Drops every lag this consumer reported: once it is closed, it reads
+  /// nothing, and a lag left at its last value would look true.
+  void forget_lag();
 
  private:
   struct Channel {
@@ -95,6 +105,7 @@ class ConsumerMetrics final : public ClientMetrics {
   };
   Channel& channel(std::string_view name);
   std::map<std::string, Channel, std::less<>> channels_;
+  std::set<std::pair<std::string, std::int32_t>> lag_reported_;  // topic, partition
 };
 
 }  // namespace corps::detail

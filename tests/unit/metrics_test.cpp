@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
 #include <thread>
 
+#include "corps/consumer.hpp"
 #include "corps/error.hpp"
+#include "detail/client_metrics.hpp"
 
 namespace {
 
@@ -74,6 +78,55 @@ TEST(Metrics, RefusesNamesPrometheusRefusesAndAKindChange) {
     EXPECT_EQ(e.error().stage(), corps::Stage::config);
     EXPECT_NE(e.error().message().find("another kind"), std::string::npos);
   }
+}
+
+TEST(Metrics, ASeriesRemovedLeavesTheRenderAndItsMetricWithItsLastSeries) {
+  corps::Metrics metrics;
+  metrics.gauge("lag", "Lag", {{"partition", "0"}}).set(5);
+  metrics.gauge("lag", "Lag", {{"partition", "1"}}).set(7);
+  EXPECT_TRUE(metrics.remove("lag", {{"partition", "0"}}));
+  EXPECT_FALSE(metrics.remove("lag", {{"partition", "0"}}));
+  EXPECT_FALSE(metrics.remove("nothing", {}));
+  EXPECT_EQ(metrics.render(),
+            "# HELP lag Lag\n"
+            "# TYPE lag gauge\n"
+            "lag{partition=\"1\"} 7\n");
+  EXPECT_TRUE(metrics.remove("lag", {{"partition", "1"}}));
+  EXPECT_EQ(metrics.render(), "");
+  // Made again on its next use, from zero.
+  metrics.gauge("lag", "Lag", {{"partition", "0"}}).set(1);
+  EXPECT_EQ(metrics.render(),
+            "# HELP lag Lag\n"
+            "# TYPE lag gauge\n"
+            "lag{partition=\"0\"} 1\n");
+}
+
+// A consumer's lag is the lag of what it reads now: a partition a
+// rebalance took away, or every partition once it is closed, is no longer
+// reported at its last value.
+TEST(Metrics, AConsumersLagIsOfThePartitionsItReadsNow) {
+  auto metrics = std::make_shared<corps::Metrics>();
+  corps::detail::ConsumerMetrics consumer(metrics, "group");
+  const auto lag_of = [](std::int32_t partition, std::int64_t lag) {
+    corps::PartitionLag out;
+    out.partition = {"Predictions", partition};
+    out.lag = lag;
+    return out;
+  };
+  consumer.lag({lag_of(0, 3), lag_of(1, 4), lag_of(2, -1)});
+  const std::string series = "corps_consumer_lag{client=\"group\",channel=\"Predictions\",";
+  std::string scraped = metrics->render();
+  EXPECT_NE(scraped.find(series + "partition=\"0\"} 3\n"), std::string::npos) << scraped;
+  EXPECT_NE(scraped.find(series + "partition=\"1\"} 4\n"), std::string::npos) << scraped;
+  EXPECT_EQ(scraped.find(series + "partition=\"2\"}"), std::string::npos) << "a lag not known";
+
+  consumer.lag({lag_of(1, 2)});  // partition 0 taken away
+  scraped = metrics->render();
+  EXPECT_EQ(scraped.find(series + "partition=\"0\"}"), std::string::npos) << scraped;
+  EXPECT_NE(scraped.find(series + "partition=\"1\"} 2\n"), std::string::npos) << scraped;
+
+  consumer.forget_lag();
+  EXPECT_EQ(metrics->render().find("corps_consumer_lag"), std::string::npos) << metrics->render();
 }
 
 TEST(Metrics, CollectorsRunBeforeEachRenderUntilTheirHandleGoes) {
