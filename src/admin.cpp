@@ -316,4 +316,95 @@ void Admin::alter_topic_configs(const std::string& topic,
   }
 }
 
+void Admin::delete_topic(const std::string& topic) {
+  const std::string what = "delete topic '" + topic + "'";
+  impl_->refuse_on_embedded_broker("DeleteTopics", what);
+  rd_kafka_DeleteTopic_t* request = rd_kafka_DeleteTopic_new(topic.c_str());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_DELETETOPICS);
+  rd_kafka_DeleteTopics(impl_->client.get(), &request, 1, options.get(), impl_->queue.get());
+  rd_kafka_DeleteTopic_destroy(request);
+  const auto event = impl_->wait("DeleteTopics", what);
+  std::size_t count = 0;
+  const auto** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event.get()), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (rd_kafka_topic_result_error(results[i]) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      throw Exception(Error(Errc::unknown_channel, Stage::admin,
+                            "cannot " + what + ": no such topic on " + impl_->options.brokers,
+                            std::nullopt, KafkaError::unknown_topic_or_partition));
+    }
+  }
+  impl_->check_topic_results(results, count, "DeleteTopics", what);
+}
+
+std::int64_t Admin::delete_records(const std::string& topic, std::int32_t partition,
+                                   std::int64_t before) {
+  const std::string what = "delete the records of " + topic + " [" + std::to_string(partition) +
+                           "] before offset " + std::to_string(before);
+  impl_->refuse_on_embedded_broker("DeleteRecords", what);
+  detail::PartitionListPtr offsets(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(offsets.get(), topic.c_str(), partition)->offset = before;
+  rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(offsets.get());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_DELETERECORDS);
+  rd_kafka_DeleteRecords(impl_->client.get(), &request, 1, options.get(), impl_->queue.get());
+  rd_kafka_DeleteRecords_destroy(request);
+  const auto event = impl_->wait("DeleteRecords", what);
+  const rd_kafka_topic_partition_list_t* result =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event.get()));
+  if (result == nullptr || result->cnt != 1) {
+    throw Exception(admin_error(RD_KAFKA_RESP_ERR__BAD_MSG, "DeleteRecords", what, "no answer"));
+  }
+  if (result->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw Exception(admin_error(result->elems[0].err, "DeleteRecords", what,
+                                rd_kafka_err2str(result->elems[0].err)));
+  }
+  return result->elems[0].offset;
+}
+
+std::vector<std::string> Admin::list_groups() {
+  const std::string what = "list the consumer groups";
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+  rd_kafka_ListConsumerGroups(impl_->client.get(), options.get(), impl_->queue.get());
+  const auto event = impl_->wait("ListGroups", what);
+  const auto* result = rd_kafka_event_ListConsumerGroups_result(event.get());
+  // Each broker answers for the groups it coordinates: one that did not
+  // answer would leave its groups out of the list, so it is an error.
+  std::size_t failures = 0;
+  const auto** errors = rd_kafka_ListConsumerGroups_result_errors(result, &failures);
+  if (failures > 0) {
+    const auto err = rd_kafka_error_code(errors[0]);
+    throw Exception(admin_error(err, "ListGroups", what, rd_kafka_error_string(errors[0])));
+  }
+  std::size_t count = 0;
+  const auto** groups = rd_kafka_ListConsumerGroups_result_valid(result, &count);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i)
+    out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void Admin::delete_group(const std::string& group) {
+  const std::string what = "delete group '" + group + "'";
+  rd_kafka_DeleteGroup_t* request = rd_kafka_DeleteGroup_new(group.c_str());
+  auto options = impl_->request_options(RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+  rd_kafka_DeleteGroups(impl_->client.get(), &request, 1, options.get(), impl_->queue.get());
+  rd_kafka_DeleteGroup_destroy(request);
+  const auto event = impl_->wait("DeleteGroups", what);
+  std::size_t count = 0;
+  const auto** results =
+      rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(event.get()), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const rd_kafka_error_t* error = rd_kafka_group_result_error(results[i]);
+    if (error == nullptr) continue;
+    const auto err = rd_kafka_error_code(error);
+    if (err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) {
+      throw Exception(Error(Errc::unknown_channel, Stage::admin,
+                            "cannot " + what + ": no such group on " + impl_->options.brokers,
+                            std::nullopt, KafkaError::group_id_not_found));
+    }
+    throw Exception(admin_error(err, "DeleteGroups", what, rd_kafka_error_string(error)));
+  }
+}
+
 }  // namespace corps

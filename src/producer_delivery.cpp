@@ -131,8 +131,17 @@ void Producer::Impl::on_delivery(const rd_kafka_message_t* message) {
     if (context) deliver(*context, DeliveryReport(std::move(location), persistence));
     return;
   }
+  // The broker's size refusal says which setting: a topic takes records up
+  // to its max.message.bytes, by default the broker's message.max.bytes,
+  // 1 MiB on Kafka (the embedded broker takes any).
+  const std::string why =
+      message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+          ? " (the broker takes records up to the topic's max.message.bytes, by default its "
+            "message.max.bytes, 1 MiB unless raised: raise it, or send smaller records)"
+          : "";
   Error error = detail::kafka_error(message->err, Stage::delivery,
-                                    "record to '" + location.topic + "' not delivered", location);
+                                    "record to '" + location.topic + "' not delivered" + why,
+                                    location);
   if (metrics) metrics->failed(location.topic, error.code());
   // The error callback may come later; later sends must fail already.
   note_fatal(client.get());

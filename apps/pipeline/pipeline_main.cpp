@@ -20,6 +20,7 @@
 
 #include "channels.hpp"
 #include "child_process.hpp"
+#include "corps/admin.hpp"
 #include "corps/broker.hpp"
 #include "corps/config.hpp"
 #include "corps/consumer.hpp"
@@ -50,6 +51,35 @@ struct Flags {
   int drain_seconds = 120;
   bool linger = false;
 };
+
+// On a cluster of the user's, the pipeline's topics are made as the embedded
+// broker makes them: left to the broker's auto-creation, VideoStream would
+// get num.partitions (1 by default) and one predict worker would get every
+// frame. A topic already there is used as it is, with a word if it has
+// fewer partitions than asked for.
+void ensure_topics(const std::string& brokers, int partitions) {
+  corps::Admin admin({.brokers = brokers});
+  const auto existing = admin.list_topics();
+  const std::vector<corps::TopicSpec> wanted{{std::string(video_channel), partitions, -1},
+                                             {std::string(predictions_channel), partitions, -1},
+                                             {std::string(dead_letters_channel), 1, -1},
+                                             {std::string(status_channel), 1, -1}};
+  for (const auto& topic : wanted) {
+    const auto found = std::find_if(existing.begin(), existing.end(),
+                                    [&](const auto& info) { return info.name == topic.name; });
+    if (found == existing.end()) {
+      try {
+        admin.create_topic(topic);
+      } catch (const corps::Exception& e) {
+        if (e.error().kafka_error() != corps::KafkaError::topic_already_exists) throw;
+      }
+    } else if (static_cast<int>(found->partitions.size()) < topic.partitions) {
+      corps::logger()->warn("topic {} has {} partition(s), fewer than the {} asked for: fewer "
+                            "workers than asked can share it",
+                            topic.name, found->partitions.size(), topic.partitions);
+    }
+  }
+}
 
 // The latest status of every service instance.
 class Progress {
@@ -269,6 +299,8 @@ int main(int argc, char** argv) {
       // The services are on an embedded broker too: their consumers then
       // do not wait out the embedded broker's long empty fetches.
       ::setenv(corps::embedded_broker_variable, brokers.c_str(), 1);
+    } else {
+      ensure_topics(brokers, flags.partitions);
     }
     std::cout << "pipeline: brokers " << brokers << (embedded ? " (embedded)" : "") << ", sources:";
     for (const auto& source : flags.sources) std::cout << ' ' << source;

@@ -1,5 +1,6 @@
-// Topic administration: list, describe, create, add partitions, read and
-// change topic configs, through Kafka's Admin API.
+// Cluster administration through Kafka's Admin API: topics (list, describe,
+// create, add partitions, read and change configs, delete), consumer groups
+// (list, how far behind, delete).
 //
 // A real Kafka cluster supports all of it. The embedded broker has no topic
 // admin API (librdkafka's mock cluster answers only metadata): list and
@@ -104,6 +105,22 @@ class Admin {
   /// Sets topic configs (AlterConfigs; configs not named return to default).
   void alter_topic_configs(const std::string& topic,
                            const std::map<std::string, std::string>& configs);
+  /// Deletes a topic and every record in it (DeleteTopics).
+  /// Errc::unknown_channel if there is no such topic. The name may be
+  /// taken again once the call returns.
+  void delete_topic(const std::string& topic);
+  /// Deletes the records of `topic` [`partition`] before offset `before`
+  /// (DeleteRecords), as retention would: the partition then starts at
+  /// `before`. Returns the partition's new start (low watermark).
+  std::int64_t delete_records(const std::string& topic, std::int32_t partition,
+                              std::int64_t before);
+  /// The consumer groups the cluster knows, members or not, sorted
+  /// (ListGroups, asked of every broker).
+  [[nodiscard]] std::vector<std::string> list_groups();
+  /// Deletes a group and its committed offsets (DeleteGroups). A group
+  /// with members is refused (KafkaError::non_empty_group); one that does
+  /// not exist is Errc::unknown_channel.
+  void delete_group(const std::string& group);
 
  private:
   struct Impl;

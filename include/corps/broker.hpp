@@ -30,6 +30,8 @@ namespace corps {
 struct TopicSpec {
   std::string name;
   int partitions = 1;
+  /// Replicas of each partition; -1 asks a real cluster for its
+  /// default.replication.factor (Admin::create_topic only).
   int replication_factor = 1;
 };
 

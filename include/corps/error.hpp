@@ -145,6 +145,7 @@ enum class KafkaError : std::int16_t {
   duplicate_sequence_number = 46,
   invalid_producer_epoch = 47,
   kafka_storage_error = 56,
+  non_empty_group = 68,  ///< a group with members cannot be deleted
   group_id_not_found = 69,
 };
 

@@ -29,8 +29,12 @@ void create_compacted(const std::string& brokers, const std::string& topic,
                   [&](const auto& existing) { return existing.name == topic; })) {
     return;
   }
+  // On three brokers where there are three, as Confluent's registry does
+  // (kafkastore.topic.replication.factor): the registry's every id lives
+  // here, and one broker lost must not lose them.
+  const int replicas = std::min(3, static_cast<int>(admin.brokers().size()));
   try {
-    admin.create_topic(TopicSpec{.name = topic, .partitions = 1, .replication_factor = 1},
+    admin.create_topic(TopicSpec{.name = topic, .partitions = 1, .replication_factor = replicas},
                        {{"cleanup.policy", "compact"}});
   } catch (const Exception& e) {
     if (e.error().kafka_error() != KafkaError::topic_already_exists) throw;

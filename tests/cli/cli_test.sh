@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Every `corps` subcommand end to end on the embedded broker, as a user runs
-# them, checked against kcat and Python where someone else's tool can say.
+# Every `corps` subcommand end to end, as a user runs them, checked against
+# kcat and Python where someone else's tool can say: on a `corps broker` it
+# starts, or with CORPS_TEST_TARGET=kafka on the real cluster
+# CORPS_TEST_BROKERS names (emptied first by $CORPS_TEST_CLEAR_CLUSTER).
 set -uo pipefail
 corps=$1 source_dir=$2 python_dir=$3
+target=${CORPS_TEST_TARGET:-embedded}
 here=$source_dir/tests/cli
 work=$(mktemp -d)
 export CORPS_BROKER_FILE=$work/broker
@@ -21,19 +24,52 @@ check() {  # check NAME COMMAND...: passes if COMMAND succeeds
 json() { /usr/bin/python3 -c "import json,sys; $1" ; }
 
 # --- broker -------------------------------------------------------------------
-"$corps" broker --topic Predictions:2 --topic VideoStream:1 --topic Orders:1 >"$work/address" 2>"$work/broker.log" &
-broker_pid=$!
-for _ in $(seq 100); do [[ -s $CORPS_BROKER_FILE ]] && break; sleep 0.1; done
-brokers=$(cat "$work/address")
-check "broker prints its address and writes the address file" \
-  bash -c "[[ '$brokers' == 127.0.0.1:* && \$(head -1 '$CORPS_BROKER_FILE') == '$brokers' ]]"
-check "kcat sees the topics the broker was started with" \
-  bash -c "kcat -b '$brokers' -L | grep -q 'topic \"Predictions\" with 2 partitions'"
+if [[ $target == kafka ]]; then
+  brokers=${CORPS_TEST_BROKERS:-127.0.0.1:29092}
+  "$CORPS_TEST_CLEAR_CLUSTER" "$brokers" || exit 1
+  export CORPS_BROKERS=$brokers
+  for topic in Predictions:2 VideoStream:1 Orders:1; do
+    check "topics create ${topic%:*} on Kafka" \
+      "$corps" topics create "${topic%:*}" --partitions "${topic#*:}" --replication-factor 1
+  done
+  check "kcat sees the topics created" \
+    bash -c "kcat -b '$brokers' -L | grep -q 'topic \"Predictions\" with 2 partitions'"
+else
+  "$corps" broker --topic Predictions:2 --topic VideoStream:1 --topic Orders:1 >"$work/address" 2>"$work/broker.log" &
+  broker_pid=$!
+  for _ in $(seq 100); do [[ -s $CORPS_BROKER_FILE ]] && break; sleep 0.1; done
+  brokers=$(cat "$work/address")
+  check "broker prints its address and writes the address file" \
+    bash -c "[[ '$brokers' == 127.0.0.1:* && \$(head -1 '$CORPS_BROKER_FILE') == '$brokers' ]]"
+  check "kcat sees the topics the broker was started with" \
+    bash -c "kcat -b '$brokers' -L | grep -q 'topic \"Predictions\" with 2 partitions'"
+fi
 
 # --- topics -------------------------------------------------------------------
 check "topics list" bash -c "'$corps' topics list | grep -qx \$'Predictions\tpartitions=2'"
 check "topics describe shows partitions, leaders and replicas" \
   bash -c "'$corps' topics describe Predictions --timeout 1000 | grep -q \$'partition 1\tleader 1\treplicas 1'"
+if [[ $target == kafka ]]; then
+check "topics create with configs, then describe shows them and exits 0" bash -c "
+  '$corps' topics create Extra --partitions 3 --config-entry retention.ms=3600000 --config-entry cleanup.policy=compact &&
+  '$corps' topics describe Extra >'$work/extra' &&
+  grep -q 'topic Extra with 3 partitions' '$work/extra' && grep -qx '  retention.ms=3600000' '$work/extra' &&
+  grep -qx '  cleanup.policy=compact' '$work/extra'"
+check "topics create of a topic that exists fails, naming it" bash -c "
+  '$corps' topics create Extra 2>&1; test \$? -eq 1" 
+grep -q "'Extra'" "$work/last.out" || { failed=$((failed + 1)); echo "FAIL the refusal names the topic"; }
+check "topics alter adds partitions and changes configs" bash -c "
+  '$corps' topics alter Extra --partitions 5 --config-entry retention.ms=7200000 &&
+  '$corps' topics describe Extra >'$work/extra' &&
+  grep -q 'topic Extra with 5 partitions' '$work/extra' && grep -qx '  retention.ms=7200000' '$work/extra'"
+check "topics alter cannot shrink a topic, and says so" bash -c "
+  '$corps' topics alter Extra --partitions 2 2>&1; test \$? -eq 1"
+check "topics delete removes a topic" bash -c "
+  '$corps' topics delete Extra && ! '$corps' topics list | grep -q '^Extra'"
+check "topics delete of a topic that does not exist exits 1, naming it" bash -c "
+  '$corps' topics delete Extra 2>&1; test \$? -eq 1"
+grep -q "no such topic" "$work/last.out" || { failed=$((failed + 1)); echo "FAIL the refusal says there is no such topic"; }
+else
 check "topics create on the embedded broker fails naming the limit" bash -c "
   '$corps' topics create Extra --partitions 3 --timeout 1000 2>&1; test \$? -eq 1" 
 grep -q "has no topic admin API" "$work/last.out" || { failed=$((failed + 1)); echo "FAIL create error names the limit"; }
@@ -41,14 +77,15 @@ check "topics create on the embedded broker says so at once, not after its timeo
   timeout 30 '$corps' topics create Extra --timeout 60000 2>&1; test \$? -eq 1"
 check "topics describe exits 3 when the configs are missing from its answer" bash -c "
   '$corps' topics describe Predictions >/dev/null 2>&1; test \$? -eq 3"
+check "topics alter on the embedded broker fails naming the limit" bash -c "
+  '$corps' topics alter Predictions --partitions 4 --timeout 1000 2>&1 | grep -q 'CreatePartitions'"
+fi
 check "an unreachable broker: exit 1 after --timeout, the root cause in the last line" bash -c "
   '$corps' consume Predictions -b 127.0.0.1:1 --timeout 1000 -e 2>'$work/unreachable.err'; test \$? -eq 1 &&
   tail -1 '$work/unreachable.err' | grep -q 'Connection refused'"
 check "a broker name that does not resolve is named as the cause" bash -c "
   '$corps' produce Predictions -b no-such-host.invalid:9092 --timeout 1000 </dev/null 2>&1 | tail -1 |
     grep -q 'Failed to resolve'"
-check "topics alter on the embedded broker fails naming the limit" bash -c "
-  '$corps' topics alter Predictions --partitions 4 --timeout 1000 2>&1 | grep -q 'CreatePartitions'"
 
 # --- produce and consume, JSON ------------------------------------------------
 printf '{"object":["person"],"frame":1}\ncam-2|{"frame":2,"object":["face","person"]}\n' >"$work/in.json"
@@ -184,14 +221,18 @@ check "lag of a group that committed nothing exits 3, saying so" bash -c "
 
 # A group's next run: on the embedded broker the group hands over in
 # seconds (a 6 s session), not after Kafka's 45 s. The bound is a watchdog,
-# not a speed figure: it fails only if the 45 s wait comes back.
+# not a speed figure: it fails only if the 45 s wait comes back. On Kafka the
+# killed member holds its partitions until its session ends, so the members
+# ask for a session of 6 s there.
+session=()
+[[ $target == kafka ]] && session=(-X session.timeout.ms=6000)
 check "the same group runs again at once, even after its last member was killed" bash -c "
-  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1 || exit 1
-  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1 || exit 1
-  '$corps' -v consume Predictions -G again >/dev/null 2>'$work/killed.err' & member=\$!
+  timeout 30 '$corps' consume Predictions -G again -e ${session[*]} >/dev/null 2>&1 || exit 1
+  timeout 30 '$corps' consume Predictions -G again -e ${session[*]} >/dev/null 2>&1 || exit 1
+  '$corps' -v consume Predictions -G again ${session[*]} >/dev/null 2>'$work/killed.err' & member=\$!
   for _ in \$(seq 150); do grep -q assigned '$work/killed.err' && break; sleep 0.2; done
   kill -9 \$member; wait \$member 2>/dev/null
-  timeout 30 '$corps' consume Predictions -G again -e >/dev/null 2>&1"
+  timeout 30 '$corps' consume Predictions -G again -e ${session[*]} >/dev/null 2>&1"
 
 # --- output a script can rely on -------------------------------------------------
 echo '{"frame":41,"object":["a","b"]}' | "$corps" produce Predictions -p 0 -H a=1 -H a=2 -H b=3 2>/dev/null
@@ -350,7 +391,8 @@ for usage in "consume Predictions -o bogus" "consume Predictions -o stored" "con
     CORPS_BROKER_FILE=/nonexistent '$corps' $usage </dev/null 2>&1; test \$? -eq 2"
 done
 check "no brokers exits 1 with one line on stderr" bash -c "
-  CORPS_BROKER_FILE=/nonexistent '$corps' topics list 2>'$work/err'; test \$? -eq 1 && test \$(wc -l <'$work/err') -eq 1"
+  CORPS_BROKER_FILE=/nonexistent env -u CORPS_BROKERS '$corps' topics list 2>'$work/err'
+  test \$? -eq 1 && test \$(wc -l <'$work/err') -eq 1"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

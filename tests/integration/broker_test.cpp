@@ -42,15 +42,17 @@ std::string run(const std::string& command) {
   return out;
 }
 
-class EmbeddedBrokerTest : public corps::testing::BrokerTest {};
+class BrokerBasics : public corps::testing::BrokerTest {};
+// What only the embedded broker does: fault injection, several brokers.
+class MockBroker : public corps::testing::BrokerTest {};
 
-TEST_F(EmbeddedBrokerTest, ListensOnLoopbackAndCreatesTopicsWithTheirPartitions) {
+TEST_F(BrokerBasics, ListensOnLoopbackAndCreatesTopicsWithTheirPartitions) {
   EXPECT_EQ(brokers().rfind("127.0.0.1:", 0), 0u) << brokers();
   create_topic("PageViews", 3);
   EXPECT_EQ(partitions_seen_by_librdkafka(brokers(), "PageViews"), 3);
 }
 
-TEST_F(EmbeddedBrokerTest, RefusesAReplicationFactorAboveItsBrokerCount) {
+TEST_F(MockBroker, RefusesAReplicationFactorAboveItsBrokerCount) {
   try {
     broker().create_topic({"Replicated", 1, 3});
     FAIL();
@@ -60,20 +62,20 @@ TEST_F(EmbeddedBrokerTest, RefusesAReplicationFactorAboveItsBrokerCount) {
   }
 }
 
-TEST_F(EmbeddedBrokerTest, AThreeBrokerClusterReplicatesAndMovesLeaders) {
+TEST_F(MockBroker, AThreeBrokerClusterReplicatesAndMovesLeaders) {
   corps::EmbeddedBroker cluster({.broker_count = 3, .topics = {{"Replicated", 2, 3}}});
   EXPECT_EQ(cluster.broker_count(), 3);
   EXPECT_EQ(partitions_seen_by_librdkafka(cluster.bootstrap_servers(), "Replicated"), 2);
   EXPECT_NO_THROW(cluster.set_partition_leader("Replicated", 0, 2));
 }
 
-TEST_F(EmbeddedBrokerTest, KcatListsItsTopics) {
+TEST_F(BrokerBasics, KcatListsItsTopics) {
   create_topic("VideoStream", 2);
   const auto listing = run("kcat -b " + brokers() + " -L -t VideoStream 2>&1");
   EXPECT_NE(listing.find("topic \"VideoStream\" with 2 partitions"), std::string::npos) << listing;
 }
 
-TEST_F(EmbeddedBrokerTest, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItReturns) {
+TEST_F(MockBroker, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItReturns) {
   registry_.bind<corps::proto::Image>("VideoStream");
   create_topic("VideoStream", 1);
   corps::Producer producer(registry_, producer_options());
@@ -102,7 +104,7 @@ TEST_F(EmbeddedBrokerTest, RecordsSentWhileTheBrokerIsDownAreDeliveredWhenItRetu
   for (int n = 0; n < 10; ++n) EXPECT_EQ(records[n].as<corps::proto::Image>().frame(), n);
 }
 
-TEST_F(EmbeddedBrokerTest, AConsumerReconnectsAfterTheBrokerComesBack) {
+TEST_F(MockBroker, AConsumerReconnectsAfterTheBrokerComesBack) {
   registry_.bind<corps::proto::Image>("VideoStream");
   create_topic("VideoStream", 1);
   corps::Producer producer(registry_, producer_options());
@@ -128,7 +130,7 @@ TEST_F(EmbeddedBrokerTest, AConsumerReconnectsAfterTheBrokerComesBack) {
   EXPECT_LE(frames.size(), 2u);
 }
 
-TEST_F(EmbeddedBrokerTest, ClosingAConsumerWhoseBrokerIsGoneEndsWithinTheCloseTimeout) {
+TEST_F(MockBroker, ClosingAConsumerWhoseBrokerIsGoneEndsWithinTheCloseTimeout) {
   registry_.bind<corps::proto::Image>("VideoStream");
   create_topic("VideoStream", 1);
   auto options = consumer_options("abandoned", {"VideoStream"});

@@ -83,7 +83,7 @@ TEST_F(CommitResume, RecordsTheBrokerDroppedBeforeTheyWereReadAreReportedNotSkip
     ASSERT_TRUE(consumer.close().ok());  // committed: the group resumes at offset 1
   }
   corps::Producer producer(registry_, corps_tests::allowing_large_records(producer_options()));
-  corps_tests::push_out_of_retention(producer, "Predictions");
+  corps_tests::push_out_of_retention(producer, "Predictions", brokers());
   corps::Consumer resumed(registry_, consumer_options("retention", {"Predictions"}));
   const auto records = consume(resumed, 2);
   ASSERT_EQ(records.size(), 2u);

@@ -20,6 +20,8 @@ using corps::testing::consume;
 using corps_tests::HangGuard;
 
 using ConsumerLifecycle = corps_tests::NumberedPredictions;
+// Those that drive the embedded broker's faults: there alone.
+using MockConsumerLifecycle = corps_tests::NumberedPredictions;
 
 // A record's bytes are its own: reading them after the consumer is gone is
 // reading the record, not freed client memory (ASan would say so).
@@ -56,7 +58,7 @@ TEST_F(ConsumerLifecycle, ARecordKeptPastItsConsumerKeepsItsBytes) {
 TEST_F(ConsumerLifecycle, AGrouplessConsumerClosesPromptlyRightAfterReportingALoss) {
   {
     corps::Producer producer(registry_, corps_tests::allowing_large_records(producer_options()));
-    corps_tests::push_out_of_retention(producer, "Predictions");
+    corps_tests::push_out_of_retention(producer, "Predictions", brokers());
   }
   HangGuard guard(40s, "a group-less consumer closed after reporting a loss");
   auto options = consumer_options("", {"Predictions"});
@@ -85,6 +87,10 @@ TEST_F(ConsumerLifecycle, AMemberTheGroupDroppedWhileItWasIdleStillCloses) {
   // With librdkafka's statistics on, as a metrics endpoint has them.
   first_options.metrics = std::make_shared<corps::Metrics>();
   first_options.properties["statistics.interval.ms"] = "100";
+  // Kafka waits for a member that does not rejoin for its rebalance
+  // timeout, max.poll.interval.ms (5 minutes by default); the embedded
+  // broker, for its session. A short interval makes both about as quick.
+  if (on_real_kafka()) first_options.properties["max.poll.interval.ms"] = "7000";
   auto first = std::make_unique<corps::Consumer>(registry_, first_options);
   ASSERT_EQ(consume(*first, count).size(), static_cast<std::size_t>(count));
 
@@ -136,7 +142,7 @@ TEST_F(ConsumerLifecycle, AClosedConsumerAnswersForItsAssignmentAndLagWithoutWai
 // Handled records whose offsets are stored but not yet committed, and the
 // broker (the group's coordinator) gone: close() gives up on the commit and
 // the group within close_timeout, not whenever librdkafka stops retrying.
-TEST_F(ConsumerLifecycle, CloseWithTheCoordinatorGoneEndsWithinItsTimeout) {
+TEST_F(MockConsumerLifecycle, CloseWithTheCoordinatorGoneEndsWithinItsTimeout) {
   auto options = consumer_options("gone", {"Predictions"});
   options.auto_commit_interval = 60s;  // stored, never committed in the background
   options.close_timeout = 2s;
@@ -225,7 +231,7 @@ TEST_F(ConsumerLifecycle, ARecordWithMoreHeadersThanLibrdkafkaReadsIsRefusedNotR
 // A fetch the broker answers with an error librdkafka retries by itself
 // (a timeout, a leader moving) is not a record: poll() does not return it
 // as one, and the records arrive once the retry succeeds.
-TEST_F(ConsumerLifecycle, FetchErrorsTheClientRetriesAreNotReturnedAsRecords) {
+TEST_F(MockConsumerLifecycle, FetchErrorsTheClientRetriesAreNotReturnedAsRecords) {
   broker().push_request_errors(corps::KafkaApi::fetch, {corps::KafkaError::request_timed_out,
                                                         corps::KafkaError::not_leader_or_follower,
                                                         corps::KafkaError::request_timed_out});

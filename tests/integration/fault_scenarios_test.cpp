@@ -94,16 +94,19 @@ class FaultScenario : public corps::testing::BrokerTest {
   DeliveryChecker checker_;
 };
 
-class LeaderScenario : public FaultScenario {
+// Those that inject the embedded broker's faults: there alone.
+class MockFaultScenario : public FaultScenario {};
+
+class MockLeaderScenario : public FaultScenario {
  protected:
-  LeaderScenario() : FaultScenario(3) {}
+  MockLeaderScenario() : FaultScenario(3) {}
 };
 
 // The mock keeps idempotent retries twice (see the top of the file).
 constexpr DeliveryGuarantee mock_producer_guarantee{.allow_duplicated = true,
                                                     .allow_redelivered = false};
 
-TEST_F(FaultScenario, BrokerGoesDownDuringABurst) {
+TEST_F(MockFaultScenario, BrokerGoesDownDuringABurst) {
   create_topic("Values", 1);
   {
     corps::Producer producer(registry_, patient_producer());
@@ -123,7 +126,7 @@ TEST_F(FaultScenario, BrokerGoesDownDuringABurst) {
   expect_holds(mock_producer_guarantee);
 }
 
-TEST_F(LeaderScenario, LeaderMovesWhileProducing) {
+TEST_F(MockLeaderScenario, LeaderMovesWhileProducing) {
   create_topic("Values", 2, 3);
   {
     corps::Producer producer(registry_, patient_producer());
@@ -139,7 +142,7 @@ TEST_F(LeaderScenario, LeaderMovesWhileProducing) {
   expect_holds(mock_producer_guarantee);
 }
 
-TEST_F(FaultScenario, RetriableProduceErrorsLoseAndReorderNothing) {
+TEST_F(MockFaultScenario, RetriableProduceErrorsLoseAndReorderNothing) {
   create_topic("Values", 1);
   {
     // The mock checks no sequence numbers for an idempotent producer, so
@@ -171,7 +174,7 @@ TEST_F(FaultScenario, RetriableProduceErrorsLoseAndReorderNothing) {
 // B, so A is reported delivered yet is not on the log. Should this test
 // fail, the embedded broker has learnt sequence checks: give the soak its
 // Produce errors back.
-TEST_F(FaultScenario, TheEmbeddedBrokerChecksNoSequenceForAnIdempotentProducer) {
+TEST_F(MockFaultScenario, TheEmbeddedBrokerChecksNoSequenceForAnIdempotentProducer) {
   create_topic("Values", 1);
   {
     auto options = patient_producer();
@@ -259,7 +262,7 @@ TEST_F(FaultScenario, ConsumerKilledMidBatchResumesFromItsLastCommit) {
             << verdict.redelivered << " delivered again after restart" << std::endl;
 }
 
-TEST_F(FaultScenario, AFailedCommitIsReportedAndTheNextOneCoversItsRecords) {
+TEST_F(MockFaultScenario, AFailedCommitIsReportedAndTheNextOneCoversItsRecords) {
   create_topic("Values", 1);
   preload(100);
   {

@@ -45,6 +45,9 @@ class ProducerTest : public corps::testing::BrokerTest {
     create_topic("VideoStream");
   }
 };
+// Those that drive the embedded broker's faults: there alone.
+class MockProducerTest : public ProducerTest {};
+
 
 TEST_F(ProducerTest, RefusesAnUnboundChannelAtSend) {
   corps::Producer producer(registry_, producer_options());
@@ -234,7 +237,7 @@ TEST_F(ProducerTest, AnOversizedRecordGetsATypedReportAndTheNextOneIsDelivered) 
   EXPECT_TRUE(producer.send("VideoStream", small).get().ok());
 }
 
-TEST_F(ProducerTest, AFullQueueFailsFastWithARetriableErrorWhenAskedTo) {
+TEST_F(MockProducerTest, AFullQueueFailsFastWithARetriableErrorWhenAskedTo) {
   auto options = producer_options();
   options.queue_full = corps::QueueFull::fail;
   options.max_queued_records = 10;
@@ -261,7 +264,7 @@ TEST_F(ProducerTest, AFullQueueFailsFastWithARetriableErrorWhenAskedTo) {
   broker().set_broker_up(1);
 }
 
-TEST_F(ProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
+TEST_F(MockProducerTest, AFatalErrorIsTypedAndRefusesEveryLaterSend) {
   corps::Producer producer(registry_, producer_options());
   corps::proto::Image image;
   ASSERT_TRUE(producer.send("VideoStream", image).get().ok());
@@ -617,7 +620,7 @@ TEST_F(ProducerTest, DeliveryCallbacksRunOneAtATimeWhenRecordsFailLocally) {
 // destroyed with the broker down: the destructor ends, and every send that
 // was accepted gets exactly one report; a send from a callback once the
 // producer is closing throws instead of being accepted.
-TEST_F(ProducerTest, DestroyingAProducerWhoseCallbacksResendEndsAndReportsEverySend) {
+TEST_F(MockProducerTest, DestroyingAProducerWhoseCallbacksResendEndsAndReportsEverySend) {
   for (unsigned threads : {1U, 2U}) {
     SCOPED_TRACE("compression_threads " + std::to_string(threads));
     std::atomic<int> accepted{0};

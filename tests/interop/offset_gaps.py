@@ -4,18 +4,27 @@
 Offsets in a Kafka partition are not always consecutive: log compaction
 removes records from inside batches, and a transaction's commit or abort
 marker takes an offset no consumer ever sees. librdkafka's embedded broker
-neither compacts nor writes markers, so this writes such batches directly,
-with kafka-python's record-batch builder and its protocol client:
+neither compacts nor writes markers, so for it this writes such batches
+directly, with kafka-python's record-batch builder and its protocol client
+(a real broker refuses both: a batch whose record count does not match its
+records, INVALID_RECORD, and a control batch from a client,
+TRANSACTIONAL_ID_AUTHORIZATION_FAILED). On a real broker, real transactions
+make the markers, with confluent-kafka's transactional producer:
 
   offset_gaps.py --brokers B --topic T compacted VALUE_HEX [VALUE_HEX ...]
-      one batch holding the values at offset deltas 0, 3, 6...: what
-      compaction leaves of a batch of 3n-2 records
+      (embedded broker) one batch holding the values at offset deltas
+      0, 3, 6...: what compaction leaves of a batch of 3n-2 records
   offset_gaps.py --brokers B --topic T marker
-      one control batch: a transaction's commit marker
+      (embedded broker) one control batch: a transaction's commit marker
+  offset_gaps.py --brokers B --topic T committed|aborted VALUE_HEX [...]
+      (real Kafka) the values in one transaction, committed or aborted:
+      the coordinator writes its marker after them
 
-Prints the first offset the broker gave the batch.
+Prints the first offset the broker gave the batch (of a transaction: its
+first record's).
 """
 import argparse
+import os
 import struct
 import sys
 import time
@@ -102,13 +111,45 @@ def produce(brokers, topic, batch):
         client.close()
 
 
+def transaction(brokers, topic, values, commit):
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": brokers,
+                         "transactional.id": "offset-gaps-%d" % os.getpid()})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    offsets = []
+
+    def delivered(error, message):
+        if error is not None:
+            sys.exit("produce failed: %s" % error)
+        offsets.append(message.offset())
+
+    for value in values:
+        producer.produce(topic, value, partition=0, on_delivery=delivered)
+    producer.flush(30)
+    if commit:
+        producer.commit_transaction(30)
+    else:
+        producer.abort_transaction(30)
+    if len(offsets) != len(values):
+        sys.exit("%d of %d records delivered" % (len(offsets), len(values)))
+    print(min(offsets))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--brokers", required=True)
     parser.add_argument("--topic", required=True)
-    parser.add_argument("shape", choices=["compacted", "marker"])
+    parser.add_argument("shape", choices=["compacted", "marker", "committed", "aborted"])
     parser.add_argument("values", nargs="*", help="record values, in hex")
     args = parser.parse_args()
+    if args.shape in ("committed", "aborted"):
+        if not args.values:
+            sys.exit("a transaction needs at least one value")
+        transaction(args.brokers, args.topic, [bytes.fromhex(v) for v in args.values],
+                    args.shape == "committed")
+        return
     if args.shape == "compacted":
         if not args.values:
             sys.exit("compacted needs at least one value")

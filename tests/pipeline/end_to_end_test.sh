@@ -3,10 +3,17 @@
 # from each default video, two predict workers. Checks that the counts
 # reconcile, that the summary and the page give the latency of every stage,
 # that the database holds every frame with its prediction, and that the live
-# page renders in headless Chromium with boxes drawn.
+# page renders in headless Chromium with boxes drawn. With
+# CORPS_TEST_TARGET=kafka, on the real cluster CORPS_TEST_BROKERS names
+# (emptied first by $CORPS_TEST_CLEAR_CLUSTER), as `scripts/run.sh --brokers`.
 set -euo pipefail
 bin=$1 checker=$2
 work=$(mktemp -d)
+brokers=()
+if [[ ${CORPS_TEST_TARGET:-embedded} == kafka ]]; then
+  brokers=(--brokers "${CORPS_TEST_BROKERS:-127.0.0.1:29092}")
+  "$CORPS_TEST_CLEAR_CLUSTER" "${brokers[1]}"
+fi
 cleanup() { [[ -n ${pid:-} ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- pipeline output"; cat "$work/out.txt"; echo "--- log (tail)"; tail -40 "$work/err.txt"; exit 1; }
@@ -14,7 +21,7 @@ fail() { echo "FAIL: $*"; echo "--- pipeline output"; cat "$work/out.txt"; echo 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 frames=8
 CORPS_LOG_LEVEL=warning "$bin/pipeline" --frames $frames --fps 2 --workers 2 --db "$work/pipeline.db" \
-  --port "$port" --linger >"$work/out.txt" 2>"$work/err.txt" &
+  --port "$port" --linger "${brokers[@]}" >"$work/out.txt" 2>"$work/err.txt" &
 pid=$!
 for _ in $(seq 240); do grep -q "reconcile" "$work/out.txt" && break; kill -0 $pid 2>/dev/null || break; sleep 0.5; done
 grep -q "^counts reconcile: $((2 * frames)) captured" "$work/out.txt" || fail "counts do not reconcile"

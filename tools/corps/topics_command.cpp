@@ -1,4 +1,4 @@
-// corps topics list | describe | create | alter: topic administration.
+// corps topics list | describe | create | alter | delete: topic administration.
 #include <iostream>
 
 #include "commands.hpp"
@@ -13,7 +13,7 @@ struct TopicsArgs {
   ConnectionFlags connection;
   std::string topic;
   int partitions = 1;
-  int replication_factor = 1;
+  int replication_factor = -1;  // the cluster's default.replication.factor
   int timeout_ms = 5000;
   std::vector<std::string> configs;
 };
@@ -71,8 +71,17 @@ int create(const TopicsArgs& args) {
   auto admin = make_admin(args);
   admin.create_topic({args.topic, args.partitions, args.replication_factor},
                      config_map(args.configs));
-  std::cout << "created " << args.topic << " with " << args.partitions
-            << " partitions, replication " << args.replication_factor << '\n';
+  std::cout << "created " << args.topic << " with " << args.partitions << " partitions, replication "
+            << (args.replication_factor > 0 ? std::to_string(args.replication_factor)
+                                            : std::string("the cluster's default"))
+            << '\n';
+  return 0;
+}
+
+int remove(const TopicsArgs& args) {
+  auto admin = make_admin(args);
+  admin.delete_topic(args.topic);
+  std::cout << "deleted " << args.topic << '\n';
   return 0;
 }
 
@@ -98,26 +107,28 @@ int alter(const TopicsArgs& args, bool partitions_given) {
 Command add_topics_command(CLI::App& app) {
   auto args = std::make_shared<TopicsArgs>();
   auto* cmd = app.add_subcommand("topics",
-                                 "List, describe, create and alter topics (Kafka's Admin API). The "
-                                 "embedded broker can list and "
-                                 "describe; creating and altering need a real Kafka cluster.");
+                                 "List, describe, create, alter and delete topics (Kafka's Admin "
+                                 "API). The embedded broker can list and describe; the rest needs "
+                                 "a real Kafka cluster.");
   cmd->require_subcommand(1);
   auto* list_cmd = cmd->add_subcommand("list", "List every topic with its partition count");
   auto* describe_cmd = cmd->add_subcommand(
       "describe", "Show a topic's partitions (leader, replicas, in-sync) and configs");
   auto* create_cmd = cmd->add_subcommand("create", "Create a topic");
   auto* alter_cmd = cmd->add_subcommand("alter", "Add partitions to a topic or change its configs");
-  for (auto* sub : {list_cmd, describe_cmd, create_cmd, alter_cmd}) {
+  auto* delete_cmd = cmd->add_subcommand("delete", "Delete a topic and every record in it");
+  for (auto* sub : {list_cmd, describe_cmd, create_cmd, alter_cmd, delete_cmd}) {
     add_broker_flags(*sub, args->connection);  // topics have no types
     sub->add_option("--timeout", args->timeout_ms, "How long each request may take, in ms")
         ->check(CLI::PositiveNumber);
   }
-  for (auto* sub : {describe_cmd, create_cmd, alter_cmd})
+  for (auto* sub : {describe_cmd, create_cmd, alter_cmd, delete_cmd})
     sub->add_option("topic", args->topic, "The topic")->required();
   create_cmd->add_option("--partitions", args->partitions, "Partitions")
       ->check(CLI::PositiveNumber);
   create_cmd
-      ->add_option("--replication-factor", args->replication_factor, "Replicas of each partition")
+      ->add_option("--replication-factor", args->replication_factor,
+                   "Replicas of each partition (default: the cluster's default.replication.factor)")
       ->check(CLI::PositiveNumber);
   auto* new_partitions =
       alter_cmd
@@ -130,6 +141,7 @@ Command add_topics_command(CLI::App& app) {
             if (list_cmd->parsed()) return list(*args);
             if (describe_cmd->parsed()) return describe(*args);
             if (create_cmd->parsed()) return create(*args);
+            if (delete_cmd->parsed()) return remove(*args);
             return alter(*args, new_partitions->count() > 0);
           }};
 }
