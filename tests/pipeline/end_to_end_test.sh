@@ -25,6 +25,9 @@ CORPS_LOG_LEVEL=warning "$bin/pipeline" --frames $frames --fps 2 --workers 2 --d
 pid=$!
 for _ in $(seq 240); do grep -q "reconcile" "$work/out.txt" && break; kill -0 $pid 2>/dev/null || break; sleep 0.5; done
 grep -q "^counts reconcile: $((2 * frames)) captured" "$work/out.txt" || fail "counts do not reconcile"
+# Every consumer joins in seconds here: the launcher must see it, not wait
+# out its 60 s.
+! grep -q "not every consumer joined" "$work/err.txt" || fail "the launcher did not see its consumers join"
 grep -q "frames predicted:     $((2 * frames)) by 2 workers" "$work/out.txt" || fail "two workers did not share the frames"
 # Latency by stage: each of the five measured, in the summary and on the page.
 stages=(capture-\>acked sent-\>fetched fetched-\>decoded inference prediction-\>stored)
