@@ -11,6 +11,7 @@
 #   scripts/kafka.sh isolate NODE | rejoin NODE   cut a node off the network (root)
 #   scripts/kafka.sh status               which nodes run, and the bootstrap list
 #   scripts/kafka.sh bootstrap            the bootstrap list alone (for -b / CORPS_BROKERS)
+#   scripts/kafka.sh dir                  the cluster's directory (nodeN/pid, nodeN/server.log)
 #   scripts/kafka.sh log NODE             the node's log file's path
 #   scripts/kafka.sh tool CLASS ARGS...   run one of Kafka's own tools, e.g.
 #                                         org.apache.kafka.tools.LeaderElectionCommand
@@ -416,6 +417,7 @@ main() {
     rejoin) cmd_rejoin ;;
     status) cmd_status ;;
     bootstrap) load; bootstrap ;;
+    dir) load; dir ;;
     log) load; echo "$(node_dir "$(node_id "${rest[0]:?log NODE}")")/server.log" ;;
     tool) need_java; fetch; java_run "${rest[@]}" ;;
     fetch) need_java; fetch; say "jars in $cache/libs" ;;

@@ -29,9 +29,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 kind=${1:-}
+# The ASan build is also the fuzzers' (scripts/fuzz.sh builds them in it
+# when told to: CORPS_FUZZ_BUILD_DIR), so it is instrumented for coverage
+# too, with the very flags fuzz.sh gives; the tests run the same with it.
 case $kind in
-  asan) sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=undefined) ;;
-  tsan) sanitize=(-fsanitize=thread) ;;
+  asan)
+    sanitize=(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
+    fuzzers=ON
+    ;;
+  tsan) sanitize=(-fsanitize=thread) fuzzers=OFF ;;
   *)
     echo "usage: scripts/sanitize.sh asan|tsan [ctest arguments]" >&2
     exit 2
@@ -48,7 +54,8 @@ cmake -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_CXX_FLAGS="-O1 -g -fno-omit-frame-pointer ${sanitize[*]}" \
-  -DCORPS_BUILD_PIPELINE=OFF -DCORPS_BUILD_BENCH=OFF \
+  -DCORPS_BUILD_PIPELINE=OFF -DCORPS_BUILD_BENCH=OFF -DCORPS_BUILD_FUZZERS=$fuzzers \
+  -DCORPS_BUILD_TESTS=ON -DCORPS_BUILD_EXAMPLES=ON -DCORPS_BUILD_TOOLS=ON \
   -DCORPS_INSTALL=OFF >/dev/null
 cmake --build "$build" --parallel "$jobs"
 

@@ -4,6 +4,12 @@
 #
 #   scripts/setup.sh               everything: build, run, and test
 #   scripts/setup.sh --build-only  what building and running need (no test tools)
+#   scripts/setup.sh --kafka       only what a real Apache Kafka needs
+#                                  (scripts/kafka.sh): Java 17+ and Maven
+#
+# Java and Maven are installed only when `java` or `mvn` is missing (a JDK
+# of another make on PATH will do); when they cannot be had, the real-Kafka
+# tests are skipped with one line saying so, and the rest still run.
 set -euo pipefail
 
 packages=(
@@ -34,20 +40,34 @@ test_packages=(
   # Debian packages apart from the compiler
   clang libclang-rt-dev
 )
-[[ ${1:-} == --build-only ]] || packages+=("${test_packages[@]}")
+# A real Apache Kafka for the tests labelled kafka: Java 17 or later to run
+# it, Maven to fetch its jars (scripts/kafka.sh), iptables to cut one node
+# off (scripts/kafka.sh isolate).
+kafka_packages=(iptables)
+command -v java >/dev/null || kafka_packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || kafka_packages+=(maven)
+optional=()
+case ${1:-} in
+  --build-only) ;;
+  --kafka) packages=() optional=("${kafka_packages[@]}") ;;
+  *) packages+=("${test_packages[@]}") optional=("${kafka_packages[@]}") ;;
+esac
 
-missing=()
-for package in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$package")
-done
+missing_of() {  # the packages named that are not installed
+  local package status
+  for package in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || echo "$package"
+  done
+}
+mapfile -t missing < <(missing_of "${packages[@]}")
+mapfile -t missing_optional < <(missing_of "${optional[@]}")
 
-if ((${#missing[@]} == 0)); then
-  echo "setup: all ${#packages[@]} packages present"
+if ((${#missing[@]} + ${#missing_optional[@]} == 0)); then
+  echo "setup: all $((${#packages[@]} + ${#optional[@]})) packages present"
   exit 0
 fi
 
-echo "setup: installing ${missing[*]}"
 sudo=()
 if ((EUID != 0)); then
   command -v sudo >/dev/null || { echo "setup: need root or sudo to install packages" >&2; exit 1; }
@@ -55,4 +75,14 @@ if ((EUID != 0)); then
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Kafka's needs may fail to install without failing the rest: its tests
+# then say they were skipped, and why.
+if ((${#missing_optional[@]})); then
+  echo "setup: installing ${missing_optional[*]} (for a real Apache Kafka)"
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing_optional[@]}" ||
+    echo "setup: could not install ${missing_optional[*]}: the real-Kafka tests will be skipped" >&2
+fi

@@ -1,5 +1,7 @@
 #include "corps/testing/delivery_checker.hpp"
 
+#include <algorithm>
+#include <climits>
 #include <set>
 #include <sstream>
 
@@ -27,7 +29,71 @@ void DeliveryChecker::sent(std::int64_t value, const DeliveryReport& report, std
 
 void DeliveryChecker::consumed(std::int64_t value, const RecordLocation& where) {
   std::lock_guard lock(mutex_);
-  receipts_.push_back({value, where});
+  receipts_.push_back({value, where, {}, 0});
+}
+
+void DeliveryChecker::consumed(std::int64_t value, const RecordLocation& where, std::string reader,
+                               std::int64_t at_ms) {
+  std::lock_guard lock(mutex_);
+  receipts_.push_back({value, where, std::move(reader), at_ms});
+}
+
+void DeliveryChecker::committed(const std::string& topic, std::int32_t partition,
+                                std::int64_t offset, std::string reader, std::int64_t at_ms) {
+  std::lock_guard lock(mutex_);
+  commits_.push_back({topic, partition, offset, std::move(reader), at_ms});
+}
+
+// Each partition's reads and the commits seen, in time: a read of an offset
+// read before is a violation if a commit past it had been seen already;
+// the bound is what each reader read at or past the last commit it saw.
+void DeliveryChecker::check_redelivery_bound(DeliveryVerdict& verdict,
+                                             std::map<std::string, int>& per_kind) const {
+  using Partition = std::pair<std::string, std::int32_t>;
+  std::map<Partition, std::vector<const Receipt*>> reads;
+  for (const auto& receipt : receipts_) {
+    reads[{receipt.location.topic, receipt.location.partition}].push_back(&receipt);
+  }
+  std::map<Partition, std::vector<const Commit*>> commits;
+  for (const auto& commit : commits_) commits[{commit.topic, commit.partition}].push_back(&commit);
+  for (auto& [partition, list] : reads) {
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Receipt* a, const Receipt* b) { return a->at_ms < b->at_ms; });
+    auto& seen_commits = commits[partition];
+    std::stable_sort(seen_commits.begin(), seen_commits.end(),
+                     [](const Commit* a, const Commit* b) { return a->at_ms < b->at_ms; });
+    std::size_t next_commit = 0;
+    std::int64_t committed_before = -1;
+    std::set<std::int64_t> read_once;
+    // reader -> the offsets it read, and the last commit it saw
+    std::map<std::string, std::set<std::int64_t>> read_by;
+    std::map<std::string, std::int64_t> last_seen_by;
+    for (const Commit* commit : seen_commits) {
+      auto& last = last_seen_by.try_emplace(commit->reader, -1).first->second;
+      last = std::max(last, commit->offset);
+    }
+    for (const Receipt* receipt : list) {
+      while (next_commit < seen_commits.size() &&
+             seen_commits[next_commit]->at_ms < receipt->at_ms) {
+        committed_before = std::max(committed_before, seen_commits[next_commit]->offset);
+        ++next_commit;
+      }
+      const std::int64_t offset = receipt->location.offset;
+      read_by[receipt->reader].insert(offset);
+      if (!read_once.insert(offset).second && offset < committed_before) {
+        ++verdict.redelivered_past_commit;
+        example(verdict, per_kind, "redelivered past a commit",
+                receipt->location.to_string() + " read again by " + receipt->reader +
+                    " after a commit at " + std::to_string(committed_before) + " was seen");
+      }
+    }
+    for (const auto& [reader, offsets] : read_by) {
+      const auto last = last_seen_by.find(reader);
+      const std::int64_t from = last == last_seen_by.end() ? INT64_MIN : last->second;
+      verdict.redelivery_bound += static_cast<std::size_t>(
+          std::distance(offsets.lower_bound(from), offsets.end()));
+    }
+  }
 }
 
 DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
@@ -109,10 +175,15 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
     }
   }
 
+  if (guarantee.bound_redelivered) check_redelivery_bound(verdict, per_kind);
+
   verdict.holds = verdict.lost == 0 && verdict.phantom == 0 && verdict.misplaced == 0 &&
                   verdict.reordered == 0 &&
                   (guarantee.allow_duplicated || verdict.duplicated == 0) &&
-                  (guarantee.allow_redelivered || verdict.redelivered == 0);
+                  (guarantee.allow_redelivered || verdict.redelivered == 0) &&
+                  (!guarantee.bound_redelivered ||
+                   (verdict.redelivered_past_commit == 0 &&
+                    verdict.redelivered <= verdict.redelivery_bound));
   return verdict;
 }
 
@@ -122,7 +193,11 @@ std::string DeliveryVerdict::to_string() const {
       << " (stored anyway " << failed_but_stored << "), consumed " << consumed << " ("
       << unique_consumed << " distinct), lost " << lost << ", phantom " << phantom << ", misplaced "
       << misplaced << ", reordered " << reordered << ", duplicated " << duplicated
-      << ", redelivered " << redelivered << ": " << (holds ? "holds" : "VIOLATED");
+      << ", redelivered " << redelivered;
+  if (redelivery_bound > 0 || redelivered_past_commit > 0) {
+    out << " (bound " << redelivery_bound << ", past a commit " << redelivered_past_commit << ")";
+  }
+  out << ": " << (holds ? "holds" : "VIOLATED");
   for (const auto& text : examples) out << "\n  " << text;
   return out.str();
 }

@@ -84,4 +84,60 @@ TEST(DeliveryChecker, RedeliveryAndLogDuplicatesAreAllowedOnlyWhenSaid) {
   EXPECT_EQ(verdict.duplicated, 1U);
 }
 
+// The at-least-once bound: a member read 0..4, saw a commit at 3, and died;
+// the next read from 3 again. Two redeliveries, and the dead member had read
+// two records past the commit it saw.
+TEST(DeliveryChecker, RedeliveriesOfRecordsPastTheLastCommitAreWithinTheBound) {
+  DeliveryChecker checker;
+  for (std::int64_t v = 0; v < 5; ++v) checker.sent(v, acknowledged(0, v));
+  for (std::int64_t v = 0; v < 5; ++v) checker.consumed(v, {"t", 0, v}, "a", 10 + v);
+  checker.committed("t", 0, 3, "a", 14);
+  for (std::int64_t v = 3; v < 5; ++v) checker.consumed(v, {"t", 0, v}, "b", 30 + v);
+  checker.committed("t", 0, 5, "b", 40);
+  const auto verdict = checker.check({.bound_redelivered = true});
+  EXPECT_EQ(verdict.redelivered, 2U);
+  EXPECT_EQ(verdict.redelivery_bound, 2U) << verdict.to_string();
+  EXPECT_EQ(verdict.redelivered_past_commit, 0U);
+  EXPECT_TRUE(verdict.holds) << verdict.to_string();
+}
+
+TEST(DeliveryChecker, ARecordReadAgainAfterACommitPastItWasSeenIsAViolation) {
+  DeliveryChecker checker;
+  for (std::int64_t v = 0; v < 5; ++v) checker.sent(v, acknowledged(0, v));
+  for (std::int64_t v = 0; v < 5; ++v) checker.consumed(v, {"t", 0, v}, "a", 10 + v);
+  checker.committed("t", 0, 5, "a", 20);
+  checker.consumed(1, {"t", 0, 1}, "b", 30);  // from before the commit at 5
+  const auto verdict = checker.check({.bound_redelivered = true});
+  EXPECT_EQ(verdict.redelivered_past_commit, 1U);
+  EXPECT_FALSE(verdict.holds) << verdict.to_string();
+  EXPECT_TRUE(checker.check({}).holds) << "unbounded, at-least-once allows it";
+}
+
+// A reader that saw no commit at all counts every record it read.
+TEST(DeliveryChecker, AReaderThatSawNoCommitCountsAllItReadTowardTheBound) {
+  DeliveryChecker checker;
+  for (std::int64_t v = 0; v < 4; ++v) checker.sent(v, acknowledged(0, v));
+  for (std::int64_t v = 0; v < 4; ++v) checker.consumed(v, {"t", 0, v}, "a", 10 + v);
+  for (std::int64_t v = 0; v < 4; ++v) checker.consumed(v, {"t", 0, v}, "b", 20 + v);
+  const auto verdict = checker.check({.bound_redelivered = true});
+  EXPECT_EQ(verdict.redelivered, 4U);
+  EXPECT_EQ(verdict.redelivery_bound, 8U);
+  EXPECT_TRUE(verdict.holds) << verdict.to_string();
+}
+
+// b read what a was reading while a still held it, then a committed past it
+// all (a zombie's commit): more redeliveries than anyone left uncommitted.
+TEST(DeliveryChecker, RedeliveriesBeyondWhatTheReadersLeftUncommittedBreakTheBound) {
+  DeliveryChecker checker;
+  for (std::int64_t v = 0; v < 4; ++v) checker.sent(v, acknowledged(0, v));
+  for (std::int64_t v = 0; v < 4; ++v) checker.consumed(v, {"t", 0, v}, "a", 10 + v);
+  for (std::int64_t v = 0; v < 4; ++v) checker.consumed(v, {"t", 0, v}, "b", 15);
+  checker.committed("t", 0, 4, "a", 20);
+  checker.committed("t", 0, 4, "b", 21);
+  const auto verdict = checker.check({.bound_redelivered = true});
+  EXPECT_EQ(verdict.redelivered, 4U);
+  EXPECT_EQ(verdict.redelivery_bound, 0U);
+  EXPECT_FALSE(verdict.holds) << verdict.to_string();
+}
+
 }  // namespace

@@ -17,8 +17,56 @@ extern char** environ;
 
 namespace corps::soak {
 
-Cluster::Cluster(int brokers, const std::string& topic, int partitions,
-                 const std::string& work_dir) {
+namespace {
+
+// Retriable errors a broker may answer each kind of request with; none of
+// them may end an idempotent producer's session.
+//
+// Produce requests get none: an injected error fails one request alone,
+// and the embedded broker, which checks no sequence numbers for an
+// idempotent producer, would append the next one after it where a real
+// broker refuses it (see run_producer). Broker outages, moved leaders and
+// slow brokers still fail Produce requests.
+struct RequestErrors {
+  KafkaApi api;
+  std::vector<KafkaError> errors;
+};
+const std::vector<RequestErrors>& request_errors() {
+  static const std::vector<RequestErrors> errors{
+      {KafkaApi::fetch, {KafkaError::not_leader_or_follower, KafkaError::request_timed_out}},
+      {KafkaApi::offset_commit,
+       {KafkaError::rebalance_in_progress, KafkaError::coordinator_not_available,
+        KafkaError::not_coordinator}},
+      // The members rejoin.
+      {KafkaApi::heartbeat, {KafkaError::rebalance_in_progress}},
+  };
+  return errors;
+}
+
+}  // namespace
+
+const char* to_string(Fault fault) noexcept {
+  switch (fault) {
+    case Fault::kill_consumer: return "kill a consumer";
+    case Fault::kill_producer: return "kill a producer";
+    case Fault::broker_down: return "broker down";
+    case Fault::move_leader: return "move a leader";
+    case Fault::slow_broker: return "slow broker";
+    case Fault::request_errors: return "request errors";
+    case Fault::add_consumer: return "add a consumer";
+    case Fault::remove_consumer: return "remove a consumer";
+    case Fault::pause_consumer: return "pause a consumer";
+    case Fault::kill_broker: return "kill -9 a broker";
+    case Fault::pause_broker: return "pause a broker";
+    case Fault::isolate_broker: return "cut a broker off";
+    case Fault::restart_broker: return "restart a broker";
+  }
+  return "?";
+}
+
+EmbeddedCluster::EmbeddedCluster(int brokers, const std::string& topic, int partitions,
+                                 const std::string& work_dir)
+    : brokers_(brokers), topic_(topic), partitions_(partitions) {
   const std::string address_file = work_dir + "/broker.address";
   log_ = work_dir + "/broker.log";
   std::remove(address_file.c_str());
@@ -61,10 +109,9 @@ Cluster::Cluster(int brokers, const std::string& topic, int partitions,
     std::getline(address, bootstrap_);
     if (bootstrap_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  (void)topic;
 }
 
-Cluster::~Cluster() {
+EmbeddedCluster::~EmbeddedCluster() {
   if (commands_ >= 0) close(commands_);  // end of input: the broker stops
   if (pid_ > 0) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -80,7 +127,7 @@ Cluster::~Cluster() {
   }
 }
 
-bool Cluster::alive(std::string& why) {
+bool EmbeddedCluster::alive(std::string& why) {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
@@ -102,29 +149,61 @@ bool Cluster::alive(std::string& why) {
   return false;
 }
 
-void Cluster::command(const std::string& line) {
+void EmbeddedCluster::command(const std::string& line) {
   const std::string text = line + "\n";
   // A broker that died takes its commands with it; alive() says so.
   (void)!write(commands_, text.data(), text.size());
 }
 
-void Cluster::set_broker_down(std::int32_t broker) {
-  command("down " + std::to_string(broker));
+std::vector<Fault> EmbeddedCluster::broker_faults() const {
+  return {Fault::broker_down, Fault::move_leader, Fault::slow_broker, Fault::request_errors};
 }
-void Cluster::set_broker_up(std::int32_t broker) {
-  command("up " + std::to_string(broker));
+
+bool EmbeddedCluster::start(Fault fault, int broker, std::uint32_t detail) {
+  const std::string id = std::to_string(broker);
+  switch (fault) {
+    case Fault::broker_down: command("down " + id); return true;
+    case Fault::slow_broker:
+      command("rtt " + id + " " + std::to_string(100 + detail % 700));
+      return true;
+    case Fault::move_leader:
+      command("leader " + topic_ + " " + std::to_string(detail % static_cast<unsigned>(partitions_)) +
+              " " + id);
+      return true;
+    case Fault::request_errors: {
+      const auto& kind = request_errors()[detail % request_errors().size()];
+      std::string line = "errors " + std::to_string(static_cast<int>(kind.api));
+      for (unsigned i = 0; i < 1 + detail % 5; ++i) {
+        const KafkaError error = kind.errors[(detail / 5 + i) % kind.errors.size()];
+        line += " " + std::to_string(static_cast<int>(error));
+      }
+      command(line);
+      return true;
+    }
+    case Fault::kill_consumer:
+    case Fault::kill_producer:
+    case Fault::add_consumer:
+    case Fault::remove_consumer:
+    case Fault::pause_consumer:
+    case Fault::kill_broker:
+    case Fault::pause_broker:
+    case Fault::isolate_broker:
+    case Fault::restart_broker: return false;
+  }
+  return false;
 }
-void Cluster::set_round_trip_time(std::int32_t broker, std::chrono::milliseconds rtt) {
-  command("rtt " + std::to_string(broker) + " " + std::to_string(rtt.count()));
+
+void EmbeddedCluster::end(Fault fault, int broker) {
+  const std::string id = std::to_string(broker);
+  if (fault == Fault::broker_down) command("up " + id);
+  if (fault == Fault::slow_broker) command("rtt " + id + " 0");
 }
-void Cluster::push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors) {
-  std::string line = "errors " + std::to_string(static_cast<int>(api));
-  for (const KafkaError error : errors) line += " " + std::to_string(static_cast<int>(error));
-  command(line);
-}
-void Cluster::set_partition_leader(const std::string& topic, std::int32_t partition,
-                                   std::int32_t broker) {
-  command("leader " + topic + " " + std::to_string(partition) + " " + std::to_string(broker));
+
+void EmbeddedCluster::heal() {
+  for (int broker = 1; broker <= brokers_; ++broker) {
+    command("up " + std::to_string(broker));
+    command("rtt " + std::to_string(broker) + " 0");
+  }
 }
 
 int run_broker(int brokers, const std::string& topic, int partitions,

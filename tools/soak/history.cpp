@@ -54,8 +54,16 @@ History History::read(const std::vector<std::string>& producer_journals,
         std::int64_t value = 0;
         std::int32_t partition = -1;
         std::int64_t offset = -1;
-        words >> value >> partition >> offset;
-        history.consumed_.emplace_back(value, RecordLocation{topic, partition, offset});
+        std::string key;
+        std::int64_t at_ms = 0;
+        words >> value >> partition >> offset >> key >> at_ms;
+        history.consumed_.push_back({value, RecordLocation{topic, partition, offset}, path, at_ms});
+      } else if (kind == "committed") {
+        std::int32_t partition = -1;
+        std::int64_t offset = -1;
+        std::int64_t at_ms = 0;
+        words >> partition >> offset >> at_ms;
+        history.committed_.push_back({partition, offset, path, at_ms});
       } else if (kind == "missing") {
         history.missing_.push_back(line);
       } else if (kind == "bad") {
@@ -69,7 +77,7 @@ History History::read(const std::vector<std::string>& producer_journals,
 
 std::size_t History::acknowledged_unconsumed() const {
   std::set<std::int64_t> consumed;
-  for (const auto& [value, where] : consumed_) consumed.insert(value);
+  for (const auto& receipt : consumed_) consumed.insert(receipt.value);
   std::size_t waiting = 0;
   for (const auto& [value, sent] : sent_) {
     waiting += sent.outcome && sent.outcome->ok() && consumed.count(value) == 0;
@@ -77,7 +85,7 @@ std::size_t History::acknowledged_unconsumed() const {
   return waiting;
 }
 
-testing::DeliveryVerdict History::judge() const {
+testing::DeliveryVerdict History::judge(bool real_kafka) const {
   testing::DeliveryChecker checker;
   for (const auto& [value, sent] : sent_) {
     // A producer killed before it heard: the value may be on the log or not.
@@ -87,11 +95,18 @@ testing::DeliveryVerdict History::judge() const {
         Persistence::possibly_persisted});
     checker.sent(value, outcome, sent.key);
   }
-  for (const auto& [value, where] : consumed_) checker.consumed(value, where);
+  for (const auto& receipt : consumed_) {
+    checker.consumed(receipt.value, receipt.where, receipt.reader, receipt.at_ms);
+  }
+  for (const auto& commit : committed_) {
+    checker.committed(topic_, commit.partition, commit.offset, commit.reader, commit.at_ms);
+  }
   // The embedded broker keeps an idempotent producer's retries twice (it
-  // de-duplicates only transactional ones); consumers redeliver after a
-  // kill or a rebalance, as at-least-once allows.
-  return checker.check({.allow_duplicated = true, .allow_redelivered = true});
+  // de-duplicates only transactional ones); Kafka must not. Consumers
+  // redeliver after a kill or a rebalance, as at-least-once allows, but
+  // only what the group had not committed.
+  return checker.check(
+      {.allow_duplicated = !real_kafka, .allow_redelivered = true, .bound_redelivered = true});
 }
 
 }  // namespace corps::soak

@@ -23,8 +23,11 @@ class History {
 
   /// Acknowledged values no consumer has journaled yet.
   [[nodiscard]] std::size_t acknowledged_unconsumed() const;
-  /// Judges the whole history.
-  [[nodiscard]] testing::DeliveryVerdict judge() const;
+  /// Judges the whole history. On a real Kafka (`real_kafka`), whose
+  /// idempotent producer de-duplicates, a value at two offsets is a
+  /// violation; everywhere, redeliveries are held to what the group had
+  /// not committed (DeliveryGuarantee::bound_redelivered).
+  [[nodiscard]] testing::DeliveryVerdict judge(bool real_kafka) const;
 
   /// Values whose producer was killed before it heard of them: they may
   /// or may not be on the log, and either is right.
@@ -41,7 +44,20 @@ class History {
   };
   std::string topic_;
   std::map<std::int64_t, Sent> sent_;
-  std::vector<std::pair<std::int64_t, RecordLocation>> consumed_;
+  struct Consumed {
+    std::int64_t value;
+    RecordLocation where;
+    std::string reader;  // the journal: one member's incarnation
+    std::int64_t at_ms;
+  };
+  struct Committed {
+    std::int32_t partition;
+    std::int64_t offset;
+    std::string reader;
+    std::int64_t at_ms;
+  };
+  std::vector<Consumed> consumed_;
+  std::vector<Committed> committed_;
   std::vector<std::string> missing_;
   std::vector<std::string> bad_;
   std::size_t unknown_ = 0;

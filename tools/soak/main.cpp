@@ -1,24 +1,32 @@
-// corps-soak: a randomized fault soak of corps on the embedded broker, in the
-// manner of Jepsen's queue workload.
+// corps-soak: a randomized fault soak of corps, in the manner of Jepsen's
+// queue workload, on the embedded broker or on a real Apache Kafka.
 //
 // Producer and consumer processes (this program run again with --role) send
-// and consume numbered values in one consumer group on a multi-broker
-// embedded cluster, while a nemesis drawn from a seed kills and restarts
-// them, takes brokers down, moves leaders, slows brokers, injects request
-// errors and adds and removes members. Then the faults end, the producers
-// stop, the consumers read everything, and the whole history is judged:
-// every acknowledged value consumed at least once, nothing phantom, each
-// key's values in send order. It prints the counts and the seed, and exits 1
-// on any loss; --seed replays a run's schedule.
+// and consume numbered values in one consumer group, while a nemesis drawn
+// from a seed kills and restarts them, pauses them, adds and removes
+// members, and hurts the brokers: on a multi-broker embedded cluster it
+// takes brokers down, moves leaders, slows brokers and injects request
+// errors; on a real cluster run by scripts/kafka.sh (--kafka NAME) it
+// kill -9's and restarts brokers, pauses them (SIGSTOP), cuts one off the
+// network (as root), restarts one cleanly and moves leaders with Kafka's
+// own tools, on a topic of replication factor 3 and min.insync.replicas 2.
+// Then the faults end, the producers stop, the consumers read everything,
+// and the whole history is judged: every acknowledged value consumed at
+// least once, nothing phantom, each key's values in send order, no value at
+// two offsets (on Kafka, whose idempotent producer de-duplicates), and
+// redeliveries no more than what the group had not committed. It prints the
+// counts and the seed, and exits 1 on any violation; --seed replays a run's
+// schedule.
 //
 //   corps-soak [--seconds N] [--seed S] [--producers N] [--consumers MIN:MAX]
 //              [--brokers N] [--partitions N] [--rate R] [--work-dir DIR]
-//              [--print-schedule]
+//              [--kafka NAME [--kafka-script scripts/kafka.sh]] [--print-schedule]
 //
-// Exit codes: 0 the history holds; 1 it does not (lost, phantom, reordered
-// or undecodable values); 2 bad usage or the soak could not run; 77 the
-// embedded broker itself crashed (its process apart from the soak's), so no
-// verdict could be reached: its log says why.
+// Exit codes: 0 the history holds; 1 it does not (lost, phantom, reordered,
+// duplicated, redelivered past a commit, or undecodable values); 2 bad usage
+// or the soak could not run; 77 the cluster itself ended apart from the
+// nemesis (the embedded broker's process crashed, a Kafka node stopped by
+// itself), so no verdict could be reached: its log says why.
 #include <sys/prctl.h>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +40,7 @@
 
 #include "cluster.hpp"
 #include "corps/logging.hpp"
+#include "kafka_cluster.hpp"
 #include "corps/shutdown.hpp"
 #include "history.hpp"
 #include "members.hpp"
@@ -55,6 +64,8 @@ struct Flags {
   std::string consumers = "2:4";
   double rate = 40;
   std::string work_dir;
+  std::string kafka;
+  std::string kafka_script = "scripts/kafka.sh";
   bool print_schedule = false;
   // A member's own flags (set by the soak when it starts one).
   std::string role;
@@ -63,10 +74,12 @@ struct Flags {
 
 std::vector<std::string> member_arguments(const Flags& flags, Role role, int index,
                                           const std::string& brokers) {
-  return {"--role",           role == Role::producer ? "producer" : "consumer",
-          "--member-brokers", brokers,
-          "--index",          std::to_string(index),
-          "--rate",           std::to_string(flags.rate)};
+  std::vector<std::string> arguments{"--role",           role == Role::producer ? "producer" : "consumer",
+                                     "--member-brokers", brokers,
+                                     "--index",          std::to_string(index),
+                                     "--rate",           std::to_string(flags.rate)};
+  if (!flags.kafka.empty()) arguments.emplace_back("--real-kafka");
+  return arguments;
 }
 
 int run_soak(Flags& flags) {
@@ -81,16 +94,6 @@ int run_soak(Flags& flags) {
   }
   const std::uint64_t seed = flags.seed.value_or(std::random_device{}());
   const auto length = std::chrono::seconds(static_cast<long>(flags.seconds));
-  const auto schedule = make_schedule(seed, length, flags.shape);
-  std::cout << "soak: seed " << seed << ", " << flags.seconds << " s, " << schedule.size()
-            << " faults scheduled (replay: corps-soak --seed " << seed << " --seconds "
-            << flags.seconds << ")" << std::endl;
-  if (flags.print_schedule) {
-    for (const auto& event : schedule) {
-      std::cout << "  " << event.at.count() << " ms: " << to_string(event.fault) << " ("
-                << event.which << ", " << event.other << ", " << event.lasts.count() << " ms)\n";
-    }
-  }
 
   namespace fs = std::filesystem;
   const fs::path work = flags.work_dir.empty()
@@ -99,16 +102,40 @@ int run_soak(Flags& flags) {
   fs::remove_all(work);
   fs::create_directories(work);
 
-  Cluster cluster(flags.shape.brokers, topic, flags.shape.partitions, work.string());
-  const std::string brokers = cluster.bootstrap_servers();
-  // What ends the run without a verdict: the embedded broker's own crash.
+  std::unique_ptr<Cluster> cluster;
+  if (flags.kafka.empty()) {
+    cluster = std::make_unique<EmbeddedCluster>(flags.shape.brokers, topic, flags.shape.partitions,
+                                                work.string());
+  } else {
+    cluster = std::make_unique<KafkaCluster>(flags.kafka_script, flags.kafka, topic,
+                                             flags.shape.partitions, work.string());
+    flags.shape.brokers = cluster->brokers();
+  }
+  const auto schedule = make_schedule(seed, length, faults_for(*cluster));
+  const std::string on = flags.kafka.empty()
+                             ? "the embedded broker"
+                             : "Kafka cluster '" + flags.kafka + "' (" +
+                                   std::to_string(cluster->brokers()) + " brokers)";
+  std::cout << "soak: seed " << seed << ", " << flags.seconds << " s on " << on << ", "
+            << schedule.size() << " faults scheduled (replay: corps-soak --seed " << seed
+            << " --seconds " << flags.seconds
+            << (flags.kafka.empty() ? "" : " --kafka " + flags.kafka) << ")" << std::endl;
+  if (flags.print_schedule) {
+    for (const auto& event : schedule) {
+      std::cout << "  " << event.at.count() << " ms: " << to_string(event.fault) << " ("
+                << event.which << ", " << event.other << ", " << event.lasts.count() << " ms)\n";
+    }
+  }
+
+  const std::string brokers = cluster->bootstrap_servers();
+  // What ends the run without a verdict: the cluster's own end.
   const auto broker_crashed = [&](std::vector<Member>& a, std::vector<Member>& b) {
     std::string why;
-    if (cluster.alive(why)) return false;
+    if (cluster->alive(why)) return false;
     for (auto& member : a) member.kill_hard();
     for (auto& member : b) member.kill_hard();
-    std::cout << "soak: seed " << seed << ": NO VERDICT: the embedded broker's process ended ("
-              << why << "); its log is " << (work / "broker.log").string() << std::endl;
+    std::cout << "soak: seed " << seed << ": NO VERDICT: the cluster ended apart from the nemesis ("
+              << why << "); its logs: " << cluster->logs() << std::endl;
     return true;
   };
 
@@ -127,7 +154,7 @@ int run_soak(Flags& flags) {
   for (auto& producer : producers) producer.start();
 
   // The faults, on schedule.
-  Nemesis nemesis(cluster, topic, flags.shape, producers, consumers);
+  Nemesis nemesis(*cluster, topic, flags.shape, producers, consumers);
   const auto start = Clock::now();
   std::size_t next = 0;
   while (Clock::now() - start < length && !corps::shutdown_requested()) {
@@ -162,7 +189,7 @@ int run_soak(Flags& flags) {
   if (broker_crashed(producers, consumers)) return no_verdict;
 
   const History history = History::read(journals(producers), journals(consumers), topic);
-  const auto verdict = history.judge();
+  const auto verdict = history.judge(!flags.kafka.empty());
   int incarnations = 0;
   for (auto& member : producers) incarnations += member.incarnations();
   for (auto& member : consumers) incarnations += member.incarnations();
@@ -184,7 +211,7 @@ int run_soak(Flags& flags) {
 
 int main(int argc, char** argv) {
   Flags flags;
-  CLI::App app{"corps-soak: a randomized fault soak on the embedded broker"};
+  CLI::App app{"corps-soak: a randomized fault soak on the embedded broker or a real Kafka"};
   app.add_option("--seconds", flags.seconds, "How long the faults go on")->capture_default_str();
   app.add_option("--seed", flags.seed, "The schedule's seed (default: a fresh one, printed)");
   app.add_option("--producers", flags.shape.producers, "Producer processes")->capture_default_str();
@@ -200,6 +227,11 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", flags.work_dir,
                  "Where journals and member logs go (default: a temporary directory, removed "
                  "when nothing was lost)");
+  app.add_option("--kafka", flags.kafka,
+                 "Run on the real Kafka cluster of this name that scripts/kafka.sh started "
+                 "(scripts/kafka.sh start --nodes 3 --name NAME); it is emptied first");
+  app.add_option("--kafka-script", flags.kafka_script, "scripts/kafka.sh, for --kafka")
+      ->capture_default_str();
   app.add_flag("--print-schedule", flags.print_schedule, "Print every scheduled fault");
   // A member's flags: the soak starts its members with these.
   app.add_option("--role", flags.role)
@@ -209,6 +241,7 @@ int main(int argc, char** argv) {
   app.add_option("--index", flags.member.index)->group("");
   app.add_option("--incarnation", flags.member.incarnation)->group("");
   app.add_option("--journal", flags.member.journal)->group("");
+  app.add_flag("--real-kafka", flags.member.real_kafka)->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

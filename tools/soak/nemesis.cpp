@@ -9,57 +9,63 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Retriable errors a broker may answer each kind of request with; none of
-// them may end an idempotent producer's session.
-//
-// Produce requests get none: an injected error fails one request alone,
-// and the embedded broker, which checks no sequence numbers for an
-// idempotent producer, would append the next one after it where a real
-// broker refuses it (see run_producer). Broker outages, moved leaders and
-// slow brokers still fail Produce requests.
-struct RequestErrors {
-  KafkaApi api;
-  std::vector<KafkaError> errors;
-};
-const std::vector<RequestErrors>& request_errors() {
-  static const std::vector<RequestErrors> errors{
-      {KafkaApi::fetch, {KafkaError::not_leader_or_follower, KafkaError::request_timed_out}},
-      {KafkaApi::offset_commit,
-       {KafkaError::rebalance_in_progress, KafkaError::coordinator_not_available,
-        KafkaError::not_coordinator}},
-      // The members rejoin.
-      {KafkaApi::heartbeat, {KafkaError::rebalance_in_progress}},
-  };
-  return errors;
+// Faults that take a broker out: one at a time, so the others lead
+// meanwhile and every write still finds its min.insync.replicas.
+bool takes_a_broker_out(Fault fault) {
+  switch (fault) {
+    case Fault::broker_down:
+    case Fault::kill_broker:
+    case Fault::pause_broker:
+    case Fault::isolate_broker:
+    case Fault::restart_broker: return true;
+    case Fault::kill_consumer:
+    case Fault::kill_producer:
+    case Fault::move_leader:
+    case Fault::slow_broker:
+    case Fault::request_errors:
+    case Fault::add_consumer:
+    case Fault::remove_consumer:
+    case Fault::pause_consumer: return false;
+  }
+  return false;
+}
+
+bool is_broker_fault(Fault fault) {
+  switch (fault) {
+    case Fault::kill_consumer:
+    case Fault::kill_producer:
+    case Fault::add_consumer:
+    case Fault::remove_consumer:
+    case Fault::pause_consumer: return false;
+    case Fault::broker_down:
+    case Fault::move_leader:
+    case Fault::slow_broker:
+    case Fault::request_errors:
+    case Fault::kill_broker:
+    case Fault::pause_broker:
+    case Fault::isolate_broker:
+    case Fault::restart_broker: return true;
+  }
+  return false;
 }
 
 }  // namespace
 
-const char* to_string(Fault fault) noexcept {
-  switch (fault) {
-    case Fault::kill_consumer: return "kill a consumer";
-    case Fault::kill_producer: return "kill a producer";
-    case Fault::broker_down: return "broker down";
-    case Fault::move_leader: return "move a leader";
-    case Fault::slow_broker: return "slow broker";
-    case Fault::request_errors: return "request errors";
-    case Fault::add_consumer: return "add a consumer";
-    case Fault::remove_consumer: return "remove a consumer";
-    case Fault::pause_consumer: return "pause a consumer";
-  }
-  return "?";
+std::vector<Fault> faults_for(const Cluster& cluster) {
+  // In this order, so the embedded cluster's schedules are those its seeds
+  // always gave.
+  std::vector<Fault> faults{Fault::kill_consumer, Fault::kill_producer};
+  for (const Fault fault : cluster.broker_faults()) faults.push_back(fault);
+  faults.insert(faults.end(), {Fault::add_consumer, Fault::remove_consumer, Fault::pause_consumer});
+  return faults;
 }
 
 std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length,
-                                 const Shape& shape) {
+                                 const std::vector<Fault>& faults) {
   std::mt19937_64 random(seed);
   const auto between = [&](int low, int high) {
     return std::uniform_int_distribution<int>(low, high)(random);
   };
-  static constexpr Fault faults[] = {
-      Fault::kill_consumer,   Fault::kill_producer, Fault::broker_down,
-      Fault::move_leader,     Fault::slow_broker,   Fault::request_errors,
-      Fault::add_consumer,    Fault::remove_consumer, Fault::pause_consumer};
   std::vector<Event> events;
   // A few quiet seconds first, for the group to form; none in the last ones,
   // so the last faults have ended before the producers stop.
@@ -68,8 +74,9 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
   for (;;) {
     at += milliseconds(between(500, 3000));
     if (at >= end) break;
-    Event event{at, faults[between(0, std::size(faults) - 1)], static_cast<std::uint32_t>(random()),
-                static_cast<std::uint32_t>(random()), milliseconds(0)};
+    Event event{at, faults[static_cast<std::size_t>(between(0, static_cast<int>(faults.size()) - 1))],
+                static_cast<std::uint32_t>(random()), static_cast<std::uint32_t>(random()),
+                milliseconds(0)};
     switch (event.fault) {
       case Fault::kill_consumer: event.lasts = milliseconds(between(0, 3000)); break;
       case Fault::kill_producer: event.lasts = milliseconds(between(0, 2000)); break;
@@ -78,14 +85,21 @@ std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length
       // Within the consumers' 10 s session, or past it (the group drops the
       // member, which finds out when it runs again).
       case Fault::pause_consumer: event.lasts = milliseconds(between(2000, 14000)); break;
+      // A broker killed comes back after this, then takes its seconds to
+      // start and catch up.
+      case Fault::kill_broker: event.lasts = milliseconds(between(1000, 8000)); break;
+      // Within a broker's 9 s session with the controller, or past it (the
+      // controller fences it and its partitions lead elsewhere).
+      case Fault::pause_broker: event.lasts = milliseconds(between(2000, 14000)); break;
+      case Fault::isolate_broker: event.lasts = milliseconds(between(3000, 15000)); break;
       case Fault::move_leader:
       case Fault::request_errors:
       case Fault::add_consumer:
-      case Fault::remove_consumer: break;
+      case Fault::remove_consumer:
+      case Fault::restart_broker: break;
     }
     events.push_back(event);
   }
-  (void)shape;
   return events;
 }
 
@@ -97,7 +111,28 @@ Nemesis::Nemesis(Cluster& cluster, std::string topic, Shape shape, std::vector<M
       producers_(producers),
       consumers_(consumers) {}
 
+void Nemesis::apply_to_broker(const Event& event) {
+  const bool takes_out = takes_a_broker_out(event.fault);
+  if (takes_out && (down_broker_ || !cluster_.settled())) {
+    ++skipped_[event.fault];
+    return;
+  }
+  const int broker =
+      1 + static_cast<int>(event.which % static_cast<unsigned>(cluster_.brokers()));
+  if (!cluster_.start(event.fault, broker, event.other)) {
+    ++skipped_[event.fault];
+    return;
+  }
+  ++applied_[event.fault];
+  if (event.lasts > milliseconds(0)) {
+    pending_.push_back(
+        {Clock::now() + event.lasts, Pending::Undo::end_broker_fault, broker, event.fault});
+    if (takes_out) down_broker_ = broker;
+  }
+}
+
 void Nemesis::apply(const Event& event) {
+  if (is_broker_fault(event.fault)) return apply_to_broker(event);
   const auto now = Clock::now();
   const auto running = [](std::vector<Member>& members) {
     std::vector<int> out;
@@ -115,7 +150,7 @@ void Nemesis::apply(const Event& event) {
     if (live.empty()) return skip();
     const int target = live[event.which % live.size()];
     (members[static_cast<std::size_t>(target)].*act)();
-    pending_.push_back({now + event.lasts, undo, target});
+    pending_.push_back({now + event.lasts, undo, target, event.fault});
     ++applied_[event.fault];
   };
   switch (event.fault) {
@@ -125,36 +160,6 @@ void Nemesis::apply(const Event& event) {
       return on_running(producers_, &Member::kill_hard, Pending::Undo::start_producer);
     case Fault::pause_consumer:
       return on_running(consumers_, &Member::pause, Pending::Undo::resume_consumer);
-    case Fault::broker_down: {
-      if (down_broker_) return skip();  // one at a time: the others lead meanwhile
-      const int broker = 1 + static_cast<int>(event.which % static_cast<unsigned>(shape_.brokers));
-      cluster_.set_broker_down(broker);
-      down_broker_ = broker;
-      pending_.push_back({now + event.lasts, Pending::Undo::broker_up, broker});
-      break;
-    }
-    case Fault::move_leader: {
-      const int partition =
-          static_cast<int>(event.which % static_cast<unsigned>(shape_.partitions));
-      const int broker = 1 + static_cast<int>(event.other % static_cast<unsigned>(shape_.brokers));
-      cluster_.set_partition_leader(topic_, partition, broker);
-      break;
-    }
-    case Fault::slow_broker: {
-      const int broker = 1 + static_cast<int>(event.which % static_cast<unsigned>(shape_.brokers));
-      cluster_.set_round_trip_time(broker, milliseconds(100 + event.other % 700));
-      pending_.push_back({now + event.lasts, Pending::Undo::broker_prompt, broker});
-      break;
-    }
-    case Fault::request_errors: {
-      const auto& kind = request_errors()[event.which % request_errors().size()];
-      std::vector<KafkaError> errors;
-      for (unsigned i = 0; i < 1 + event.other % 5; ++i) {
-        errors.push_back(kind.errors[(event.other / 5 + i) % kind.errors.size()]);
-      }
-      cluster_.push_request_errors(kind.api, errors);
-      break;
-    }
     case Fault::add_consumer: {
       auto stopped = std::find_if(consumers_.begin(), consumers_.end(),
                                   [](Member& member) { return !member.running(); });
@@ -173,6 +178,14 @@ void Nemesis::apply(const Event& event) {
           std::chrono::seconds(15));
       break;
     }
+    case Fault::broker_down:
+    case Fault::move_leader:
+    case Fault::slow_broker:
+    case Fault::request_errors:
+    case Fault::kill_broker:
+    case Fault::pause_broker:
+    case Fault::isolate_broker:
+    case Fault::restart_broker: return;  // apply_to_broker's
   }
   ++applied_[event.fault];
 }
@@ -185,12 +198,9 @@ void Nemesis::tick() {
       continue;
     }
     switch (it->undo) {
-      case Pending::Undo::broker_up:
-        cluster_.set_broker_up(it->target);
-        down_broker_.reset();
-        break;
-      case Pending::Undo::broker_prompt:
-        cluster_.set_round_trip_time(it->target, milliseconds(0));
+      case Pending::Undo::end_broker_fault:
+        cluster_.end(it->fault, it->target);
+        if (takes_a_broker_out(it->fault)) down_broker_.reset();
         break;
       case Pending::Undo::start_consumer:
         consumers_[static_cast<std::size_t>(it->target)].start();
@@ -209,10 +219,7 @@ void Nemesis::tick() {
 void Nemesis::heal() {
   for (auto& pending : pending_) pending.at = Clock::now();
   tick();
-  for (int broker = 1; broker <= shape_.brokers; ++broker) {
-    cluster_.set_broker_up(broker);
-    cluster_.set_round_trip_time(broker, milliseconds(0));
-  }
+  cluster_.heal();
   down_broker_.reset();
 }
 
@@ -225,7 +232,8 @@ std::string Nemesis::summary() const {
   }
   int skipped = 0;
   for (const auto& [fault, count] : skipped_) skipped += count;
-  out << (first ? "" : "; ") << skipped << " skipped (nothing to apply them to)";
+  out << (first ? "" : "; ") << skipped
+      << " skipped (nothing to apply them to, or a broker still out or coming back)";
   return out.str();
 }
 

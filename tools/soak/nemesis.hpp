@@ -1,7 +1,7 @@
 // The soak's nemesis: a schedule of faults drawn from a seed, and their
-// application to the embedded cluster and the member processes. The same
-// seed, length and shape give the same schedule, so a failing run can be
-// replayed with --seed.
+// application to the cluster (embedded or real, cluster.hpp) and the member
+// processes. The same seed, length, shape and kind of cluster give the same
+// schedule, so a failing run can be replayed with --seed.
 #pragma once
 
 #include <chrono>
@@ -16,22 +16,6 @@
 #include "members.hpp"
 
 namespace corps::soak {
-
-/// The kinds of fault, as a Jepsen nemesis would inflict them.
-enum class Fault {
-  kill_consumer,    ///< kill -9 a consumer, start it again after a while
-  kill_producer,    ///< kill -9 a producer, start a new one after a while
-  broker_down,      ///< a broker stops answering for a while
-  move_leader,      ///< a partition's leader moves to another broker
-  slow_broker,      ///< a broker answers late for a while
-  request_errors,   ///< a broker answers a kind of request with errors
-  add_consumer,     ///< a new member joins the group (a rebalance)
-  remove_consumer,  ///< a member leaves the group cleanly (a rebalance)
-  pause_consumer,   ///< a consumer is stopped (SIGSTOP) for a while, as by a
-                    ///< long pause: past its session, the group drops it
-};
-
-[[nodiscard]] const char* to_string(Fault fault) noexcept;
 
 /// One scheduled fault. `which` picks a member, broker or partition
 /// (modulo how many there are); `lasts` is how long the fault holds.
@@ -52,9 +36,12 @@ struct Shape {
   int max_consumers = 4;
 };
 
-/// The faults of a run of `length`, drawn from `seed`.
+/// The faults a run on `cluster` draws from: the members' and the cluster's.
+[[nodiscard]] std::vector<Fault> faults_for(const Cluster& cluster);
+
+/// The faults of a run of `length`, drawn from `seed` among `faults`.
 [[nodiscard]] std::vector<Event> make_schedule(std::uint64_t seed, std::chrono::seconds length,
-                                               const Shape& shape);
+                                               const std::vector<Fault>& faults);
 
 /// Applies a schedule's events and undoes them when they have lasted.
 class Nemesis {
@@ -76,9 +63,11 @@ class Nemesis {
   using Clock = std::chrono::steady_clock;
   struct Pending {
     Clock::time_point at;
-    enum class Undo { broker_up, broker_prompt, start_consumer, start_producer, resume_consumer } undo;
+    enum class Undo { end_broker_fault, start_consumer, start_producer, resume_consumer } undo;
     int target;
+    Fault fault;
   };
+  void apply_to_broker(const Event& event);
 
   Cluster& cluster_;
   std::string topic_;

@@ -14,6 +14,14 @@
 //  - redelivered: the same offset consumed twice (at-least-once consumers
 //                do this after a crash or a rebalance).
 // Which of the last two a scenario may show is the guarantee under test.
+//
+// At-least-once has a bound, which the checker measures when told who read
+// what when, and which commits each reader saw: a record may be read again
+// only if no commit past it had been made (one seen before it was read
+// again is a violation, redelivered_past_commit), and all the redeliveries
+// together are at most the records each reader read past the last commit it
+// saw (redelivery_bound): what a member that died or lost its partitions
+// had not committed yet.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +44,10 @@ struct DeliveryGuarantee {
   bool allow_duplicated = false;
   /// The same offset may be consumed more than once (at-least-once).
   bool allow_redelivered = true;
+  /// Redeliveries are held to the bound the commits set (see the top of
+  /// this file); needs consumed() with a reader and a time, and
+  /// committed().
+  bool bound_redelivered = false;
 };
 
 /// The counts a check found, and examples of each violation.
@@ -51,6 +63,11 @@ struct DeliveryVerdict {
   std::size_t reordered = 0;
   std::size_t duplicated = 0;
   std::size_t redelivered = 0;
+  /// Records read again although a commit past them had been seen first.
+  std::size_t redelivered_past_commit = 0;
+  /// The most redeliveries the commits allow: the records each reader
+  /// read past the last commit it saw, summed.
+  std::size_t redelivery_bound = 0;
   /// Failed reports whose value was consumed anyway (possibly persisted).
   std::size_t failed_but_stored = 0;
   /// Up to ten examples per kind of violation, for the failure message.
@@ -73,6 +90,15 @@ class DeliveryChecker {
   void sent(std::int64_t value, const DeliveryReport& report, std::string key);
   /// Records that `value` was consumed at `where`.
   void consumed(std::int64_t value, const RecordLocation& where);
+  /// As above, by `reader` (one consumer process, say) at `at_ms`, on a
+  /// clock every reader shares (steady_clock on one machine), for the
+  /// redelivery bound.
+  void consumed(std::int64_t value, const RecordLocation& where, std::string reader,
+                std::int64_t at_ms);
+  /// Records that `reader` saw its group's committed offset of `topic`
+  /// [`partition`] at `offset` (the next record to read) at `at_ms`.
+  void committed(const std::string& topic, std::int32_t partition, std::int64_t offset,
+                 std::string reader, std::int64_t at_ms);
   /// Judges everything recorded so far.
   [[nodiscard]] DeliveryVerdict check(DeliveryGuarantee guarantee) const;
 
@@ -80,11 +106,24 @@ class DeliveryChecker {
   struct Receipt {
     std::int64_t value;
     RecordLocation location;
+    std::string reader;
+    std::int64_t at_ms = 0;
   };
+  struct Commit {
+    std::string topic;
+    std::int32_t partition;
+    std::int64_t offset;
+    std::string reader;
+    std::int64_t at_ms;
+  };
+  void check_redelivery_bound(DeliveryVerdict& verdict,
+                              std::map<std::string, int>& per_kind) const;
+
   mutable std::mutex mutex_;
   std::map<std::int64_t, DeliveryReport> reports_;
   std::map<std::int64_t, std::string> keys_;  // of values sent with one
   std::vector<Receipt> receipts_;
+  std::vector<Commit> commits_;
 };
 
 }  // namespace corps::testing
