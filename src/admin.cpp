@@ -241,8 +241,8 @@ std::vector<GroupLag> Admin::group_lag(const std::string& group,
     const std::int64_t committed = entry.offset >= 0 ? entry.offset : -1;
     if (topics.empty() && !committed_in.contains(entry.topic)) continue;
     GroupLag lag{.topic = entry.topic, .partition = entry.partition, .committed = committed};
-    const auto err = rd_kafka_query_watermark_offsets(reader.get(), entry.topic, entry.partition,
-                                                      &lag.start, &lag.end, timeout);
+    const auto err = detail::query_watermarks(reader.get(), entry.topic, entry.partition,
+                                              lag.start, lag.end, impl_->options.timeout);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Exception(admin_error(err, "ListOffsets",
                                   "read the end of " + std::string(entry.topic) + " [" +

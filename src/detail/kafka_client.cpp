@@ -98,6 +98,51 @@ KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf) {
   return KafkaPtr(client);
 }
 
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* client, const std::string& topic,
+                                     std::int32_t partition, std::int64_t& low,
+                                     std::int64_t& high, std::chrono::milliseconds timeout) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  const auto left = [&] {
+    return std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count());
+  };
+  // One ListOffsets: the earliest (-2) or the latest (-1) offset.
+  const auto ask = [&](std::int64_t which, std::int64_t& answer) {
+    for (;;) {
+      // A second an attempt: a leader that went down does not answer, and
+      // a new one is found only with new metadata.
+      const int attempt = static_cast<int>(std::min<std::int64_t>(left(), 1000));
+      PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = which;
+      auto err = rd_kafka_offsets_for_times(client, list.get(), attempt);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        answer = list->elems[0].offset;
+        return err;
+      }
+      const bool leader_may_come = err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+                                   err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                                   err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                                   err == RD_KAFKA_RESP_ERR__TRANSPORT;
+      if (!leader_may_come || left() == 0) return err;
+      std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
+          rd_kafka_topic_new(client, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+      const rd_kafka_metadata_t* metadata = nullptr;
+      if (rd_kafka_metadata(client, 0, handle.get(), &metadata,
+                            static_cast<int>(std::min<std::int64_t>(left(), 1000))) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(metadata);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(left(), 100)));
+    }
+  };
+  if (const auto err = ask(RD_KAFKA_OFFSET_BEGINNING, low); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return err;
+  }
+  return ask(RD_KAFKA_OFFSET_END, high);
+}
+
 void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                       std::chrono::milliseconds timeout) {
   if (timeout.count() <= 0) return;

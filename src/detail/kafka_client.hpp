@@ -34,6 +34,20 @@ KafkaPtr make_client(rd_kafka_type_t type, ConfPtr conf);
 void wait_for_brokers(rd_kafka_t* client, std::string_view brokers,
                       std::chrono::milliseconds timeout);
 
+/// Where `topic` [`partition`] starts and ends (its low and high
+/// watermarks), asked of its leader, within `timeout`.
+///
+/// Not rd_kafka_query_watermark_offsets: before librdkafka 2.3.0 it can wait
+/// past its timeout, forever, on a leader that went down (librdkafka #2588,
+/// seen on Kafka with a leader killed). This asks through
+/// rd_kafka_offsets_for_times (ListOffsets for the earliest and the latest),
+/// which keeps its timeout, and asks again with fresh metadata, for the
+/// partition's new leader, until one answers or the time is up
+/// (RD_KAFKA_RESP_ERR__TIMED_OUT).
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* client, const std::string& topic,
+                                     std::int32_t partition, std::int64_t& low,
+                                     std::int64_t& high, std::chrono::milliseconds timeout);
+
 /// Whether a librdkafka error code may go away by retrying, or leaves the
 /// client unusable.
 Severity kafka_severity(rd_kafka_resp_err_t err) noexcept;

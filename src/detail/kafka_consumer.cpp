@@ -430,8 +430,7 @@ Result<std::pair<std::int64_t, std::int64_t>> KafkaConsumer::watermarks(
   std::int64_t low = -1;
   std::int64_t high = -1;
   const auto err =
-      rd_kafka_query_watermark_offsets(client_.get(), partition.topic.c_str(), partition.partition,
-                                       &low, &high, static_cast<int>(timeout.count()));
+      query_watermarks(client_.get(), partition.topic, partition.partition, low, high, timeout);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return kafka_error(err, Stage::consume, "cannot read the watermarks",
                        RecordLocation{partition.topic, partition.partition, -1});
@@ -468,8 +467,8 @@ std::int64_t KafkaConsumer::log_start(std::string_view topic, std::int32_t parti
   if (const auto known = known_log_start(topic, partition); known && *known >= 0) return *known;
   std::int64_t low = -1;
   std::int64_t high = -1;
-  if (rd_kafka_query_watermark_offsets(client_.get(), std::string(topic).c_str(), partition, &low,
-                                       &high, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (query_watermarks(client_.get(), std::string(topic), partition, low, high,
+                       std::chrono::milliseconds(5000)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return -1;
   }
   return low;

@@ -118,7 +118,7 @@ std::vector<SchemasRecord> SchemasTopic::read_all() const {
     std::int64_t low = 0;
     std::int64_t high = 0;
     const auto err =
-        rd_kafka_query_watermark_offsets(consumer.get(), topic_.c_str(), p, &low, &high, left());
+        query_watermarks(consumer.get(), topic_, p, low, high, std::chrono::milliseconds(left()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw Exception(kafka_error(err, Stage::schema, "reading where topic '" + topic_ + "' ends"));
     }
