@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <set>
 
 #include "corps/corps.hpp"
@@ -96,6 +97,77 @@ TEST_F(ConsumerGroup, TwoMembersSplitThePartitionsAndTogetherReadEverything) {
   EXPECT_EQ(partitions_of[&first].size(), 2u);
   EXPECT_EQ(partitions_of[&second].size(), 2u);
   for (auto p : partitions_of[&first]) EXPECT_EQ(partitions_of[&second].count(p), 0u);
+}
+
+// Three members over six partitions, then one leaves cleanly and another
+// joins: at every settled point each partition has one owner, and every
+// record sent meanwhile is read. On Kafka each exactly once: a member that
+// leaves or gives partitions up commits what it handled first. The embedded
+// broker refuses that commit while the group rebalances (REBALANCE_IN_PROGRESS),
+// so there what was handled since the last automatic commit comes again.
+TEST_F(ConsumerGroup, ThreeMembersShareSixPartitionsThroughALeaveAndAJoin) {
+  create_topic("Orders", 6);
+  registry_.bind<corps::proto::Prediction>("Orders");
+  const auto member = [&](const std::string& name) {
+    auto options = consumer_options("three", {"Orders"});
+    options.client_id = name;
+    return std::make_unique<corps::Consumer>(registry_, options);
+  };
+  std::map<std::string, std::unique_ptr<corps::Consumer>> members;
+  for (const char* name : {"a", "b", "c"}) members[name] = member(name);
+
+  std::set<std::int64_t> frames;
+  std::size_t repeats = 0;
+  const auto poll_all = [&] {
+    for (auto& [name, consumer] : members) {
+      if (auto record = consumer->poll(50ms)) {
+        ASSERT_TRUE(record->ok()) << record->error().to_string();
+        if (!frames.insert(record->as<corps::proto::Prediction>().frame()).second) ++repeats;
+      }
+    }
+  };
+  // Settled: every partition owned once, each member holding `each`.
+  const auto settle = [&](std::size_t each) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      std::multiset<std::int32_t> owned;
+      bool even = true;
+      for (auto& [name, consumer] : members) {
+        const auto assignment = consumer->assignment();
+        even = even && assignment.size() == each;
+        for (const auto& tp : assignment) owned.insert(tp.partition);
+      }
+      if (even && owned == std::multiset<std::int32_t>{0, 1, 2, 3, 4, 5}) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      poll_all();
+    }
+  };
+  corps::Producer producer(registry_, producer_options());
+  std::int64_t sent = 0;
+  const auto send = [&](int count) {
+    for (int n = 0; n < count; ++n, ++sent) {
+      corps::proto::Prediction prediction;
+      prediction.set_frame(sent);
+      ASSERT_TRUE(producer.send("Orders", prediction, {.partition = static_cast<std::int32_t>(sent % 6)})
+                      .get()
+                      .ok());
+    }
+  };
+
+  ASSERT_TRUE(settle(2)) << "three members never held two partitions each";
+  send(60);
+  ASSERT_TRUE(members["b"]->close().ok());
+  members.erase("b");
+  ASSERT_TRUE(settle(3)) << "the two left never took b's partitions";
+  send(60);
+  members["d"] = member("d");
+  ASSERT_TRUE(settle(2)) << "a newcomer never got its share";
+  send(60);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (frames.size() < static_cast<std::size_t>(sent) && std::chrono::steady_clock::now() < deadline)
+    poll_all();
+  EXPECT_EQ(frames.size(), static_cast<std::size_t>(sent));
+  if (on_real_kafka()) EXPECT_EQ(repeats, 0U) << "a clean handover redelivers nothing";
 }
 
 }  // namespace
