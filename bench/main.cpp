@@ -282,7 +282,9 @@ int run(const Flags& flags) {
   // gives the values their schema id (and the corps producer its look-ups).
   std::optional<corps::EmbeddedSchemaRegistry> schema_registry;
   if (flags.confluent) {
-    schema_registry.emplace(corps::EmbeddedSchemaRegistryOptions{.brokers = brokers});
+    corps::EmbeddedSchemaRegistryOptions registry_server;
+    registry_server.brokers = brokers;
+    schema_registry.emplace(registry_server);
     corps::SchemaRegistryOptions registry_options;
     registry_options.url = schema_registry->url();
     auto schemas = std::make_shared<corps::SchemaRegistryClient>(std::move(registry_options));

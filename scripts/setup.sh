@@ -19,8 +19,9 @@ packages=(
   libprotobuf-dev libprotoc-dev protobuf-compiler librdkafka-dev zlib1g-dev libdeflate-dev libzstd-dev liblz4-dev libspdlog-dev libyaml-cpp-dev
   # SHA-256 digests of the values truncated dead letters leave out
   libssl-dev
-  # the schema registry client and the embedded registry: HTTP and JSON
-  libcpp-httplib-dev nlohmann-json3-dev
+  # the schema registry client (HTTP), the HTTP servers (the embedded
+  # registry, the metrics endpoint, the pipeline's page), JSON
+  libcpp-httplib-dev libmicrohttpd-dev nlohmann-json3-dev
   # the corps tool and the examples
   libcli11-dev
   # the image pipeline: OpenCV with Debian's videos (opencv-doc) and Haar

@@ -1,7 +1,5 @@
 #include "corps/embedded_schema_registry.hpp"
 
-#include <httplib.h>
-
 #include <charconv>
 #include <chrono>
 #include <mutex>
@@ -9,7 +7,7 @@
 
 #include "corps/error.hpp"
 #include "corps/logging.hpp"
-#include "detail/http_listener.hpp"
+#include "corps/http_server.hpp"
 #include "detail/schema_store.hpp"
 #include "detail/schemas_topic.hpp"
 
@@ -22,11 +20,6 @@ namespace {
 
 constexpr const char* content_type = "application/vnd.schemaregistry.v1+json";
 
-void answer(httplib::Response& response, const json& body, int status = 200) {
-  response.status = status;
-  response.set_content(body.dump(), content_type);
-}
-
 json registered_json(const RegisteredSchema& registered) {
   json out = detail::schema_json(registered.schema);
   out["subject"] = registered.subject;
@@ -35,7 +28,7 @@ json registered_json(const RegisteredSchema& registered) {
   return out;
 }
 
-json body_of(const httplib::Request& request) {
+json body_of(const HttpRequest& request) {
   try {
     return json::parse(request.body);
   } catch (const json::exception& e) {
@@ -87,26 +80,31 @@ struct EmbeddedSchemaRegistry::Impl {
         topic(options.brokers, options.topic, options.timeout),
         store(options.default_compatibility) {
     for (const auto& record : topic.read_all()) store.apply(record);
-    routes();
-    listener.emplace(server, options.host, options.port, Stage::schema, "the schema registry");
-    logger()->info("schema registry at {} keeps its schemas in topic '{}' of {}", listener->url(),
+    HttpServerOptions http;
+    http.host = options.host;
+    http.port = options.port;
+    http.limits = options.limits;
+    http.name = "the schema registry";
+    server.emplace(std::move(http), [this](const HttpRequest& request) { return serve(request); });
+    logger()->info("schema registry at {} keeps its schemas in topic '{}' of {}", server->url(),
                    options.topic, options.brokers);
   }
 
   // Serves one request: refusals become the REST API's error bodies.
-  void handle(const httplib::Request& request, httplib::Response& response,
-              const std::function<json(const httplib::Request&)>& serve) {
+  HttpResponse serve(const HttpRequest& request) {
+    json body;
+    int status = 200;
     try {
-      answer(response, serve(request));
+      body = route(request);
     } catch (const RegistryRefusal& refusal) {
-      answer(response, {{"error_code", refusal.error_code}, {"message", refusal.what()}},
-             refusal.http_status);
+      body = {{"error_code", refusal.error_code}, {"message", refusal.what()}};
+      status = refusal.http_status;
     } catch (const std::exception& e) {
-      answer(response,
-             {{"error_code", 50001},
-              {"message", std::string("Error in the backend data store: ") + e.what()}},
-             500);
+      body = {{"error_code", 50001},
+              {"message", std::string("Error in the backend data store: ") + e.what()}};
+      status = 500;
     }
+    return HttpResponse{status, content_type, body.dump(), {}};
   }
 
   // Stores `record` in the topic, then in memory.
@@ -115,119 +113,122 @@ struct EmbeddedSchemaRegistry::Impl {
     store.apply(record);
   }
 
-  void on(const char* method, const std::string& pattern,
-          std::function<json(const httplib::Request&)> serve) {
-    auto handler = [this, serve = std::move(serve)](const httplib::Request& request,
-                                                    httplib::Response& response) {
-      handle(request, response, serve);
+  // The routes of Confluent's REST API that serializers and deserializers
+  // use. Paths are matched segment by segment, each decoded on its own: a
+  // subject holding '/' (an import's file name) comes encoded as %2F, and
+  // "/subjects/a%2Fversions" names subject "a/versions", not subject "a".
+  json route(const HttpRequest& request) {
+    const auto& path = request.path;
+    const std::string& method = request.method;
+    const auto is = [&](std::initializer_list<std::string_view> shape) {
+      if (path.size() != shape.size()) return false;
+      std::size_t i = 0;
+      for (const auto part : shape) {
+        if (!part.empty() && path[i] != part) return false;
+        ++i;
+      }
+      return true;
     };
-    if (std::string_view(method) == "GET") server.Get(pattern, handler);
-    if (std::string_view(method) == "POST") server.Post(pattern, handler);
-    if (std::string_view(method) == "PUT") server.Put(pattern, handler);
-  }
-
-  void routes() {
-    on("GET", "/", [](const auto&) { return json::object(); });
-    on("GET", "/schemas/types", [](const auto&) { return json::array({"PROTOBUF"}); });
-    on("GET", "/subjects", [this](const auto&) {
+    // Every path this registry knows, and the methods each takes.
+    const auto only = [&](std::initializer_list<std::string_view> methods) {
+      for (const auto allowed : methods) {
+        if (method == allowed) return;
+      }
+      throw RegistryRefusal(405, 405, "HTTP 405: " + method + " is not allowed here");
+    };
+    if (path.empty()) {
+      only({"GET"});
+      return json::object();
+    }
+    if (is({"schemas", "types"})) {
+      only({"GET"});
+      return json::array({"PROTOBUF"});
+    }
+    if (is({"subjects"})) {
+      only({"GET"});
       std::lock_guard lock(mutex);
       return json(store.subjects());
-    });
-    // Subjects may hold '/' (an import's file name): the more specific
-    // patterns come first, and a subject matches greedily.
-    on("GET", R"(/subjects/(.+)/versions/([^/]+)/schema)", [this](const auto& request) {
+    }
+    if (is({"subjects", "", "versions", "", "schema"})) {
+      only({"GET"});
       std::lock_guard lock(mutex);
-      return json(
-          store.version(request.matches[1], version_named(request.matches[2])).schema.schema);
-    });
-    on("GET", R"(/subjects/(.+)/versions/([^/]+))", [this](const auto& request) {
+      return json(store.version(path[1], version_named(path[3])).schema.schema);
+    }
+    if (is({"subjects", "", "versions", ""})) {
+      only({"GET"});
       std::lock_guard lock(mutex);
-      return registered_json(store.version(request.matches[1], version_named(request.matches[2])));
-    });
-    on("GET", R"(/subjects/(.+)/versions)", [this](const auto& request) {
-      std::lock_guard lock(mutex);
-      return json(store.versions(request.matches[1]));
-    });
-    on("POST", R"(/subjects/(.+)/versions)", [this](const auto& request) {
+      return registered_json(store.version(path[1], version_named(path[3])));
+    }
+    if (is({"subjects", "", "versions"})) {
+      only({"GET", "POST"});
+      if (method == "GET") {
+        std::lock_guard lock(mutex);
+        return json(store.versions(path[1]));
+      }
       const Schema schema = detail::schema_from_json(body_of(request));
       std::lock_guard lock(mutex);
-      const auto registration = store.plan_registration(request.matches[1], schema);
+      const auto registration = store.plan_registration(path[1], schema);
       if (registration.record) store_change(*registration.record);
       return json{{"id", registration.id}};
-    });
-    on("POST", R"(/subjects/(.+))", [this](const auto& request) {
+    }
+    if (is({"subjects", ""})) {
+      only({"POST"});
       const Schema schema = detail::schema_from_json(body_of(request));
       std::lock_guard lock(mutex);
-      return registered_json(store.lookup(request.matches[1], schema));
-    });
-    on("GET", R"(/schemas/ids/(\d+)/versions)", [this](const auto& request) {
+      return registered_json(store.lookup(path[1], schema));
+    }
+    if (is({"schemas", "ids", "", "versions"})) {
+      only({"GET"});
       std::lock_guard lock(mutex);
       json out = json::array();
-      for (const auto& [subject, version] : store.versions_of_id(id_named(request.matches[1]))) {
+      for (const auto& [subject, version] : store.versions_of_id(id_named(path[2]))) {
         out.push_back({{"subject", subject}, {"version", version}});
       }
       return out;
-    });
-    on("GET", R"(/schemas/ids/(\d+))", [this](const auto& request) {
+    }
+    if (is({"schemas", "ids", ""})) {
+      only({"GET"});
       std::lock_guard lock(mutex);
-      return detail::schema_json(store.schema_by_id(id_named(request.matches[1])));
-    });
-    const auto compatibility = [this](const httplib::Request& request, std::optional<int> against) {
+      return detail::schema_json(store.schema_by_id(id_named(path[2])));
+    }
+    if (is({"compatibility", "subjects", "", "versions", ""}) ||
+        is({"compatibility", "subjects", "", "versions"})) {
+      only({"POST"});
+      std::optional<int> against;
+      if (path.size() == 5) {
+        std::lock_guard lock(mutex);  // "latest" is the version it is now; unknown ones are 404
+        against = store.version(path[2], version_named(path[4])).version;
+      }
       const Schema schema = detail::schema_from_json(body_of(request));
       std::lock_guard lock(mutex);
-      const auto problems = store.compatibility_problems(request.matches[1], schema, against);
+      const auto problems = store.compatibility_problems(path[2], schema, against);
       json out{{"is_compatible", problems.empty()}};
-      if (request.get_param_value("verbose") == "true") out["messages"] = problems;
+      if (request.param("verbose") == "true") out["messages"] = problems;
       return out;
-    };
-    on("POST", R"(/compatibility/subjects/(.+)/versions/([^/]+))", [=, this](const auto& request) {
-      int against = 0;
-      {
-        std::lock_guard lock(mutex);  // "latest" is the version it is now; unknown ones are 404
-        against = store.version(request.matches[1], version_named(request.matches[2])).version;
+    }
+    if (is({"config"}) || is({"config", ""})) {
+      only({"GET", "PUT"});
+      const std::optional<std::string> subject =
+          path.size() == 2 ? std::optional<std::string>(path[1]) : std::nullopt;
+      if (method == "GET") {
+        std::lock_guard lock(mutex);
+        const bool fall_back = request.param("defaultToGlobal") == "true";
+        return json{{"compatibilityLevel", to_string(subject ? store.level(*subject, fall_back)
+                                                               : store.level(std::nullopt))}};
       }
-      return compatibility(request, against);
-    });
-    on("POST", R"(/compatibility/subjects/(.+)/versions)",
-       [=](const auto& request) { return compatibility(request, std::nullopt); });
-    on("GET", "/config", [this](const auto&) {
-      std::lock_guard lock(mutex);
-      return json{{"compatibilityLevel", to_string(store.level(std::nullopt))}};
-    });
-    on("GET", R"(/config/(.+))", [this](const auto& request) {
-      std::lock_guard lock(mutex);
-      const bool fall_back = request.get_param_value("defaultToGlobal") == "true";
-      return json{{"compatibilityLevel",
-                   to_string(store.level(std::string(request.matches[1]), fall_back))}};
-    });
-    on("PUT", "/config", [this](const auto& request) {
       const auto level = level_in(body_of(request));
       std::lock_guard lock(mutex);
-      store_change(detail::SchemaStore::level_record(std::nullopt, level));
+      store_change(detail::SchemaStore::level_record(subject, level));
       return json{{"compatibility", to_string(level)}};
-    });
-    on("PUT", R"(/config/(.+))", [this](const auto& request) {
-      const auto level = level_in(body_of(request));
-      std::lock_guard lock(mutex);
-      store_change(detail::SchemaStore::level_record(std::string(request.matches[1]), level));
-      return json{{"compatibility", to_string(level)}};
-    });
-    // Anything else: the REST API's shape of "not found", not an empty page.
-    server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
-      if (!response.body.empty()) return;
-      answer(
-          response,
-          {{"error_code", response.status}, {"message", "HTTP " + std::to_string(response.status)}},
-          response.status);
-    });
+    }
+    throw RegistryRefusal(404, 404, "HTTP 404: no such resource " + request.raw_path);
   }
 
   EmbeddedSchemaRegistryOptions options;
   detail::SchemasTopic topic;
   std::mutex mutex;  // the store, and the order of changes in the topic
   detail::SchemaStore store;
-  httplib::Server server;
-  std::optional<detail::HttpListener> listener;  // last: stops before the rest goes
+  std::optional<HttpServer> server;  // last: stops before the rest goes
 };
 
 EmbeddedSchemaRegistry::EmbeddedSchemaRegistry(EmbeddedSchemaRegistryOptions options) {
@@ -244,10 +245,10 @@ EmbeddedSchemaRegistry& EmbeddedSchemaRegistry::operator=(EmbeddedSchemaRegistry
     default;
 
 const std::string& EmbeddedSchemaRegistry::url() const noexcept {
-  return impl_->listener->url();
+  return impl_->server->url();
 }
 int EmbeddedSchemaRegistry::port() const noexcept {
-  return impl_->listener->port();
+  return impl_->server->port();
 }
 
 }  // namespace corps

@@ -1,30 +1,38 @@
 #include "corps/metrics_server.hpp"
 
-#include <httplib.h>
-
 #include <optional>
 
 #include "corps/error.hpp"
 #include "corps/logging.hpp"
-#include "detail/http_listener.hpp"
+#include "corps/http_server.hpp"
 
 namespace corps {
 
 struct MetricsServer::Impl {
   Impl(std::shared_ptr<Metrics> m, const MetricsServerOptions& options) : metrics(std::move(m)) {
-    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-      response.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
+    HttpServerOptions http;
+    http.host = options.host;
+    http.port = options.port;
+    // Scrapes send no body: none is taken.
+    http.limits.max_body_bytes = 0;
+    http.name = "the metrics server";
+    server.emplace(std::move(http), [this](const HttpRequest& request) {
+      if (request.method != "GET" && request.method != "HEAD") {
+        return HttpResponse{405, "text/plain; charset=utf-8", "only GET\n", {{"Allow", "GET"}}};
+      }
+      if (request.path == std::vector<std::string>{"metrics"}) {
+        return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics->render(), {}};
+      }
+      if (request.path.empty()) {
+        return HttpResponse{200, "text/plain; charset=utf-8", "corps metrics: GET /metrics\n", {}};
+      }
+      return HttpResponse{404, "text/plain; charset=utf-8", "not found: GET /metrics\n", {}};
     });
-    server.Get("/", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content("corps metrics: GET /metrics\n", "text/plain; charset=utf-8");
-    });
-    listener.emplace(server, options.host, options.port, Stage::config, "the metrics server");
-    logger()->info("metrics at {}/metrics", listener->url());
+    logger()->info("metrics at {}/metrics", server->url());
   }
 
   std::shared_ptr<Metrics> metrics;
-  httplib::Server server;
-  std::optional<detail::HttpListener> listener;  // last: stops before the rest goes
+  std::optional<HttpServer> server;  // last: stops before the rest goes
 };
 
 MetricsServer::MetricsServer(std::shared_ptr<Metrics> metrics, MetricsServerOptions options) {
@@ -39,11 +47,11 @@ MetricsServer::MetricsServer(MetricsServer&&) noexcept = default;
 MetricsServer& MetricsServer::operator=(MetricsServer&&) noexcept = default;
 
 int MetricsServer::port() const noexcept {
-  return impl_->listener->port();
+  return impl_->server->port();
 }
 
 std::string MetricsServer::url() const {
-  return impl_->listener->url() + "/metrics";
+  return impl_->server->url() + "/metrics";
 }
 
 }  // namespace corps

@@ -4,9 +4,14 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <fstream>
+#include <list>
+#include <memory>
 
 #include "corps/error.hpp"
+#include "detail/proto_text_limits.hpp"
 
 namespace corps {
 
@@ -27,12 +32,50 @@ class CollectErrors final : public pb::compiler::MultiFileErrorCollector {
   std::string errors_;
 };
 
+// The files of a DiskSourceTree, each read whole and checked before the
+// parser sees it: protobuf's parser has no limit on nesting, and a file
+// nested deep enough crashes the process (detail/proto_text_limits.hpp).
+class CheckedSourceTree final : public pb::compiler::SourceTree {
+ public:
+  explicit CheckedSourceTree(pb::compiler::DiskSourceTree& disk) : disk_(disk) {}
+
+  pb::io::ZeroCopyInputStream* Open(const std::string& filename) override {
+    last_error_.clear();
+    std::unique_ptr<pb::io::ZeroCopyInputStream> file(disk_.Open(filename));
+    if (!file) return nullptr;
+    std::string text;
+    const void* data = nullptr;
+    int size = 0;
+    while (file->Next(&data, &size)) {
+      text.append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+      if (text.size() > detail::max_proto_text_bytes) break;
+    }
+    if (auto refusal = detail::proto_text_refusal(text)) {
+      last_error_ = "'" + filename + "' " + *refusal;
+      return nullptr;
+    }
+    texts_.push_back(std::move(text));
+    return new pb::io::ArrayInputStream(texts_.back().data(),
+                                        static_cast<int>(texts_.back().size()));
+  }
+
+  std::string GetLastErrorMessage() override {
+    return last_error_.empty() ? disk_.GetLastErrorMessage() : last_error_;
+  }
+
+ private:
+  pb::compiler::DiskSourceTree& disk_;
+  std::string last_error_;
+  std::list<std::string> texts_;  // what the streams read; they live as long as the tree
+};
+
 }  // namespace
 
 // Everything the pool reads from; kept alive as long as the pool is.
 struct SchemaSet::Impl {
   pb::compiler::DiskSourceTree source_tree;
-  pb::compiler::SourceTreeDescriptorDatabase source_database{&source_tree};
+  CheckedSourceTree checked_tree{source_tree};
+  pb::compiler::SourceTreeDescriptorDatabase source_database{&checked_tree};
   pb::SimpleDescriptorDatabase descriptor_sets;
   pb::DescriptorPoolDatabase compiled{*pb::DescriptorPool::generated_pool()};
   // Compiled types before the source tree: the source tree reports every

@@ -154,15 +154,44 @@ struct SchemaRegistryClient::Impl {
           client.set_basic_auth(options.basic_auth->first, options.basic_auth->second);
         if (!options.tls_ca_file.empty()) client.set_ca_cert_path(options.tls_ca_file);
         client.enable_server_certificate_verification(options.tls_verify);
-        httplib::Result result =
-            method == "GET" ? client.Get(path, headers)
-            : method == "PUT"
-                ? client.Put(path, headers, body->dump(), "application/vnd.schemaregistry.v1+json")
-                : client.Post(path, headers, body->dump(),
-                              "application/vnd.schemaregistry.v1+json");
+        // An answer is read up to max_response_bytes and never inflated:
+        // a registry, or what poses as one, cannot make this process hold
+        // more (no Accept-Encoding is sent; a compressed answer is refused).
+        client.set_decompress(false);
+        httplib::Request call;
+        call.method = method;
+        call.path = path;
+        call.headers = headers;
+        if (body) {
+          call.body = body->dump();
+          call.set_header("Content-Type", "application/vnd.schemaregistry.v1+json");
+        }
+        std::string answer;
+        bool too_large = false;
+        call.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
+                                    std::uint64_t) {
+          if (answer.size() + size > options.max_response_bytes) {
+            too_large = true;
+            return false;
+          }
+          answer.append(data, size);
+          return true;
+        };
+        httplib::Result result = client.send(call);
+        if (too_large) {
+          fail(Errc::too_large, what + ": " + url + " answered more than " +
+                                    std::to_string(options.max_response_bytes) +
+                                    " bytes (SchemaRegistryOptions::max_response_bytes)");
+        }
         if (!result) {
           last_failure = url + ": " + httplib::to_string(result.error());
           continue;
+        }
+        result->body = std::move(answer);
+        if (const auto encoding = result->get_header_value("Content-Encoding");
+            !encoding.empty() && encoding != "identity") {
+          fail(Errc::invalid_argument, what + ": " + url + " answered compressed (" + encoding +
+                                           "), which is not asked for and not taken");
         }
         if (result->status >= 500) {
           last_failure = url + " answered " + std::to_string(result->status) + ": " + result->body;

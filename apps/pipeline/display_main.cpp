@@ -5,7 +5,6 @@
 //
 //   display [--port 8080] [--bind 127.0.0.1] [--brokers HOST:PORT]
 #include <google/protobuf/util/json_util.h>
-#include <httplib.h>
 
 #include <deque>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "channels.hpp"
+#include "corps/http_server.hpp"
 #include "corps/logging.hpp"
 #include "corps/prediction.pb.h"
 #include "display_page.hpp"
@@ -28,6 +28,15 @@ namespace {
 using namespace corps::pipeline;
 using Clock = std::chrono::steady_clock;
 
+// Every map the page keeps is keyed by what records say (a source's name, a
+// service's instance, a label): each is capped, so a stream of new names
+// cannot grow the display without bound.
+constexpr std::size_t max_sources = 16;
+constexpr std::size_t max_services = 64;
+constexpr std::size_t max_labels = 32;     // per source, on the page
+constexpr std::size_t max_counters = 64;   // per service, on the page
+constexpr std::size_t max_name_bytes = 128;
+
 // What the page shows, shared between the consumer loop and the HTTP server.
 class DisplayState {
  public:
@@ -35,15 +44,17 @@ class DisplayState {
     std::lock_guard lock(mutex_);
     frame_times_.push_back(Clock::now());
     ++frames_;
-    auto& view = sources_[image.source()];
-    view.image = std::move(image);
+    auto* view = source(image.source());
+    if (view != nullptr) view->image = std::move(image);
   }
 
   void add_prediction(const corps::proto::Prediction& prediction) {
     std::lock_guard lock(mutex_);
     prediction_times_.push_back(Clock::now());
     ++predictions_;
-    auto& view = sources_[prediction.source()];
+    auto* found = source(prediction.source());
+    if (found == nullptr) return;
+    auto& view = *found;
     view.predictions[prediction.message_data().trace_id()] = prediction;
     // Keep the predictions of the last few seconds of frames.
     while (view.predictions.size() > 64) view.predictions.erase(view.oldest_prediction());
@@ -57,7 +68,12 @@ class DisplayState {
 
   void add_status(const ServiceStatus& status) {
     std::lock_guard lock(mutex_);
-    statuses_[status.instance()] = status;
+    const std::string instance = status.instance().substr(0, max_name_bytes);
+    if (statuses_.size() >= max_services && !statuses_.contains(instance)) {
+      ++errors_;  // a service past the cap is not shown
+      return;
+    }
+    statuses_[instance] = status;
   }
 
   void set_lag(std::vector<corps::PartitionLag> lag) {
@@ -105,8 +121,11 @@ class DisplayState {
       out->set_height(view.image.height());
       const auto prediction = view.prediction_for(view.image);
       out->set_predicted_frame(prediction.frame());
-      for (const auto& detection : prediction.detections())
-        ++(*out->mutable_labels())[detection.label()];
+      auto& labels = *out->mutable_labels();
+      for (const auto& detection : prediction.detections()) {
+        const std::string label = detection.label().substr(0, max_name_bytes);
+        if (labels.size() < max_labels || labels.contains(label)) ++labels[label];
+      }
     }
     for (const auto& lag : lag_) {
       auto* out = stats.add_lag();
@@ -120,13 +139,27 @@ class DisplayState {
       out->set_instance(instance);
       out->set_finished(status.finished());
       for (const auto& [name, value] : status.counters()) {
-        if (name.rfind("latency_", 0) != 0) (*out->mutable_counters())[name] = value;
+        if (out->counters_size() >= static_cast<int>(max_counters)) break;
+        if (name.rfind("latency_", 0) != 0)
+          (*out->mutable_counters())[name.substr(0, max_name_bytes)] = value;
       }
     }
     return stats;
   }
 
  private:
+  struct SourceState;
+  // The view of `name`, made if there is room; null past the cap (the
+  // record is counted as an error, not shown).
+  SourceState* source(const std::string& name) {
+    const std::string key = name.substr(0, max_name_bytes);
+    if (sources_.size() >= max_sources && !sources_.contains(key)) {
+      ++errors_;
+      return nullptr;
+    }
+    return &sources_[key];
+  }
+
   struct SourceState {
     corps::proto::Image image;
     std::map<std::string, corps::proto::Prediction> predictions;  // by trace id
@@ -183,26 +216,28 @@ class DisplayState {
   std::map<std::string, ServiceStatus> statuses_;  // by instance
 };
 
-void serve(httplib::Server& server, DisplayState& state) {
-  server.Get("/", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content(display_page, "text/html; charset=utf-8");
-  });
-  server.Get("/frame.jpg", [&state](const httplib::Request& request, httplib::Response& response) {
-    const auto jpeg = state.frame_jpeg(request.get_param_value("source"));
-    if (!jpeg) {
-      response.status = 404;
-      response.set_content("no frame yet", "text/plain");
-      return;
-    }
-    response.set_header("Cache-Control", "no-store");
-    response.set_content(*jpeg, "image/jpeg");
-  });
-  server.Get("/stats.json", [&state](const httplib::Request&, httplib::Response& response) {
+corps::HttpResponse serve(const corps::HttpRequest& request, DisplayState& state) {
+  if (request.method != "GET" && request.method != "HEAD") {
+    return {405, "text/plain; charset=utf-8", "only GET\n", {{"Allow", "GET"}}};
+  }
+  if (request.path.empty()) return {200, "text/html; charset=utf-8", display_page, {}};
+  if (request.path == std::vector<std::string>{"page.css"}) {
+    return {200, "text/css; charset=utf-8", display_style, {}};
+  }
+  if (request.path == std::vector<std::string>{"page.js"}) {
+    return {200, "text/javascript; charset=utf-8", display_script, {}};
+  }
+  if (request.path == std::vector<std::string>{"frame.jpg"}) {
+    const auto jpeg = state.frame_jpeg(std::string(request.param("source")));
+    if (!jpeg) return {404, "text/plain; charset=utf-8", "no frame yet\n", {}};
+    return {200, "image/jpeg", *jpeg, {{"Cache-Control", "no-store"}}};
+  }
+  if (request.path == std::vector<std::string>{"stats.json"}) {
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(state.stats(), &json);
-    response.set_header("Cache-Control", "no-store");
-    response.set_content(json, "application/json");
-  });
+    return {200, "application/json", json, {{"Cache-Control", "no-store"}}};
+  }
+  return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
 }  // namespace
@@ -233,16 +268,17 @@ int main(int argc, char** argv) {
     corps::Consumer consumer(service.registry(), options);
 
     DisplayState state;
-    httplib::Server server;
-    serve(server, state);
-    const int bound =
-        port == 0 ? server.bind_to_any_port(bind) : (server.bind_to_port(bind, port) ? port : -1);
-    if (bound < 0) {
-      throw corps::Exception(corps::Error(corps::Errc::invalid_argument, corps::Stage::config,
-                                          "cannot listen on " + bind + ":" + std::to_string(port)));
-    }
-    std::thread http([&server] { server.listen_after_bind(); });
-    std::cout << "display: http://" << bind << ":" << bound << "/" << std::endl;
+    corps::HttpServerOptions http;
+    http.host = bind;
+    http.port = port;
+    http.limits.max_body_bytes = 0;  // the page takes no uploads
+    http.name = "the display";
+    // The page runs its own script and loads its own frames, nothing else.
+    http.headers = {{"Content-Security-Policy", page_security_policy}};
+    corps::HttpServer server(std::move(http),
+                             [&state](const corps::HttpRequest& request) { return serve(request, state); });
+    const int bound = server.port();
+    std::cout << "display: " << server.url() << "/" << std::endl;
     corps::logger()->info("serving http://{}:{}/", bind, bound);
 
     auto last_lag = Clock::now();
@@ -271,8 +307,6 @@ int main(int argc, char** argv) {
         service.count("frames_shown");
       }
     }
-    server.stop();
-    http.join();
     service.finish(consumer);
     return 0;
   } catch (const corps::Exception& e) {

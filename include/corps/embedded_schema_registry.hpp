@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "corps/http_server.hpp"
 #include "corps/schema_registry.hpp"
 
 namespace corps {
@@ -36,6 +37,9 @@ struct EmbeddedSchemaRegistryOptions {
   /// How long to wait for the brokers: to read the topic at start, to store
   /// each change.
   std::chrono::milliseconds timeout{15'000};
+  /// What a client may make the server hold (corps/http_server.hpp): a
+  /// request body of 1 MiB at most, and never a compressed one.
+  HttpLimits limits;
 };
 
 /// A registry serving HTTP on a thread of its own. Thread-safe. Not

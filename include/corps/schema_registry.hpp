@@ -124,6 +124,9 @@ struct SchemaRegistryOptions {
   /// How often a request that got no answer, or a 5xx, is retried, with
   /// exponential backoff from 100 ms.
   int retries = 3;
+  /// The largest answer read; a larger one fails (Errc::too_large) without
+  /// being kept. Answers are never inflated: a compressed one fails too.
+  std::size_t max_response_bytes = std::size_t{16} << 20;
 };
 
 /// Talks to one registry. Thread-safe; share one per process (its caches

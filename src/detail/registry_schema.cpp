@@ -12,6 +12,7 @@
 #include <set>
 
 #include "corps/error.hpp"
+#include "detail/proto_text_limits.hpp"
 
 namespace corps::detail {
 
@@ -105,6 +106,9 @@ pb::FileDescriptorProto parse_protobuf_schema(std::string_view schema,
     }
     if (proto.name().empty()) proto.set_name(file_name);
     return proto;
+  }
+  if (const auto refusal = proto_text_refusal(schema)) {
+    invalid("schema for '" + file_name + "' " + *refusal);
   }
   pb::io::ArrayInputStream input(schema.data(), static_cast<int>(schema.size()));
   ParseErrors errors;

@@ -81,4 +81,57 @@ TEST_F(SchemaFiles, AFileFoundNowhereIsAConfigErrorNamingIt) {
   }
 }
 
+// .proto text nested thousands deep crashed protobuf's parser, which has no
+// limit: such a file is refused by name, the process goes on. Imports too.
+TEST_F(SchemaFiles, AFileNestedTooDeepIsRefusedNamingTheLimitNotACrash) {
+  std::string deep = "syntax = \"proto3\";\npackage schematest;\n";
+  for (int i = 0; i < 20'000; ++i) deep += "message M {\n";
+  for (int i = 0; i < 20'000; ++i) deep += "}\n";
+  std::ofstream(root_ / "proto/shop/deep.proto") << deep;
+  std::ofstream(root_ / "proto/shop/imports_deep.proto")
+      << "syntax = \"proto3\";\nimport \"shop/deep.proto\";\n";
+  for (const char* file : {"shop/deep.proto", "shop/imports_deep.proto"}) {
+    corps::SchemaSet schemas;
+    schemas.add_include_dir("../../proto");
+    schemas.add_proto_file(file);
+    try {
+      (void)schemas.build();
+      FAIL() << file << " built";
+    } catch (const corps::Exception& e) {
+      EXPECT_EQ(e.error().stage(), corps::Stage::config);
+      EXPECT_NE(std::string(e.what()).find("more than 100 levels deep (at line 103)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
+// A descriptor set is binary, parsed by protobuf with its limit of 100
+// levels: one nested 20,000 deep is refused too.
+TEST_F(SchemaFiles, ADescriptorSetNestedTooDeepIsRefusedNotACrash) {
+  // FileDescriptorSet { file { name: "d.proto" message_type { name: "M"
+  // nested_type { ... } } } }, written from the inside out.
+  std::string message = std::string("\x0a\x01M", 3);  // DescriptorProto.name = "M"
+  const auto length_delimited = [](char tag, const std::string& body) {
+    std::string out(1, tag);
+    for (std::size_t n = body.size(); ; n >>= 7) {
+      out += static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      if (n <= 0x7f) break;
+    }
+    return out + body;
+  };
+  for (int i = 0; i < 20'000; ++i) message = std::string("\x0a\x01M", 3) + length_delimited('\x1a', message);
+  const std::string file = length_delimited('\x0a', "d.proto") + length_delimited('\x22', message);
+  std::ofstream(root_ / "deep.desc", std::ios::binary) << length_delimited('\x0a', file);
+  corps::SchemaSet schemas;
+  try {
+    schemas.add_descriptor_set(root_ / "deep.desc");
+    (void)schemas.build();
+    FAIL() << "a descriptor set nested 20,000 deep was taken";
+  } catch (const corps::Exception& e) {
+    EXPECT_EQ(e.error().stage(), corps::Stage::config);
+    EXPECT_NE(std::string(e.what()).find("deep.desc"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
