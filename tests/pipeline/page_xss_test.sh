@@ -59,4 +59,21 @@ grep -q '&lt;svg onload=alert(1)&gt;' "$work/dom.html" || fail "the counter is n
 ! grep -qE '<(img src="x"|b>cam|svg)' "$work/dom.html" || fail "a payload became an element"
 curl -sfI "$page/" | grep -qi "^content-security-policy: default-src 'none'; script-src 'self'" ||
   fail "the page has no Content-Security-Policy"
-echo "1 passed, 0 failed"
+
+# Names come from records: a stream of new ones cannot grow the page's maps.
+/usr/bin/python3 -c '
+import json
+for n in range(100): print(json.dumps({"source": f"s{n}", "frame": 1}))' >"$work/sources.json"
+"$corps" produce Predictions -b "$brokers" -F "$work/sources.json" 2>/dev/null || fail "producing 100 sources"
+for _ in $(seq 100); do
+  curl -sf "$page/stats.json" >"$work/stats.json" && grep -q '"errors":"8[5-9]\|"errors":"9' "$work/stats.json" && break
+  sleep 0.2
+done
+/usr/bin/python3 -c '
+import json, sys
+stats = json.load(open(sys.argv[1]))
+sources = len(stats.get("sources", []))
+assert sources == 16, f"{sources} sources kept, not the cap of 16"
+assert int(stats.get("errors", 0)) >= 85, stats.get("errors")
+' "$work/stats.json" || fail "the sources are not capped: $(head -c 300 "$work/stats.json")"
+echo "2 passed, 0 failed"
