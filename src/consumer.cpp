@@ -301,6 +301,11 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
 // The next message librdkafka has (an event, or a record decoded), in the
 // order librdkafka gave them; nullopt if none came within `wait`.
 std::optional<detail::Fetched> Consumer::Impl::fetch(std::chrono::milliseconds wait) {
+  // What this thread decodes keeps to the caller's timeout, schema registry
+  // look-ups included (with a moment for one round trip even at a timeout
+  // of 0); the workers decode ahead with the registry client's own.
+  decoder->set_lookup_deadline(std::chrono::steady_clock::now() +
+                               std::max(wait, std::chrono::milliseconds(200)));
   if (!ahead) {
     detail::MessagePtr message = kafka->poll(wait);
     if (!message) return std::nullopt;

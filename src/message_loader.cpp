@@ -49,7 +49,9 @@ const detail::ParseCost& MessageLoader::parse_cost(const google::protobuf::Messa
 Result<std::shared_ptr<const google::protobuf::Message>> MessageLoader::registry_type(
     std::int32_t schema_id, const std::vector<int>& indexes, const RecordLocation& where) {
   try {
-    auto prototype = schemas_->message_by_id(schema_id, indexes);
+    auto prototype = lookup_deadline_
+                         ? schemas_->message_by_id(schema_id, indexes, *lookup_deadline_)
+                         : schemas_->message_by_id(schema_id, indexes);
     registry_types_.emplace(prototype->GetDescriptor(), prototype);
     return prototype;
   } catch (const Exception& e) {

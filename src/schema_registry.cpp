@@ -111,9 +111,22 @@ std::string subject_name(SubjectNameStrategy strategy, std::string_view topic,
   return std::string(topic) + "-value";
 }
 
+// The deadline of the look-up under way on this thread, if it has one:
+// message_by_id(..., deadline) sets it for everything the look-up asks the
+// registry (the schema, its references), and request() keeps to it.
+thread_local std::optional<std::chrono::steady_clock::time_point> lookup_deadline;
+
 struct SchemaRegistryClient::Impl {
   SchemaRegistryOptions options;
   std::vector<std::string> urls;
+
+  // Ids whose look-up failed: not asked again until `retry_at`.
+  struct Failed {
+    Error error;
+    std::chrono::steady_clock::time_point retry_at;
+    std::chrono::milliseconds backoff;
+  };
+  std::map<std::int32_t, Failed> failed_ids;  // under `mutex`
 
   std::mutex mutex;  // the caches
   std::map<std::int32_t, Schema> schemas;
@@ -140,16 +153,36 @@ struct SchemaRegistryClient::Impl {
         {"Accept", "application/vnd.schemaregistry.v1+json, application/json"}};
     std::string last_failure;
     auto backoff = std::chrono::milliseconds(100);
+    // Left of the look-up's deadline, if it has one: each request's
+    // timeout shrinks to fit, and no try starts past it.
+    const auto left = [&]() -> std::optional<std::chrono::milliseconds> {
+      if (!lookup_deadline) return std::nullopt;
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          *lookup_deadline - std::chrono::steady_clock::now());
+    };
+    const auto out_of_time = [&] {
+      fail(Errc::registry_unreachable,
+           what + ": no schema registry answered within the time the look-up had" +
+               (last_failure.empty() ? std::string() : " (last: " + last_failure + ")"));
+    };
     for (int attempt = 0; attempt <= options.retries; ++attempt) {
       if (attempt > 0) {
+        if (const auto time = left()) {
+          if (*time <= backoff) out_of_time();
+        }
         std::this_thread::sleep_for(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
       }
       for (const auto& url : urls) {
+        auto timeout = options.request_timeout;
+        if (const auto time = left()) {
+          if (time->count() <= 0) out_of_time();
+          timeout = std::min(timeout, *time);
+        }
         httplib::Client client(url);
-        client.set_connection_timeout(options.request_timeout);
-        client.set_read_timeout(options.request_timeout);
-        client.set_write_timeout(options.request_timeout);
+        client.set_connection_timeout(timeout);
+        client.set_read_timeout(timeout);
+        client.set_write_timeout(timeout);
         if (options.basic_auth)
           client.set_basic_auth(options.basic_auth->first, options.basic_auth->second);
         if (!options.tls_ca_file.empty()) client.set_ca_cert_path(options.tls_ca_file);
@@ -415,15 +448,60 @@ std::shared_ptr<const google::protobuf::FileDescriptor> SchemaRegistryClient::fi
 }
 
 std::shared_ptr<const google::protobuf::Message> SchemaRegistryClient::message_by_id(
+    std::int32_t id, std::span<const int> indexes, std::chrono::steady_clock::time_point deadline) {
+  const auto before = lookup_deadline;
+  lookup_deadline = deadline;
+  try {
+    auto prototype = message_by_id(id, indexes);
+    lookup_deadline = before;
+    return prototype;
+  } catch (...) {
+    lookup_deadline = before;
+    throw;
+  }
+}
+
+std::shared_ptr<const google::protobuf::Message> SchemaRegistryClient::message_by_id(
     std::int32_t id, std::span<const int> indexes) {
+  using Clock = std::chrono::steady_clock;
   std::pair<std::int32_t, std::vector<int>> key{id, {indexes.begin(), indexes.end()}};
   {
     std::lock_guard lock(impl_->mutex);
     if (const auto found = impl_->prototypes.find(key); found != impl_->prototypes.end()) {
       return found->second;
     }
+    // An id that failed a moment ago fails again at once: every record of
+    // it would otherwise wait the whole look-up in turn.
+    if (const auto failed = impl_->failed_ids.find(id);
+        failed != impl_->failed_ids.end() && Clock::now() < failed->second.retry_at) {
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+          failed->second.retry_at - Clock::now());
+      Error error = failed->second.error;
+      throw Exception(Error(error.code(), error.stage(),
+                            error.message() + " (failed a moment ago: not asked again for " +
+                                std::to_string(wait.count()) + " ms)")
+                          .set_severity(error.severity()));
+    }
   }
-  auto file = file_by_id(id);
+  std::shared_ptr<const google::protobuf::FileDescriptor> file;
+  try {
+    file = file_by_id(id);
+  } catch (const Exception& e) {
+    std::lock_guard lock(impl_->mutex);
+    auto [failed, first] = impl_->failed_ids.try_emplace(
+        id, Impl::Failed{e.error(), {}, std::chrono::milliseconds(1'000)});
+    if (!first) {
+      failed->second.error = e.error();
+      failed->second.backoff =
+          std::min(failed->second.backoff * 2, std::chrono::milliseconds(60'000));
+    }
+    failed->second.retry_at = Clock::now() + failed->second.backoff;
+    throw;
+  }
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->failed_ids.erase(id);
+  }
   const auto* type = message_at_path(*file, indexes);
   if (type == nullptr) {
     std::string path;

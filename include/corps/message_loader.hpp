@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,15 @@ class MessageLoader {
   [[nodiscard]] std::shared_ptr<const void> type_owner(
       const google::protobuf::Message& message) const;
 
+  /// Until changed, a look-up that load() makes in the schema registry (a
+  /// record's schema id not seen before) asks it only until `deadline`
+  /// (SchemaRegistryClient::message_by_id): nullopt, for as long as the
+  /// registry client's own timeouts and retries take. A consumer sets it
+  /// to the end of its poll.
+  void set_lookup_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept {
+    lookup_deadline_ = deadline;
+  }
+
   /// The registry this loader resolves channels with.
   [[nodiscard]] const ChannelRegistry& registry() const noexcept { return registry_; }
   /// The limits in force.
@@ -108,6 +118,7 @@ class MessageLoader {
 
   ChannelRegistry registry_;
   LoaderOptions options_;
+  std::optional<std::chrono::steady_clock::time_point> lookup_deadline_;
   PayloadDecompressor decompressor_;
   std::map<const google::protobuf::Descriptor*, std::unique_ptr<detail::ParseCost>> parse_costs_;
   std::shared_ptr<SchemaRegistryClient> schemas_;

@@ -201,8 +201,18 @@ class SchemaRegistryClient {
   /// keeps its descriptors alive. Fails (Stage::schema) with
   /// schema_not_found if the registry has no such id or its file no message
   /// at `indexes`, registry_unreachable if no registry answered.
+  ///
+  /// An id whose look-up failed is not asked for again at once: for a
+  /// second, doubling with each failure up to a minute, it fails at once
+  /// with the same error, saying so; a success forgets the failures.
   [[nodiscard]] std::shared_ptr<const google::protobuf::Message> message_by_id(
       std::int32_t id, std::span<const int> indexes);
+  /// As above, asking the registry only until `deadline` (each request's
+  /// timeout and the retries shortened to fit): a consumer's poll keeps its
+  /// own timeout. Past it, registry_unreachable.
+  [[nodiscard]] std::shared_ptr<const google::protobuf::Message> message_by_id(
+      std::int32_t id, std::span<const int> indexes,
+      std::chrono::steady_clock::time_point deadline);
 
  private:
   struct Impl;

@@ -30,6 +30,12 @@ class RecordDecoder {
   Record decode(const rd_kafka_message_t& message, RecordLocation where,
                 std::chrono::steady_clock::time_point fetched_at);
 
+  /// The deadline of the schema registry look-ups decode() makes
+  /// (MessageLoader::set_lookup_deadline).
+  void set_lookup_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept {
+    loader_.set_lookup_deadline(deadline);
+  }
+
  private:
   const ChannelRegistry& registry_;
   const LoaderOptions& limits_;

@@ -1,7 +1,11 @@
 // Types that come from the records: a consumer reading a channel it has no
 // type for by each record's schema id, and channels that carry several
 // types (ChannelRegistry::bind_types), each record naming its own.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
@@ -14,6 +18,7 @@
 #include "corps/testing/broker_test.hpp"
 #include "corps_test/test_types.pb.h"
 #include "support/expect.hpp"
+#include "support/hang_guard.hpp"
 
 namespace {
 
@@ -213,6 +218,52 @@ TEST_F(RegistryTypes, ARegistryThatDoesNotAnswerIsARetriableSchemaError) {
   EXPECT_EQ(records[0].error().stage(), corps::Stage::schema);
   EXPECT_EQ(records[0].error().code(), corps::Errc::registry_unreachable);
   EXPECT_EQ(records[0].error().severity(), corps::Severity::retriable);
+}
+
+// A registry that takes connections and never answers: each look-up waits
+// its whole request timeout, retries and all (10 s x 4 by default: a
+// poll(1 s) took 40.9 s). A look-up keeps the poll's timeout, and an id that
+// failed is not asked again at once: the next records of it come back
+// failed without waiting, until its backoff is over.
+TEST_F(RegistryTypes, ALookUpKeepsThePollsTimeoutAndAFailedIdIsNotAskedAgainAtOnce) {
+  create_topic("Readings", 1);
+  {
+    auto registry = start_registry();
+    send_readings("Readings", registry, 3);
+  }
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(silent, 16), 0);  // connections complete; nothing ever answers
+  socklen_t size = sizeof address;
+  getsockname(silent, reinterpret_cast<sockaddr*>(&address), &size);
+  auto options = consumer_options("", {"Readings"});
+  options.decode_threads = 0;  // decoded on the thread that polls
+  options.schema_registry = std::make_shared<corps::SchemaRegistryClient>(
+      corps::SchemaRegistryOptions{.url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
+  corps::Consumer consumer(corps::ChannelRegistry{}, options);
+  corps_tests::HangGuard guard(60s, "a poll whose record's schema the registry never gives");
+  std::vector<std::chrono::milliseconds> took;
+  std::vector<corps::Record> records;
+  while (records.size() < 3) {
+    const auto started = std::chrono::steady_clock::now();
+    auto record = consumer.poll(1s);
+    took.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started));
+    if (record) records.push_back(std::move(*record));
+  }
+  for (const auto& record : records) {
+    ASSERT_FALSE(record.ok());
+    EXPECT_EQ(record.error().code(), corps::Errc::registry_unreachable) << record.error().to_string();
+    EXPECT_EQ(record.error().severity(), corps::Severity::retriable);
+  }
+  EXPECT_THAT_TEXT(records[1].error().message(), "not asked again");
+  // Watchdog bounds, not speeds: the look-up ended with the poll (plus a
+  // margin for a loaded machine), where it took 40 s before.
+  for (const auto duration : took) EXPECT_LT(duration, 10s) << "a poll(1 s) took " << duration.count() << " ms";
+  close(silent);
 }
 
 TEST_F(RegistryTypes, OnABoundChannelTheSchemaIdMustNameATypeTheChannelCarries) {
