@@ -453,14 +453,14 @@ Status Consumer::commit() {
   if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
   if (!impl_->grouped()) return no_group_to_commit();
   impl_->store_pending();
-  return impl_->kafka->commit(std::nullopt);
+  return impl_->kafka->commit(std::nullopt, impl_->options.commit_timeout);
 }
 
 Status Consumer::commit(const Record& record) {
   if (impl_->closed) return Error(Errc::closed, Stage::commit, "the consumer is closed");
   if (!impl_->grouped()) return no_group_to_commit();
   impl_->offsets.drop_pending(record.location());
-  return impl_->kafka->commit(record.location());
+  return impl_->kafka->commit(record.location(), impl_->options.commit_timeout);
 }
 
 void Consumer::stop() noexcept {

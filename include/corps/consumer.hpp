@@ -96,6 +96,10 @@ struct ConsumerOptions {
   /// How long close() may take to commit and leave the group; past it the
   /// consumer closes without the broker's word (a broker that went away).
   std::chrono::milliseconds close_timeout{10'000};
+  /// How long commit() waits for the group coordinator's answer; past it,
+  /// a retriable Errc::timed_out at Stage::commit (the commit may still
+  /// land; if it does not, what it covered is delivered again).
+  std::chrono::milliseconds commit_timeout{10'000};
   /// How long the group waits for a member that stopped sending heartbeats
   /// before it gives that member's partitions to the others (librdkafka's
   /// session.timeout.ms). Unset: 45 s, Kafka's default, on a real cluster;
@@ -247,10 +251,11 @@ class Consumer {
   [[nodiscard]] iterator begin();
   [[nodiscard]] sentinel end() const noexcept { return {}; }
 
-  /// Marks every record returned so far handled and commits synchronously.
+  /// Marks every record returned so far handled and commits synchronously,
+  /// waiting at most ConsumerOptions::commit_timeout for the answer.
   Status commit();
   /// Marks `record` (and the records before it in its partition) handled and
-  /// commits synchronously.
+  /// commits synchronously, waiting at most commit_timeout.
   Status commit(const Record& record);
 
   /// Ends iteration at the next poll. Async-signal-safe.

@@ -229,42 +229,55 @@ Status KafkaConsumer::store(const std::string& topic, std::int32_t partition,
 
 Status KafkaConsumer::commit_stored_within(std::chrono::milliseconds timeout) {
   if (!grouped()) return {};
+  return commit_within(nullptr, timeout, std::nullopt);
+}
+
+// Commits `offsets` (null: what is stored) and waits up to `timeout` for
+// the coordinator's answer: rd_kafka_commit waits as long as librdkafka
+// keeps looking for a coordinator, which a broker gone makes long.
+Status KafkaConsumer::commit_within(const rd_kafka_topic_partition_list_t* offsets,
+                                    std::chrono::milliseconds timeout,
+                                    const std::optional<RecordLocation>& record) {
+  const std::string what = "commit of group '" + options_.group_id + "'";
   QueuePtr queue(rd_kafka_queue_new(client_.get()));
-  const auto err = rd_kafka_commit_queue(client_.get(), nullptr, queue.get(), nullptr, nullptr);
+  const auto err = rd_kafka_commit_queue(client_.get(), offsets, queue.get(), nullptr, nullptr);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return err == RD_KAFKA_RESP_ERR__NO_OFFSET
                ? Status{}
-               : Status(kafka_error(err, Stage::commit,
-                                    "commit of group '" + options_.group_id + "' failed"));
+               : Status(kafka_error(err, Stage::commit, what + " failed", record));
   }
   EventPtr result(rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())));
   if (!result) {
     return Error(Errc::timed_out, Stage::commit,
-                 "no answer to the commit of group '" + options_.group_id + "' within " +
-                     std::to_string(timeout.count()) +
-                     " ms; handled records may be delivered again");
+                 "no answer to the " + what + " within " + std::to_string(timeout.count()) +
+                     " ms (the coordinator is away?); handled records may be delivered again",
+                 record)
+        .set_severity(Severity::retriable);
   }
-  const auto result_err = rd_kafka_event_error(result.get());
+  auto result_err = rd_kafka_event_error(result.get());
+  if (result_err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // A partition's own failure, the whole commit having been answered.
+    if (const auto* committed = rd_kafka_event_topic_partition_list(result.get())) {
+      for (int i = 0; i < committed->cnt; ++i) {
+        if (committed->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          result_err = committed->elems[i].err;
+          break;
+        }
+      }
+    }
+  }
   if (result_err == RD_KAFKA_RESP_ERR_NO_ERROR || result_err == RD_KAFKA_RESP_ERR__NO_OFFSET)
     return {};
-  return kafka_error(result_err, Stage::commit,
-                     "commit of group '" + options_.group_id + "' failed");
+  return kafka_error(result_err, Stage::commit, what + " failed", record);
 }
 
-Status KafkaConsumer::commit(const std::optional<RecordLocation>& record) {
-  if (!record) {
-    const auto err = rd_kafka_commit(client_.get(), nullptr, 0);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return {};
-    return kafka_error(err, Stage::commit, "commit of group '" + options_.group_id + "' failed");
-  }
+Status KafkaConsumer::commit(const std::optional<RecordLocation>& record,
+                             std::chrono::milliseconds timeout) {
+  if (!record) return commit_within(nullptr, timeout, std::nullopt);
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), record->topic.c_str(), record->partition)->offset =
       record->offset + 1;
-  const auto err = rd_kafka_commit(client_.get(), list.get(), 0);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(err, Stage::commit, "commit failed", *record);
-  }
-  return {};
+  return commit_within(list.get(), timeout, record);
 }
 
 bool KafkaConsumer::leave_within(std::chrono::milliseconds timeout) {

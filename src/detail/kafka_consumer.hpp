@@ -70,8 +70,8 @@ class KafkaConsumer final : public LogFacts {
   /// Commits stored offsets, waiting at most `timeout` for the broker.
   Status commit_stored_within(std::chrono::milliseconds timeout);
   /// Commits stored offsets (nullopt), or the offset after `record`,
-  /// waiting for the broker.
-  Status commit(const std::optional<RecordLocation>& record);
+  /// waiting at most `timeout` for the broker (then a retriable timed_out).
+  Status commit(const std::optional<RecordLocation>& record, std::chrono::milliseconds timeout);
   /// Leaves the group, serving rebalances, for at most `timeout`; true if
   /// the client closed.
   bool leave_within(std::chrono::milliseconds timeout);
@@ -96,6 +96,10 @@ class KafkaConsumer final : public LogFacts {
       const std::vector<std::pair<std::string, std::int32_t>>& partitions) override;
 
  private:
+  Status commit_within(const rd_kafka_topic_partition_list_t* offsets,
+                       std::chrono::milliseconds timeout,
+                       const std::optional<RecordLocation>& record);
+
   bool grouped() const noexcept { return !options_.group_id.empty(); }
   bool nothing_assigned() const;
   static void on_rebalance(rd_kafka_t* client, rd_kafka_resp_err_t err,

@@ -160,6 +160,34 @@ TEST_F(MockConsumerLifecycle, CloseWithTheCoordinatorGoneEndsWithinItsTimeout) {
       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
 }
 
+// The same with commit(): it waited for the coordinator's answer however
+// long it took (past 145 s, measured), where it now gives up after
+// commit_timeout, saying so, at the commit stage.
+TEST_F(MockConsumerLifecycle, CommitWithTheCoordinatorGoneEndsWithinItsTimeout) {
+  auto options = consumer_options("gone", {"Predictions"});
+  options.auto_commit_interval = 60s;
+  options.commit_timeout = 2s;
+  options.close_timeout = 2s;
+  corps::Consumer consumer(registry_, options);
+  const auto records = consume(consumer, 5);
+  ASSERT_EQ(records.size(), 5U);
+  broker().set_broker_down(1);
+  HangGuard guard(90s, "commit() with the coordinator gone");
+  for (const bool one_record : {false, true}) {
+    SCOPED_TRACE(one_record ? "commit(record)" : "commit()");
+    const auto start = std::chrono::steady_clock::now();
+    const corps::Status committed = one_record ? consumer.commit(records[4]) : consumer.commit();
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(committed.ok()) << "the commit cannot have succeeded";
+    EXPECT_EQ(committed.error().stage(), corps::Stage::commit);
+    EXPECT_EQ(committed.error().code(), corps::Errc::timed_out) << committed.error().to_string();
+    EXPECT_TRUE(committed.error().retriable());
+    // Generous against a loaded machine; without the bound it took minutes.
+    EXPECT_LT(took, options.commit_timeout + 4s)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  }
+}
+
 // A record of 90,000 headers with 200-byte names (18 MB of headers, below
 // librdkafka's own cap of 100,000): the consumer counts them before it
 // copies any, refuses the record at Stage::headers, and keeps none, so what
