@@ -116,6 +116,16 @@ void EmbeddedBroker::push_request_errors(KafkaApi api, const std::vector<KafkaEr
                                           codes.size(), codes.data());
 }
 
+void EmbeddedBroker::push_request_delays(std::int32_t broker_id, KafkaApi api,
+                                         const std::vector<std::chrono::milliseconds>& delays) {
+  for (const auto delay : delays) {
+    impl_->check(rd_kafka_mock_broker_push_request_error_rtts(
+                     impl_->cluster.get(), broker_id, static_cast<std::int16_t>(api), 1,
+                     RD_KAFKA_RESP_ERR_NO_ERROR, static_cast<int>(delay.count())),
+                 "cannot delay the answers of broker " + std::to_string(broker_id));
+  }
+}
+
 void EmbeddedBroker::set_partition_leader(std::string_view topic, std::int32_t partition,
                                           std::int32_t broker_id) {
   const std::string name(topic);

@@ -79,7 +79,7 @@ struct EmbeddedSchemaRegistry::Impl {
       : options(std::move(o)),
         topic(options.brokers, options.topic, options.timeout),
         store(options.default_compatibility) {
-    for (const auto& record : topic.read_all()) store.apply(record);
+    for (const auto& record : topic.read_new()) store.apply(record);
     HttpServerOptions http;
     http.host = options.host;
     http.port = options.port;
@@ -107,10 +107,28 @@ struct EmbeddedSchemaRegistry::Impl {
     return HttpResponse{status, content_type, body.dump(), {}};
   }
 
-  // Stores `record` in the topic, then in memory.
+  // Applies what the topic holds that this registry has not read yet: the
+  // writes of another registry on the same topic, and its own writes whose
+  // outcome it never learnt, which it fences first (SchemasTopic::fence). An
+  // id is handed out only after this, so it never names a second schema.
+  void catch_up() {
+    if (write_unsure) {
+      topic.fence();
+      write_unsure = false;
+    }
+    for (const auto& record : topic.read_new()) store.apply(record);
+  }
+
+  // Stores `record` in the topic, then reads it back into memory with what
+  // came before it.
   void store_change(const detail::SchemasRecord& record) {
-    topic.append(record);
-    store.apply(record);
+    try {
+      topic.append(record);
+    } catch (...) {
+      write_unsure = true;  // it may land all the same
+      throw;
+    }
+    catch_up();
   }
 
   // The routes of Confluent's REST API that serializers and deserializers
@@ -167,9 +185,20 @@ struct EmbeddedSchemaRegistry::Impl {
       }
       const Schema schema = detail::schema_from_json(body_of(request));
       std::lock_guard lock(mutex);
+      catch_up();
       const auto registration = store.plan_registration(path[1], schema);
-      if (registration.record) store_change(*registration.record);
-      return json{{"id", registration.id}};
+      if (!registration.record) return json{{"id", registration.id}};
+      store_change(*registration.record);
+      // The answer is what the topic holds, read back.
+      const auto registered = store.lookup(path[1], schema);
+      if (store.schema_by_id(registered.id) != schema) {
+        throw RegistryRefusal(500, 50001,
+                              "Error in the backend data store: id " +
+                                  std::to_string(registered.id) + " of topic '" + topic.name() +
+                                  "' names another schema (a second registry writes there); "
+                                  "not answered");
+      }
+      return json{{"id", registered.id}};
     }
     if (is({"subjects", ""})) {
       only({"POST"});
@@ -188,8 +217,16 @@ struct EmbeddedSchemaRegistry::Impl {
     }
     if (is({"schemas", "ids", ""})) {
       only({"GET"});
+      const auto id = id_named(path[2]);
       std::lock_guard lock(mutex);
-      return detail::schema_json(store.schema_by_id(id_named(path[2])));
+      try {
+        return detail::schema_json(store.schema_by_id(id));
+      } catch (const RegistryRefusal&) {
+        // Written since this registry last read (by another registry, or a
+        // write of its own whose answer it missed)?
+        catch_up();
+        return detail::schema_json(store.schema_by_id(id));
+      }
     }
     if (is({"compatibility", "subjects", "", "versions", ""}) ||
         is({"compatibility", "subjects", "", "versions"})) {
@@ -228,6 +265,7 @@ struct EmbeddedSchemaRegistry::Impl {
   detail::SchemasTopic topic;
   std::mutex mutex;  // the store, and the order of changes in the topic
   detail::SchemaStore store;
+  bool write_unsure = false;  // a write to the topic failed: it may land yet
   std::optional<HttpServer> server;  // last: stops before the rest goes
 };
 

@@ -86,6 +86,11 @@ class EmbeddedBroker {
   /// Fault control: the next requests of type `api` fail, one per entry of
   /// `errors`, with that error.
   void push_request_errors(KafkaApi api, const std::vector<KafkaError>& errors);
+  /// Fault control: the next requests of type `api` to broker `broker_id`
+  /// are carried out at once but answered late, one per entry of `delays`:
+  /// a client that gives up waiting does not know they took effect.
+  void push_request_delays(std::int32_t broker_id, KafkaApi api,
+                           const std::vector<std::chrono::milliseconds>& delays);
   /// Fault control: moves the leader of a partition.
   void set_partition_leader(std::string_view topic, std::int32_t partition, std::int32_t broker_id);
 

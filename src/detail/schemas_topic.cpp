@@ -43,9 +43,41 @@ void create_compacted(const std::string& brokers, const std::string& topic,
 
 }  // namespace
 
+// The consumer that reads the topic, assigned every partition from the
+// start, and how far it has read each.
+struct SchemasTopic::Reader {
+  KafkaPtr consumer;
+  // Asks where partitions end. Not the consumer: a broker answers one
+  // connection's requests in order, so behind the consumer's waiting fetch
+  // each question would wait out fetch.wait.max.ms.
+  KafkaPtr asker;
+  std::int32_t partitions = 0;
+  std::map<std::int32_t, std::int64_t> next;  // the offset each partition is read up to
+  // Set by a record that is not a registry's JSON: what is after it cannot
+  // be trusted either, so every later read fails the same way.
+  std::optional<std::string> corrupt;
+};
+
+namespace {
+
+// Milliseconds left until `deadline`, at least 0.
+int left_until(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int>(std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                               std::chrono::steady_clock::now())
+             .count()));
+}
+
+const std::string noop_key = R"({"keytype":"NOOP","magic":0})";
+
+}  // namespace
+
 SchemasTopic::SchemasTopic(std::string brokers, std::string topic,
                            std::chrono::milliseconds timeout)
-    : brokers_(std::move(brokers)), topic_(std::move(topic)), timeout_(timeout) {
+    : brokers_(std::move(brokers)),
+      topic_(std::move(topic)),
+      timeout_(timeout),
+      reader_(std::make_unique<Reader>()) {
   create_compacted(brokers_, topic_, timeout_);
   ProducerOptions options;
   options.brokers = brokers_;
@@ -54,99 +86,121 @@ SchemasTopic::SchemasTopic(std::string brokers, std::string topic,
   options.connect_timeout = timeout_;
   options.linger = std::chrono::milliseconds(0);
   producer_ = std::make_unique<Producer>(ChannelRegistry{}, options);
-}
 
-SchemasTopic::~SchemasTopic() = default;
-
-void SchemasTopic::append(const SchemasRecord& record) {
-  SendOptions send;
-  send.key = record.key.dump();
-  const std::string value = record.value ? record.value->dump() : std::string();
-  auto report =
-      producer_
-          ->send_raw(topic_, record.value ? std::optional<std::string_view>(value) : std::nullopt,
-                     std::move(send))
-          .get();
-  if (!report.ok()) {
-    fail(Errc::kafka_error, "the registry could not store a change in topic '" + topic_ +
-                                "': " + report.error().to_string());
-  }
-}
-
-std::vector<SchemasRecord> SchemasTopic::read_all() const {
   Properties properties{
       {"bootstrap.servers", brokers_},      {"group.id", "corps-schema-registry-reader"},
       {"enable.auto.commit", "false"},      {"enable.partition.eof", "true"},
       {"allow.auto.create.topics", "true"}, {"client.id", "corps-schema-registry"}};
-  KafkaPtr consumer = make_client(RD_KAFKA_CONSUMER, make_conf(properties));
+  auto& consumer = reader_->consumer;
+  consumer = make_client(RD_KAFKA_CONSUMER, make_conf(properties));
   wait_for_brokers(consumer.get(), brokers_, timeout_);
+  properties.erase("group.id");
+  reader_->asker = make_client(RD_KAFKA_CONSUMER, make_conf(properties));
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
-  const auto left = [&] {
-    return static_cast<int>(std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                 std::chrono::steady_clock::now())
-               .count()));
-  };
 
   // The topic's partitions, asked for by name (which makes it on the
   // embedded broker).
   const rd_kafka_metadata_t* raw_metadata = nullptr;
   std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
       rd_kafka_topic_new(consumer.get(), topic_.c_str(), nullptr), &rd_kafka_topic_destroy);
-  int partitions = 0;
+  auto& partitions = reader_->partitions;
   while (partitions == 0) {
-    const auto err = rd_kafka_metadata(consumer.get(), 0, handle.get(), &raw_metadata, left());
+    const auto err =
+        rd_kafka_metadata(consumer.get(), 0, handle.get(), &raw_metadata, left_until(deadline));
     MetadataPtr metadata(raw_metadata);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1 &&
         metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       partitions = metadata->topics[0].partition_cnt;
     }
-    if (partitions == 0 && left() == 0) {
+    if (partitions == 0 && left_until(deadline) == 0) {
       fail(Errc::registry_unreachable,
            "the brokers at " + brokers_ + " did not describe topic '" + topic_ + "' in time");
     }
     // A topic being made answers "unknown" at once: ask again shortly,
     // rather than in a tight loop.
     if (partitions == 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left(), 50)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(left_until(deadline), 50)));
   }
-
-  // Where each partition ends now; only partitions with records are read.
-  std::map<std::int32_t, std::int64_t> end_of;
   PartitionListPtr assignment(rd_kafka_topic_partition_list_new(partitions));
   for (std::int32_t p = 0; p < partitions; ++p) {
-    std::int64_t low = 0;
-    std::int64_t high = 0;
-    const auto err =
-        query_watermarks(consumer.get(), topic_, p, low, high, std::chrono::milliseconds(left()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw Exception(kafka_error(err, Stage::schema, "reading where topic '" + topic_ + "' ends"));
-    }
-    if (high > low) {
-      end_of[p] = high;
-      rd_kafka_topic_partition_list_add(assignment.get(), topic_.c_str(), p)->offset =
-          RD_KAFKA_OFFSET_BEGINNING;
-    }
+    rd_kafka_topic_partition_list_add(assignment.get(), topic_.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    reader_->next[p] = 0;
   }
-  std::vector<SchemasRecord> records;
-  if (end_of.empty()) return records;
   if (const auto err = rd_kafka_assign(consumer.get(), assignment.get())) {
     throw Exception(kafka_error(err, Stage::schema, "reading topic '" + topic_ + "'"));
   }
+}
+
+SchemasTopic::~SchemasTopic() {
+  if (reader_ && reader_->consumer) rd_kafka_consumer_close(reader_->consumer.get());
+}
+
+void SchemasTopic::send(const std::string& key, const std::optional<std::string>& value,
+                        std::optional<std::int32_t> partition) {
+  SendOptions send;
+  send.key = key;
+  send.partition = partition;
+  auto report = producer_
+                    ->send_raw(topic_, value ? std::optional<std::string_view>(*value) : std::nullopt,
+                               std::move(send))
+                    .get();
+  if (!report.ok()) {
+    fail(Errc::kafka_error, "the registry could not store a change in topic '" + topic_ +
+                                "': " + report.error().to_string());
+  }
+}
+
+void SchemasTopic::append(const SchemasRecord& record) {
+  send(record.key.dump(), record.value ? std::optional(record.value->dump()) : std::nullopt,
+       std::nullopt);
+}
+
+void SchemasTopic::fence() {
+  for (std::int32_t p = 0; p < reader_->partitions; ++p) send(noop_key, std::nullopt, p);
+}
+
+std::vector<SchemasRecord> SchemasTopic::read_new() {
+  if (reader_->corrupt) fail(Errc::corrupt_data, *reader_->corrupt);
+  rd_kafka_t* consumer = reader_->consumer.get();
+  auto& next = reader_->next;
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto left = [&] { return left_until(deadline); };
+
+  // Where each partition ends now; those read that far are done.
+  std::map<std::int32_t, std::int64_t> end_of;
+  for (std::int32_t p = 0; p < reader_->partitions; ++p) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    const auto err = query_watermarks(reader_->asker.get(), topic_, p, low, high,
+                                      std::chrono::milliseconds(left()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw Exception(kafka_error(err, Stage::schema, "reading where topic '" + topic_ + "' ends"));
+    }
+    if (high > next[p]) end_of[p] = high;
+  }
+  std::vector<SchemasRecord> records;
+  const auto read_up_to = [&](std::int32_t partition, std::int64_t offset) {
+    auto& position = next[partition];
+    position = std::max(position, offset);
+    const auto done = end_of.find(partition);
+    if (done != end_of.end() && position >= done->second) end_of.erase(done);
+  };
   while (!end_of.empty()) {
     if (left() == 0)
       fail(Errc::timed_out, "topic '" + topic_ + "' was not read to its end in time");
-    MessagePtr message(rd_kafka_consumer_poll(consumer.get(), std::min(left(), 200)));
+    MessagePtr message(rd_kafka_consumer_poll(consumer, std::min(left(), 200)));
     if (!message) continue;
-    const auto done = end_of.find(message->partition);
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (done != end_of.end() && message->offset >= done->second) end_of.erase(done);
+      read_up_to(message->partition, message->offset);
       continue;
     }
     if (message->err) {
       throw Exception(kafka_error(message->err, Stage::schema, "reading topic '" + topic_ + "'"));
     }
-    if (done != end_of.end() && message->offset + 1 >= done->second) end_of.erase(done);
+    // Every record polled is kept, past the end asked for too: the reader
+    // does not see it again.
+    read_up_to(message->partition, message->offset + 1);
     SchemasRecord record;
     try {
       record.key = nlohmann::json::parse(
@@ -156,14 +210,13 @@ std::vector<SchemasRecord> SchemasTopic::read_all() const {
             std::string_view(static_cast<const char*>(message->payload), message->len));
       }
     } catch (const nlohmann::json::exception& e) {
-      fail(Errc::corrupt_data,
-           "topic '" + topic_ + "' holds a record that is not a registry's JSON at " +
-               RecordLocation{topic_, message->partition, message->offset}.to_string() + ": " +
-               e.what());
+      reader_->corrupt = "topic '" + topic_ + "' holds a record that is not a registry's JSON at " +
+                         RecordLocation{topic_, message->partition, message->offset}.to_string() +
+                         ": " + e.what();
+      fail(Errc::corrupt_data, *reader_->corrupt);
     }
     records.push_back(std::move(record));
   }
-  rd_kafka_consumer_close(consumer.get());
   return records;
 }
 

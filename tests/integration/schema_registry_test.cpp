@@ -93,6 +93,47 @@ TEST_F(SchemaRegistry, ARestartedRegistryHasEverySchemaUnderTheSameId) {
   EXPECT_EQ(client.version("Orders-value").version, 2);
 }
 
+// A write to _schemas whose outcome the registry could not learn (the broker
+// took it but answered too late) may have landed. The id it named must not go
+// to another schema: before, the next registration took the same id, and
+// once read back from the topic that id named the first schema under both
+// subjects. The registry now reads the topic to its end before it hands out
+// an id, and reads its own write back before it answers.
+class MockSchemaRegistry : public SchemaRegistry {};
+
+TEST_F(MockSchemaRegistry, AWriteWhoseOutcomeIsUnknownNeverLeavesItsIdToAnotherSchema) {
+  corps_tests::HangGuard guard(120s, "registering around a write whose outcome is unknown");
+  const auto a = schema_with("string a = 1;");
+  const auto b = schema_with("string b = 1;");
+  std::int32_t b_id = 0;
+  {
+    corps::EmbeddedSchemaRegistry registry({.brokers = brokers(), .timeout = 2s});
+    auto client = corps::SchemaRegistryClient({.url = registry.url(), .retries = 0});
+    (void)client.register_schema("Warm-value", schema_with("string warm = 1;"));
+    // The write of A lands; its acknowledgement comes 4 s later, after the
+    // registry's 2 s.
+    broker().push_request_delays(1, corps::KafkaApi::produce, {4s});
+    EXPECT_THROW((void)client.register_schema("A-value", a), corps::Exception);
+    b_id = client.register_schema("B-value", b);
+    EXPECT_EQ(client.schema_by_id(b_id).schema, b.schema);
+    // A landed: the registry read it back.
+    EXPECT_EQ(client.subjects(), (std::vector<std::string>{"A-value", "B-value", "Warm-value"}));
+    if (client.subjects().size() == 3) {
+      const auto a_now = client.version("A-value");
+      EXPECT_EQ(a_now.schema.schema, a.schema);
+      EXPECT_NE(a_now.id, b_id) << "one id for two schemas";
+      EXPECT_EQ(client.register_schema("A-value", a), a_now.id) << "A again keeps its id";
+    }
+  }
+  // Read back from the topic by a registry started again.
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  EXPECT_EQ(client.schema_by_id(b_id).schema, b.schema);
+  EXPECT_EQ(client.version("B-value").schema.schema, b.schema);
+  EXPECT_EQ(client.version("A-value").schema.schema, a.schema);
+  EXPECT_NE(client.version("A-value").id, b_id);
+}
+
 TEST_F(SchemaRegistry, BackwardRefusesAFieldNumberReusedWithAnotherType) {
   auto registry = start_registry();
   auto client = client_of(registry);
