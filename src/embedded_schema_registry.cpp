@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "corps/error.hpp"
-#include "corps/logging.hpp"
 #include "corps/http_server.hpp"
+#include "corps/logging.hpp"
 #include "detail/schema_store.hpp"
 #include "detail/schemas_topic.hpp"
 
@@ -251,7 +251,7 @@ struct EmbeddedSchemaRegistry::Impl {
         std::lock_guard lock(mutex);
         const bool fall_back = request.param("defaultToGlobal") == "true";
         return json{{"compatibilityLevel", to_string(subject ? store.level(*subject, fall_back)
-                                                               : store.level(std::nullopt))}};
+                                                             : store.level(std::nullopt))}};
       }
       const auto level = level_in(body_of(request));
       std::lock_guard lock(mutex);
@@ -265,7 +265,7 @@ struct EmbeddedSchemaRegistry::Impl {
   detail::SchemasTopic topic;
   std::mutex mutex;  // the store, and the order of changes in the topic
   detail::SchemaStore store;
-  bool write_unsure = false;  // a write to the topic failed: it may land yet
+  bool write_unsure = false;         // a write to the topic failed: it may land yet
   std::optional<HttpServer> server;  // last: stops before the rest goes
 };
 

@@ -61,6 +61,92 @@ Result<std::shared_ptr<const google::protobuf::Message>> MessageLoader::registry
   }
 }
 
+namespace {
+
+// Whether `payload` may be a serialized message: empty, or starting with a
+// tag whose field number is not 0.
+bool may_start_a_message(std::string_view payload) {
+  return payload.empty() || static_cast<unsigned char>(payload.front()) >= 0x08;
+}
+
+std::string path_text(const std::vector<int>& path) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    text += (i ? ", " : "") + std::to_string(path[i]);
+  }
+  return text + "]";
+}
+
+std::string_view encoding_name(MessageIndexEncoding encoding) {
+  return encoding == MessageIndexEncoding::zigzag ? "zigzag" : "plain";
+}
+
+}  // namespace
+
+Result<ConfluentFrame> MessageLoader::read_frame(
+    std::string_view value, std::string_view topic, const ChannelBinding* binding, bool type_named,
+    const RecordLocation& where, std::shared_ptr<const google::protobuf::Message>& prototype,
+    std::string& note) {
+  const auto configured = options_.message_index_encoding;
+  const auto other_encoding = configured == MessageIndexEncoding::zigzag
+                                  ? MessageIndexEncoding::plain
+                                  : MessageIndexEncoding::zigzag;
+  auto chosen = read_confluent_frame(value, configured);
+  auto other = read_confluent_frame(value, other_encoding);
+  const auto usable = [](const Result<ConfluentFrame>& frame) {
+    return frame.ok() && may_start_a_message(frame->payload);
+  };
+  // Most values read one way only; the first message, [0], reads the same
+  // both ways.
+  if (!usable(other) || (usable(chosen) && chosen->message_indexes == other->message_indexes)) {
+    return chosen;
+  }
+  if (!usable(chosen)) return other;
+
+  // Two readings: the schema decides. 2: the reading names the record's
+  // type; 1: a message of the schema; 0: nothing.
+  const auto rank = [&](const ConfluentFrame& frame,
+                        std::shared_ptr<const google::protobuf::Message>& type) -> Result<int> {
+    const google::protobuf::Descriptor* named = nullptr;
+    if (schemas_) {
+      auto resolved = registry_type(frame.schema_id, frame.message_indexes, where);
+      if (!resolved.ok()) {
+        if (resolved.error().code() == Errc::schema_not_found) return 0;
+        return resolved.error();  // an unreachable registry decides nothing
+      }
+      type = *resolved;
+      named = type->GetDescriptor();
+    } else {
+      named = message_at_path(*binding->type()->file(), frame.message_indexes);
+      if (named == nullptr) return 0;
+    }
+    if (binding == nullptr) return 1;
+    const bool records_type = type_named ? named->full_name() == binding->type()->full_name()
+                                         : registry_.find(topic, named->full_name()) != nullptr;
+    return records_type ? 2 : 1;
+  };
+  std::shared_ptr<const google::protobuf::Message> chosen_type;
+  std::shared_ptr<const google::protobuf::Message> other_type;
+  const auto chosen_rank = rank(*chosen, chosen_type);
+  if (!chosen_rank.ok()) return chosen_rank.error();
+  const auto other_rank = rank(*other, other_type);
+  if (!other_rank.ok()) return other_rank.error();
+  if (*other_rank > *chosen_rank) {
+    prototype = std::move(other_type);
+    return other;
+  }
+  if (*other_rank == *chosen_rank) {
+    note = " (read as " + std::string(encoding_name(configured)) +
+           " varints, its message indexes are " + path_text(chosen->message_indexes) +
+           "; read as " + std::string(encoding_name(other_encoding)) + " ones, " +
+           path_text(other->message_indexes) +
+           ", which the schema cannot rule out: LoaderOptions::message_index_encoding chose " +
+           std::string(encoding_name(configured)) + ")";
+  }
+  prototype = std::move(chosen_type);
+  return chosen;
+}
+
 std::shared_ptr<const void> MessageLoader::type_owner(
     const google::protobuf::Message& message) const {
   const auto found = registry_types_.find(message.GetDescriptor());
@@ -144,8 +230,10 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                                                     record.headers ? *record.headers : no_headers);
   std::string_view serialized;
   std::shared_ptr<const google::protobuf::Message> registry_prototype;
+  std::string index_note;  // how the message indexes were chosen, if the schema could not
   if (confluent_framed) {
-    auto frame = read_confluent_frame({record.value, record.value_size});
+    auto frame = read_frame({record.value, record.value_size}, record.topic, binding, type_named,
+                            where(), registry_prototype, index_note);
     if (!frame.ok()) {
       return Error(frame.error().code(), Stage::framing, frame.error().message(), where());
     }
@@ -160,9 +248,11 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
     // With a registry, the schema id says the type (a named one is checked
     // against it); without one, a channel of one type is read as that type.
     if (schemas_) {
-      auto resolved = registry_type(frame->schema_id, frame->message_indexes, where());
-      if (!resolved.ok()) return resolved.error();
-      registry_prototype = std::move(*resolved);
+      if (!registry_prototype) {
+        auto resolved = registry_type(frame->schema_id, frame->message_indexes, where());
+        if (!resolved.ok()) return resolved.error();
+        registry_prototype = std::move(*resolved);
+      }
       if (binding != nullptr) {
         const auto& name = registry_prototype->GetDescriptor()->full_name();
         const auto* by_id = registry_.find(record.topic, name);
@@ -173,7 +263,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
                                              std::string(type_header) + " header"
                                        : what_type()) +
                            ", but the record's schema id " + std::to_string(frame->schema_id) +
-                           " says " + name,
+                           " says " + name + index_note,
                        where());
         }
         binding = by_id;
@@ -222,7 +312,7 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   auto message = std::unique_ptr<google::protobuf::Message>(prototype.New());
   if (!message->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
     return Error(Errc::parse_failed, Stage::parse,
-                 "the " + what_bytes() + " are not a valid " + type_name, where());
+                 "the " + what_bytes() + " are not a valid " + type_name + index_note, where());
   }
   const auto* metadata_field =
       binding != nullptr ? binding->metadata_field()

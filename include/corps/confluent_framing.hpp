@@ -14,12 +14,13 @@
 // number as a zigzag varint (Kafka's ByteUtils.writeVarint); confluent-kafka
 // for Python before 1.8 (Debian bookworm ships 1.7.0) writes plain unsigned
 // varints. Both write [0] as 0x00. A reader that is told which to expect
-// reads only that one. read_confluent_frame without it takes zigzag unless
-// the bytes cannot be zigzag: a negative count or index, or a message that
-// would then start with a byte no protobuf message starts with (0x00 to
-// 0x07: field number 0); then plain. It can only be wrong for a plain
-// writer's path with a nested index of 8 or more; a reader that knows its
-// writers says which encoding they use.
+// reads only that one. read_confluent_frame without it guesses from the
+// bytes alone: zigzag unless they cannot be zigzag (a negative count or
+// index, or a message that would then start with a byte no protobuf message
+// starts with, 0x00 to 0x07: field number 0), then plain; a plain writer's
+// path with a nested index of 8 or more fools it. MessageLoader does not
+// guess: it reads both ways and lets the schema decide, then
+// LoaderOptions::message_index_encoding.
 //
 // A protobuf message never starts with byte 0x00 (field number 0 does not
 // exist) and a zlib stream starts with its CMF byte (0x78 for MessageCorps's

@@ -9,10 +9,10 @@
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "corps/codec.hpp"
+#include "corps/confluent_framing.hpp"
 #include "corps/headers.hpp"
 #include "corps/registry.hpp"
 #include "corps/result.hpp"
@@ -48,6 +49,15 @@ struct LoaderOptions {
   /// the estimate is from above, and is only made for values large enough
   /// to pass it at the type's worst ratio of memory to wire bytes.
   std::size_t max_parsed_bytes = std::size_t{256} << 20;
+  /// How a Confluent-framed value's message indexes are read when the
+  /// schema cannot decide. Both encodings are tried; where they read
+  /// differently, the reading that names the record's type (the one its
+  /// header or its channel names) wins, then one that names a message of
+  /// the schema at all (the registry's schema for its id, or the file of the
+  /// channel's type). Only where both are equal does this choose, and a
+  /// record that then fails says what the other reading would have named.
+  /// Plain for writers such as confluent-kafka for Python before 1.8.
+  MessageIndexEncoding message_index_encoding = MessageIndexEncoding::zigzag;
 };
 
 /// A record as it came off the wire. Views only: the caller keeps the bytes
@@ -111,6 +121,16 @@ class MessageLoader {
 
   // What parsing a value of `prototype`'s type may cost, made once per type.
   const detail::ParseCost& parse_cost(const google::protobuf::Message& prototype);
+
+  // Takes a Confluent-framed value apart, choosing between its two readings
+  // (see LoaderOptions::message_index_encoding). With a registry, sets
+  // `prototype` to the type the chosen reading names; sets `note` to what a
+  // failure should add when the configured encoding chose.
+  Result<ConfluentFrame> read_frame(std::string_view value, std::string_view topic,
+                                    const ChannelBinding* binding, bool type_named,
+                                    const RecordLocation& where,
+                                    std::shared_ptr<const google::protobuf::Message>& prototype,
+                                    std::string& note);
 
   // The type the schema registry gives a Confluent-framed record.
   Result<std::shared_ptr<const google::protobuf::Message>> registry_type(

@@ -141,10 +141,11 @@ void SchemasTopic::send(const std::string& key, const std::optional<std::string>
   SendOptions send;
   send.key = key;
   send.partition = partition;
-  auto report = producer_
-                    ->send_raw(topic_, value ? std::optional<std::string_view>(*value) : std::nullopt,
-                               std::move(send))
-                    .get();
+  auto report =
+      producer_
+          ->send_raw(topic_, value ? std::optional<std::string_view>(*value) : std::nullopt,
+                     std::move(send))
+          .get();
   if (!report.ok()) {
     fail(Errc::kafka_error, "the registry could not store a change in topic '" + topic_ +
                                 "': " + report.error().to_string());

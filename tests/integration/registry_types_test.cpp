@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "corps/confluent_framing.hpp"
 #include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
 #include "corps/error.hpp"
@@ -16,6 +17,7 @@
 #include "corps/producer.hpp"
 #include "corps/schema_registry.hpp"
 #include "corps/testing/broker_test.hpp"
+#include "corps_test/nested_types.pb.h"
 #include "corps_test/test_types.pb.h"
 #include "support/expect.hpp"
 #include "support/hang_guard.hpp"
@@ -111,6 +113,51 @@ TEST_F(RegistryTypes, AConsumerWithARegistryReadsAChannelItHasNoTypeFor) {
     EXPECT_EQ(metadata.offset(), static_cast<std::int64_t>(n));
     EXPECT_EQ(metadata.uuid().size(), 36U);
   }
+}
+
+// The message indexes [0, 8] of Outer.N8, written plain (confluent-kafka
+// 1.7.0 for Python), are the bytes of zigzag [0] and a message: both name a
+// message of the registered file. On a channel bound to N8 the channel's
+// type decides; on one the consumer has no type for, the configured
+// encoding does, and the default (zigzag) says so when the record fails.
+TEST_F(RegistryTypes, PlainIndexesOfANestedTypeAreReadByTheSchemaOrTheConfiguredEncoding) {
+  create_topic("Nested", 1);
+  auto registry = start_registry();
+  auto client = client_of(registry);
+  const auto id =
+      client->register_file("Nested-value", *corps_test::nested::Outer::descriptor()->file());
+  corps_test::nested::Outer::N8 n8;
+  n8.set_value(5);
+  n8.set_name("x");
+  std::string value;
+  corps::append_confluent_prefix(value, id, std::vector<int>{0, 8},
+                                 corps::MessageIndexEncoding::plain);
+  send_value("Nested", value + n8.SerializeAsString());
+
+  const auto read = [&](corps::ChannelRegistry channels, corps::MessageIndexEncoding encoding) {
+    auto options = consumer_options("", {"Nested"});
+    options.schema_registry = client;
+    options.loader.message_index_encoding = encoding;
+    corps::Consumer consumer(std::move(channels), options);
+    auto records = corps::testing::consume(consumer, 1);
+    EXPECT_EQ(records.size(), 1U);
+    return records.empty() ? std::optional<corps::Record>() : std::move(records.front());
+  };
+  corps::ChannelRegistry bound;
+  bound.bind<corps_test::nested::Outer::N8>("Nested", corps::WireFormat::confluent);
+  const auto typed = read(bound, corps::MessageIndexEncoding::zigzag);
+  ASSERT_TRUE(typed && typed->ok()) << (typed ? typed->error().to_string() : "none");
+  EXPECT_EQ(typed->as<corps_test::nested::Outer::N8>().name(), "x");
+
+  const auto plain = read(corps::ChannelRegistry{}, corps::MessageIndexEncoding::plain);
+  ASSERT_TRUE(plain && plain->ok()) << (plain ? plain->error().to_string() : "none");
+  EXPECT_EQ(plain->message().GetDescriptor()->full_name(), "corps_test.nested.Outer.N8");
+
+  const auto zigzag = read(corps::ChannelRegistry{}, corps::MessageIndexEncoding::zigzag);
+  ASSERT_TRUE(zigzag);
+  ASSERT_FALSE(zigzag->ok()) << "read as Outer";
+  EXPECT_EQ(zigzag->error().code(), corps::Errc::parse_failed);
+  EXPECT_THAT_TEXT(zigzag->error().message(), "read as plain ones, [0, 8]");
 }
 
 // Records of two schema ids hold two types made at run time; replacing one
@@ -241,8 +288,9 @@ TEST_F(RegistryTypes, ALookUpKeepsThePollsTimeoutAndAFailedIdIsNotAskedAgainAtOn
   getsockname(silent, reinterpret_cast<sockaddr*>(&address), &size);
   auto options = consumer_options("", {"Readings"});
   options.decode_threads = 0;  // decoded on the thread that polls
-  options.schema_registry = std::make_shared<corps::SchemaRegistryClient>(
-      corps::SchemaRegistryOptions{.url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
+  options.schema_registry =
+      std::make_shared<corps::SchemaRegistryClient>(corps::SchemaRegistryOptions{
+          .url = "http://127.0.0.1:" + std::to_string(ntohs(address.sin_port))});
   corps::Consumer consumer(corps::ChannelRegistry{}, options);
   corps_tests::HangGuard guard(60s, "a poll whose record's schema the registry never gives");
   std::vector<std::chrono::milliseconds> took;
@@ -256,13 +304,15 @@ TEST_F(RegistryTypes, ALookUpKeepsThePollsTimeoutAndAFailedIdIsNotAskedAgainAtOn
   }
   for (const auto& record : records) {
     ASSERT_FALSE(record.ok());
-    EXPECT_EQ(record.error().code(), corps::Errc::registry_unreachable) << record.error().to_string();
+    EXPECT_EQ(record.error().code(), corps::Errc::registry_unreachable)
+        << record.error().to_string();
     EXPECT_EQ(record.error().severity(), corps::Severity::retriable);
   }
   EXPECT_THAT_TEXT(records[1].error().message(), "not asked again");
   // Watchdog bounds, not speeds: the look-up ended with the poll (plus a
   // margin for a loaded machine), where it took 40 s before.
-  for (const auto duration : took) EXPECT_LT(duration, 10s) << "a poll(1 s) took " << duration.count() << " ms";
+  for (const auto duration : took)
+    EXPECT_LT(duration, 10s) << "a poll(1 s) took " << duration.count() << " ms";
   close(silent);
 }
 

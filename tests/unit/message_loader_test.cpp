@@ -10,6 +10,7 @@
 #include "corps/message_handler.hpp"
 #include "corps/prediction.pb.h"
 #include "corps/testing/records.hpp"
+#include "corps_test/nested_types.pb.h"
 #include "corps_test/test_types.pb.h"
 #include "messagecorps/image.pb.h"
 #include "support/expect.hpp"
@@ -445,6 +446,84 @@ TEST(MessageLoader, ABadFramingIsAFramingError) {
   const auto large = failure(capped, at("Predictions", framed(prediction)));
   EXPECT_EQ(large.stage(), Stage::framing);
   EXPECT_EQ(large.code(), Errc::too_large);
+}
+
+// The message indexes [0, 8], written plain (as confluent-kafka 1.7.0 for
+// Python does), are the bytes 02 00 08: read as zigzag they are [0] and a
+// message that starts with 08. Both readings name a message of the file
+// (Outer, and Outer.N8, its ninth nested type); the schema decides where it
+// can, the configured encoding where it cannot, and a record that still
+// fails says which reading it took and what the other would have named.
+namespace nested = corps_test::nested;
+
+std::string framed_at(const google::protobuf::Message& message,
+                      corps::MessageIndexEncoding encoding) {
+  std::string value;
+  corps::append_confluent_prefix(value, 17, corps::message_index_path(*message.GetDescriptor()),
+                                 encoding);
+  return value + message.SerializeAsString();
+}
+
+nested::Outer::N8 ninth_nested() {
+  nested::Outer::N8 n8;
+  n8.set_value(5);
+  n8.set_name("x");
+  return n8;
+}
+
+TEST(MessageLoader, PlainIndexesOfANestedTypeReadAsTheTypeTheChannelCarries) {
+  ChannelRegistry r;
+  r.bind<nested::Outer::N8>("Nested", corps::WireFormat::confluent);
+  MessageLoader loader(r);
+  const auto plain = framed_at(ninth_nested(), corps::MessageIndexEncoding::plain);
+  ASSERT_EQ(plain.substr(5, 3), std::string("\x02\x00\x08", 3));
+  for (const auto& value :
+       {plain, framed_at(ninth_nested(), corps::MessageIndexEncoding::zigzag)}) {
+    auto decoded = loader.load(at("Nested", value));
+    ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+    const auto& read = dynamic_cast<const nested::Outer::N8&>(**decoded);
+    EXPECT_EQ(read.value(), 5);
+    EXPECT_EQ(read.name(), "x");
+  }
+}
+
+// Neither reading names the channel's type (Ninth, a top-level message of
+// the same file): the configured encoding decides.
+TEST(MessageLoader, WhenTheSchemaCannotTellTheReadingsApartTheConfiguredEncodingDecides) {
+  ChannelRegistry r;
+  r.bind<nested::Ninth>("Nested", corps::WireFormat::confluent);
+  const auto plain = framed_at(ninth_nested(), corps::MessageIndexEncoding::plain);
+  MessageLoader zigzag(r);  // the default
+  const auto error = failure(zigzag, at("Nested", plain));
+  EXPECT_EQ(error.code(), Errc::parse_failed) << error.to_string();
+  EXPECT_NE(error.message().find("read as zigzag varints, its message indexes are [0]; read as "
+                                 "plain ones, [0, 8]"),
+            std::string::npos)
+      << error.to_string();
+  EXPECT_NE(error.message().find("LoaderOptions::message_index_encoding"), std::string::npos)
+      << error.to_string();
+  MessageLoader reader(r, {.message_index_encoding = corps::MessageIndexEncoding::plain});
+  auto decoded = reader.load(at("Nested", plain));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
+  EXPECT_EQ(dynamic_cast<const nested::Ninth&>(**decoded).value(), 5);
+}
+
+// On a channel of several types, the type a record's header names decides,
+// whichever encoding is configured.
+TEST(MessageLoader, TheTypeARecordNamesDecidesBetweenTheReadings) {
+  ChannelRegistry r;
+  r.bind_types<nested::Outer, nested::Outer::N8>("Nested", corps::WireFormat::confluent);
+  const corps::Headers named{{std::string(corps::type_header), "corps_test.nested.Outer.N8"}};
+  for (const auto configured :
+       {corps::MessageIndexEncoding::zigzag, corps::MessageIndexEncoding::plain}) {
+    MessageLoader loader(r, {.message_index_encoding = configured});
+    for (const auto written :
+         {corps::MessageIndexEncoding::zigzag, corps::MessageIndexEncoding::plain}) {
+      auto read = loader.load(at("Nested", framed_at(ninth_nested(), written), &named));
+      ASSERT_TRUE(read.ok()) << read.error().to_string();
+      EXPECT_EQ(dynamic_cast<const nested::Outer::N8&>(**read).value(), 5);
+    }
+  }
 }
 
 // With a corps-codec header the value is that codec's, whatever its first
