@@ -201,7 +201,7 @@ schema_registry() {
   verdict "schema_registry: v3 is refused before anything is sent, naming the subject and the field" \
     bash -c "test $v3 -eq 1 && test ! -s '$work/v3.out' &&
              grep -q \"incompatible with subject 'Orders-value'\" '$work/v3.log' &&
-             grep -q \"field 2 was int64 'cents' and is now string 'cents'\" '$work/v3.log' &&
+             grep -q \"FIELD_SCALAR_KIND_CHANGED at shop.Order field 2 'cents': int64 is now string\" '$work/v3.log' &&
              test \$(kcat -b \"\$(head -1 '$work/broker.out')\" -C -t Orders -e -q -f '%o\\n' | wc -l) -eq 3"
 }
 
