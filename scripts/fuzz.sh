@@ -20,14 +20,14 @@ build=${CORPS_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${CORPS_FUZZ_SECONDS:-30}
 jobs=${CORPS_JOBS:-$(nproc)}
 cxx=${CORPS_FUZZ_CXX:-clang++}
-all_targets=(decode_fuzzer dead_letter_fuzzer cli_input_fuzzer)
+all_targets=(decode_fuzzer dead_letter_fuzzer cli_input_fuzzer registry_http_fuzzer)
 
 make_corpus=false
 targets=()
 for arg in "$@"; do
   case $arg in
     --make-corpus) make_corpus=true ;;
-    decode_fuzzer | dead_letter_fuzzer | cli_input_fuzzer) targets+=("$arg") ;;
+    decode_fuzzer | dead_letter_fuzzer | cli_input_fuzzer | registry_http_fuzzer) targets+=("$arg") ;;
     *)
       echo "usage: scripts/fuzz.sh [--make-corpus] [${all_targets[*]}]" >&2
       exit 2
