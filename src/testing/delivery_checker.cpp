@@ -46,7 +46,8 @@ void DeliveryChecker::committed(const std::string& topic, std::int32_t partition
 
 // Each partition's reads and the commits seen, in time: a read of an offset
 // read before is a violation if a commit past it had been seen already;
-// the bound is what each reader read at or past the last commit it saw.
+// the bound counts the reads again of records the reader before had seen
+// no commit past by then.
 void DeliveryChecker::check_redelivery_bound(DeliveryVerdict& verdict,
                                              std::map<std::string, int>& per_kind) const {
   using Partition = std::pair<std::string, std::int32_t>;
@@ -65,12 +66,28 @@ void DeliveryChecker::check_redelivery_bound(DeliveryVerdict& verdict,
     std::size_t next_commit = 0;
     std::int64_t committed_before = -1;
     std::set<std::int64_t> read_once;
-    // reader -> the offsets it read, and the last commit it saw
-    std::map<std::string, std::set<std::int64_t>> read_by;
-    std::map<std::string, std::int64_t> last_seen_by;
-    for (const Commit* commit : seen_commits) {
-      auto& last = last_seen_by.try_emplace(commit->reader, -1).first->second;
-      last = std::max(last, commit->offset);
+    // The commits each reader saw, in time.
+    std::map<std::string, std::vector<const Commit*>> seen_by;
+    for (const Commit* commit : seen_commits) seen_by[commit->reader].push_back(commit);
+    const auto last_seen_before = [&](const std::string& reader, std::int64_t at_ms) {
+      std::int64_t last = INT64_MIN;
+      for (const Commit* commit : seen_by[reader]) {
+        if (commit->at_ms >= at_ms) break;
+        last = std::max(last, commit->offset);
+      }
+      return last;
+    };
+    // Each read again is within the bound if the reader before it had seen
+    // no commit past the record by then: what that reader left uncommitted
+    // when it died, lost the partition or got it back.
+    std::map<std::int64_t, std::vector<const Receipt*>> reads_of;
+    for (const Receipt* receipt : list) reads_of[receipt->location.offset].push_back(receipt);
+    for (const auto& [offset, reads] : reads_of) {
+      for (std::size_t again = 1; again < reads.size(); ++again) {
+        if (offset >= last_seen_before(reads[again - 1]->reader, reads[again]->at_ms)) {
+          ++verdict.redelivery_bound;
+        }
+      }
     }
     for (const Receipt* receipt : list) {
       while (next_commit < seen_commits.size() &&
@@ -79,19 +96,12 @@ void DeliveryChecker::check_redelivery_bound(DeliveryVerdict& verdict,
         ++next_commit;
       }
       const std::int64_t offset = receipt->location.offset;
-      read_by[receipt->reader].insert(offset);
       if (!read_once.insert(offset).second && offset < committed_before) {
         ++verdict.redelivered_past_commit;
         example(verdict, per_kind, "redelivered past a commit",
                 receipt->location.to_string() + " read again by " + receipt->reader +
                     " after a commit at " + std::to_string(committed_before) + " was seen");
       }
-    }
-    for (const auto& [reader, offsets] : read_by) {
-      const auto last = last_seen_by.find(reader);
-      const std::int64_t from = last == last_seen_by.end() ? INT64_MIN : last->second;
-      verdict.redelivery_bound += static_cast<std::size_t>(
-          std::distance(offsets.lower_bound(from), offsets.end()));
     }
   }
 }
@@ -177,13 +187,12 @@ DeliveryVerdict DeliveryChecker::check(DeliveryGuarantee guarantee) const {
 
   if (guarantee.bound_redelivered) check_redelivery_bound(verdict, per_kind);
 
-  verdict.holds = verdict.lost == 0 && verdict.phantom == 0 && verdict.misplaced == 0 &&
-                  verdict.reordered == 0 &&
-                  (guarantee.allow_duplicated || verdict.duplicated == 0) &&
-                  (guarantee.allow_redelivered || verdict.redelivered == 0) &&
-                  (!guarantee.bound_redelivered ||
-                   (verdict.redelivered_past_commit == 0 &&
-                    verdict.redelivered <= verdict.redelivery_bound));
+  verdict.holds =
+      verdict.lost == 0 && verdict.phantom == 0 && verdict.misplaced == 0 &&
+      verdict.reordered == 0 && (guarantee.allow_duplicated || verdict.duplicated == 0) &&
+      (guarantee.allow_redelivered || verdict.redelivered == 0) &&
+      (!guarantee.bound_redelivered ||
+       (verdict.redelivered_past_commit == 0 && verdict.redelivered <= verdict.redelivery_bound));
   return verdict;
 }
 

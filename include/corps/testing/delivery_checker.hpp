@@ -19,9 +19,11 @@
 // what when, and which commits each reader saw: a record may be read again
 // only if no commit past it had been made (one seen before it was read
 // again is a violation, redelivered_past_commit), and all the redeliveries
-// together are at most the records each reader read past the last commit it
-// saw (redelivery_bound): what a member that died or lost its partitions
-// had not committed yet.
+// together are counted against what was left uncommitted (redelivery_bound):
+// a record read again counts there if the reader that read it before had
+// seen no commit past it by then, which is what a member that died, lost
+// its partitions or got them back had not committed yet. A commit it sees
+// later (the group's, made by the member that took over) does not count.
 #pragma once
 
 #include <cstddef>
