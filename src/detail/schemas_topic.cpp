@@ -197,6 +197,13 @@ std::vector<SchemasRecord> SchemasTopic::read_new() {
       continue;
     }
     if (message->err) {
+      // A broker that drops the connection or restarts is the client's to
+      // retry; the deadline still bounds the read.
+      const bool passing = message->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                           message->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+                           message->err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+                           message->err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+      if (passing) continue;
       throw Exception(kafka_error(message->err, Stage::schema, "reading topic '" + topic_ + "'"));
     }
     // Every record polled is kept, past the end asked for too: the reader

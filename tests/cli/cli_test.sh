@@ -317,7 +317,7 @@ check "produce on SIGINT sends what it read, prints its summary and exits 0" bas
 
 # --- schema registry -------------------------------------------------------------
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
-for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 registry=$(head -1 "$work/registry.url")
 check "registry prints its URL and answers Confluent's REST API" bash -c "
   [[ '$registry' == http://127.0.0.1:* ]] &&
@@ -327,9 +327,10 @@ check "registry prints its URL and answers Confluent's REST API" bash -c "
   test \"\$(curl -sf '$registry/subjects')\" = '[\"A-value\"]'"
 kill -TERM $registry_pid; wait $registry_pid
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
-for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 check "a registry started again on the same broker has the schema under the same id" bash -c "
-  curl -sf \"\$(head -1 '$work/registry.url')/schemas/ids/1\" | grep -q 'message A'"
+  curl -sf \"\$(head -1 '$work/registry.url')/schemas/ids/1\" | grep -q 'message A' ||
+  { cat '$work/registry.log' >&2; false; }"
 kill -TERM $registry_pid; wait $registry_pid
 check "registry refuses an unknown compatibility level as bad usage" bash -c "
   '$corps' registry --compatibility SIDEWAYS 2>/dev/null; test \$? -eq 2"
@@ -337,7 +338,7 @@ check "registry refuses an unknown compatibility level as bad usage" bash -c "
 # A registry's records read by their schema ids, with no type given:
 # written by Python's ProtobufSerializer, then by corps itself.
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
-for _ in $(seq 100); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 registry=$(head -1 "$work/registry.url")
 check "Python's ProtobufSerializer registers its schema and writes framed records" \
   env PYTHONPATH="$python_dir" /usr/bin/python3 "$source_dir/tests/interop/confluent_framing.py" \
