@@ -88,9 +88,15 @@ SchemasTopic::SchemasTopic(std::string brokers, std::string topic,
   producer_ = std::make_unique<Producer>(ChannelRegistry{}, options);
 
   Properties properties{
-      {"bootstrap.servers", brokers_},      {"group.id", "corps-schema-registry-reader"},
-      {"enable.auto.commit", "false"},      {"enable.partition.eof", "true"},
-      {"allow.auto.create.topics", "true"}, {"client.id", "corps-schema-registry"}};
+      {"bootstrap.servers", brokers_},
+      {"group.id", "corps-schema-registry-reader"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "true"},
+      // Made by the first request only on the embedded broker, which has no
+      // admin API: on Kafka a registry reading on after its topic was deleted
+      // must not make an empty one in its place.
+      {"allow.auto.create.topics", is_embedded_broker(brokers_) ? "true" : "false"},
+      {"client.id", "corps-schema-registry"}};
   auto& consumer = reader_->consumer;
   consumer = make_client(RD_KAFKA_CONSUMER, make_conf(properties));
   wait_for_brokers(consumer.get(), brokers_, timeout_);
