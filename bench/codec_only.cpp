@@ -15,8 +15,6 @@ namespace corps::bench {
 
 namespace {
 
-constexpr const char* codec_channel = "bench-codec";
-
 // A zlib stream of `zeros` zero bytes, built without holding them.
 std::string zeros_stream(std::size_t zeros) {
   z_stream zs{};
@@ -44,6 +42,27 @@ std::string zeros_stream(std::size_t zeros) {
 
 }  // namespace
 
+SampleLoader::SampleLoader(const Payload& payload, MessageLoader& loader)
+    : payload_(payload), loader_(loader) {
+  for (const Codec codec : {Codec::zlib, Codec::none, Codec::zstd, Codec::lz4}) {
+    Headers& headers = headers_of_.at(static_cast<std::size_t>(codec));
+    headers.push_back({std::string(type_header), payload.type_name()});
+    if (codec != Codec::zlib) {
+      headers.push_back({std::string(codec_header), std::string(to_string(codec))});
+    }
+  }
+}
+
+std::size_t SampleLoader::load(std::size_t index) {
+  const std::string& value = payload_.value(index);
+  const Headers& headers = headers_of_[static_cast<std::size_t>(payload_.value_codec(index))];
+  const RawRecord record{codec_channel, 0,       static_cast<std::int64_t>(index), value.data(),
+                         value.size(),  &headers};
+  auto message = loader_.load(record);
+  if (!message.ok()) throw std::runtime_error("load: " + message.error().to_string());
+  return value.size();
+}
+
 CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progress) {
   progress.stage(payload.layout() + " codec only · " + payload.name() +
                      " · encode, load, refuse a bomb, load again",
@@ -67,29 +86,12 @@ CodecResult measure_codec(Payload& payload, std::size_t records, Progress& progr
   }
   const Usage encode_usage = encoding.elapsed();
 
-  // As a consumer sees a corps record: the value and its corps-type header,
-  // and a corps-codec header unless the value is zlib or framed for a
-  // schema registry (value_codec says zlib then). Built before the
-  // clock starts, one set per codec.
-  std::array<Headers, 4> headers_of;  // by Codec's value
-  for (const Codec codec : {Codec::zlib, Codec::none, Codec::zstd, Codec::lz4}) {
-    Headers& headers = headers_of.at(static_cast<std::size_t>(codec));
-    headers.push_back({std::string(type_header), payload.type_name()});
-    if (codec != Codec::zlib) {
-      headers.push_back({std::string(codec_header), std::string(to_string(codec))});
-    }
-  }
+  SampleLoader samples(payload, loader);
   const auto load_all = [&](std::size_t done_before) {
     double loaded_bytes = 0;
     Meter loading;
     for (std::size_t i = 0; i < records; ++i) {
-      const std::string& value = payload.value(i);
-      const Headers& headers = headers_of[static_cast<std::size_t>(payload.value_codec(i))];
-      const RawRecord record{codec_channel, 0,       static_cast<std::int64_t>(i), value.data(),
-                             value.size(),  &headers};
-      auto message = loader.load(record);
-      if (!message.ok()) throw std::runtime_error("load: " + message.error().to_string());
-      loaded_bytes += static_cast<double>(value.size());
+      loaded_bytes += static_cast<double>(samples.load(i));
       progress.update(done_before + i + 1);
     }
     return rate_of(records, loaded_bytes, loading.elapsed());

@@ -4,7 +4,11 @@
 // writes JSON with --json) with the ratios corps/raw. --compare-zlib-backends
 // instead compares zlib with libdeflate on the same payloads, without a broker.
 //
-//   corps_bench [--quick] [--compare-zlib-backends] [--brokers HOST:PORT]
+// --instructions counts instructions per record under valgrind instead
+// (instructions.hpp): a measure the other core cannot move.
+//
+//   corps_bench [--quick] [--compare-zlib-backends] [--instructions [--callgrind-dir DIR]]
+//               [--brokers HOST:PORT]
 //               [--json FILE] [--small-count N] [--frame-count N] [--latency-rate N]
 //               [--frame-latency-rate N] [--seconds S] [--partitions N] [--video FILE]
 //               [--frame-samples N] [--zlib-level N] [--decode-threads N]
@@ -21,6 +25,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -35,6 +40,7 @@
 #include "corps/logging.hpp"
 #include "corps_client.hpp"
 #include "frames.hpp"
+#include "instructions.hpp"
 #include "latency.hpp"
 #include "payloads.hpp"
 #include "progress.hpp"
@@ -74,6 +80,16 @@ struct Flags {
   bool confluent = false;
   bool quick = false;
   bool compare_zlib_backends = false;
+  bool instructions = false;
+  /// --instructions: where callgrind's dumps are kept (default: a temporary
+  /// directory, removed).
+  std::string callgrind_dir;
+  /// --instructions, in the run under valgrind: the topics the measuring
+  /// process made on its embedded broker, and what their names start with.
+  bool topics_exist = false;
+  std::string given_topic_prefix;
+  /// The command line, for the run under valgrind.
+  std::vector<std::string> arguments;
   /// Set after parsing: what every topic name of this run starts with.
   std::string topic_prefix;
 };
@@ -88,6 +104,15 @@ void apply_quick(CLI::App& app, Flags& flags) {
   if (app.count("--frame-samples") == 0) flags.frame_samples = 4;
 }
 
+// What --instructions changes, where the option was not given explicitly:
+// enough records that setting up a client weighs little per record, few
+// enough for valgrind (some fifty times slower) to take about a minute.
+void apply_instructions(CLI::App& app, Flags& flags) {
+  if (!flags.instructions) return;
+  if (app.count("--small-count") == 0) flags.small_count = flags.quick ? 2'000 : 50'000;
+  if (app.count("--frame-count") == 0) flags.frame_count = flags.quick ? 16 : 64;
+}
+
 // Settings that follow from the others.
 void complete(Flags& flags) {
   std::vector<std::string> unique;
@@ -98,7 +123,8 @@ void complete(Flags& flags) {
   // A cluster may still hold an earlier run's topics; the embedded broker is
   // new each time.
   flags.topic_prefix =
-      flags.brokers.empty()
+      !flags.given_topic_prefix.empty() ? flags.given_topic_prefix
+      : flags.brokers.empty()
           ? "corps-bench."
           : "corps-bench-" + std::to_string(::getpid()) + "-" +
                 std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + ".";
@@ -241,8 +267,111 @@ class MadeTopics {
   std::vector<std::string> names_;
 };
 
+std::vector<Payload> make_payloads(const Flags& flags) {
+  std::vector<Payload> payloads;
+  for (const auto& name : flags.payloads) {
+    if (name == "small") {
+      payloads.push_back(Payload::predictions(64, codec_options(flags)));
+    }
+    if (name == "frame") {
+      payloads.push_back(Payload::frames(
+          load_frames(flags.video, std::min(flags.frame_samples, flags.frame_count)),
+          codec_options(flags)));
+    }
+  }
+  return payloads;
+}
+
+// The embedded broker's stand-in for Kafka's prompt fetch answers (see run()).
+Properties consumer_properties_for(bool embedded) {
+  Properties properties;
+  if (embedded) properties["fetch.wait.max.ms"] = std::to_string(embedded_fetch_wait_ms);
+  return properties;
+}
+
+// --instructions, under valgrind: each phase once, counted by callgrind.
+int count_instructions_here(const Flags& flags) {
+  const bool embedded = flags.topics_exist;
+  MadeTopics made(embedded ? std::string() : flags.brokers);
+  if (!embedded) {
+    corps::AdminOptions options;
+    options.brokers = flags.brokers;
+    corps::Admin admin(options);
+    for (const auto& topic : every_topic(flags)) {
+      admin.create_topic(topic);
+      made.add(topic.name);
+    }
+  }
+  std::vector<Payload> payloads = make_payloads(flags);
+  const auto properties = consumer_properties_for(embedded);
+  const auto raw = make_raw_client(flags.brokers, properties);
+  const auto corps =
+      make_corps_client(flags.brokers, properties, flags.compression_threads, flags.decode_threads);
+  count_phases(
+      *raw, *corps, payloads, flags.partitions,
+      [&](const Payload& payload) {
+        return round_up(payload.name() == "frame" ? flags.frame_count : flags.small_count,
+                        flags.partitions);
+      },
+      [&](const Payload& payload, const std::string& client) {
+        return topics_for(flags, payload.name(), client).throughput;
+      });
+  return 0;
+}
+
+// --instructions: the broker here, the measuring run under valgrind.
+int count_instructions(const Flags& flags) {
+  if (!can_count_instructions()) {
+    throw std::runtime_error(
+        "this corps_bench was built without valgrind's callgrind.h, so it cannot count "
+        "instructions: apt-get install valgrind, then build again");
+  }
+  if (under_valgrind()) return count_instructions_here(flags);
+  std::optional<BrokerProcess> embedded;
+  std::vector<std::string> arguments = flags.arguments;
+  arguments.front() = std::filesystem::read_symlink("/proc/self/exe").string();
+  if (flags.brokers.empty()) {
+    embedded.emplace(every_topic(flags));
+    arguments.insert(arguments.end(), {"--brokers", embedded->bootstrap_servers(), "--topics-exist",
+                                       "--topic-prefix", flags.topic_prefix});
+  }
+  std::string directory = flags.callgrind_dir;
+  const bool temporary = directory.empty();
+  if (temporary) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "corps-bench-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw std::runtime_error("cannot make a temporary directory for callgrind's dumps");
+    directory = pattern;
+  } else {
+    std::filesystem::create_directories(directory);
+  }
+  std::cerr << "corps_bench: counting instructions under valgrind (about a minute per "
+               "payload)...\n";
+  const int status = run_under_callgrind(arguments, directory);
+  const auto counts = read_phase_counts(directory);
+  if (temporary) std::filesystem::remove_all(directory);
+  if (status != 0) {
+    throw std::runtime_error("the run under valgrind failed (exit " + std::to_string(status) + ")");
+  }
+  if (counts.empty()) throw std::runtime_error("valgrind left no counts of the phases");
+  print_instruction_table(
+      counts,
+      std::string("Broker: ") +
+          (embedded ? "embedded, in a process of its own (its instructions are not counted)"
+                    : flags.brokers) +
+          "; " + std::to_string(flags.partitions) + " partitions; codec " +
+          std::string(corps::to_string(flags.codec)) + "; librdkafka " + rd_kafka_version_str() +
+          "; decode_threads " + std::to_string(flags.decode_threads) +
+          ". Each phase counts every thread of the client process, from making the client to "
+          "its last record (a consumer's close is left out)." +
+          (temporary ? "" : " callgrind's dumps are in " + directory + "."),
+      std::cout);
+  return 0;
+}
+
 int run(const Flags& flags) {
   if (flags.compare_zlib_backends) return compare_backends(flags);
+  if (flags.instructions) return count_instructions(flags);
   // The broker first: its child process must be forked before any thread
   // exists (OpenCV and librdkafka start threads).
   std::optional<BrokerProcess> embedded;
@@ -273,17 +402,7 @@ int run(const Flags& flags) {
   }
   const std::string brokers = embedded ? embedded->bootstrap_servers() : flags.brokers;
 
-  std::vector<Payload> payloads;
-  for (const auto& name : flags.payloads) {
-    if (name == "small") {
-      payloads.push_back(Payload::predictions(64, codec_options(flags)));
-    }
-    if (name == "frame") {
-      payloads.push_back(Payload::frames(
-          load_frames(flags.video, std::min(flags.frame_samples, flags.frame_count)),
-          codec_options(flags)));
-    }
-  }
+  std::vector<Payload> payloads = make_payloads(flags);
   // --codec confluent: a registry of corps's own, on the run's brokers,
   // gives the values their schema id (and the corps producer its look-ups).
   std::optional<corps::EmbeddedSchemaRegistry> schema_registry;
@@ -329,8 +448,7 @@ int run(const Flags& flags) {
   // consumer's whole fetch.wait.max.ms (500 ms by default), even if records
   // arrive meanwhile; Kafka answers as soon as they do. Without this, every
   // latency would measure that wait, for both clients alike.
-  Properties consumer_properties;
-  if (embedded) consumer_properties["fetch.wait.max.ms"] = std::to_string(embedded_fetch_wait_ms);
+  const Properties consumer_properties = consumer_properties_for(embedded.has_value());
   const auto raw = make_raw_client(brokers, consumer_properties);
   const auto corps = make_corps_client(brokers, consumer_properties, flags.compression_threads,
                                        flags.decode_threads);
@@ -364,6 +482,16 @@ int main(int argc, char** argv) {
   app.add_flag("--compare-zlib-backends", flags.compare_zlib_backends,
                "Only compare zlib with libdeflate (compress, decompress) on the payloads, at "
                "--zlib-level, --small-count and --frame-count times each; no broker");
+  app.add_flag("--instructions", flags.instructions,
+               "Count instructions per record instead, under valgrind's callgrind: raw "
+               "librdkafka, the codec alone and corps, each produce and consume phase once "
+               "(default counts: 50,000 small records, 64 frames; --quick: 2,000 and 16); "
+               "repeatable to a fraction of a percent on a busy machine");
+  app.add_option("--callgrind-dir", flags.callgrind_dir,
+                 "With --instructions: keep callgrind's dumps (one per phase) in this directory, "
+                 "for callgrind_annotate");
+  app.add_flag("--topics-exist", flags.topics_exist)->group("");  // the run under valgrind
+  app.add_option("--topic-prefix", flags.given_topic_prefix)->group("");
   app.add_option("--small-count", flags.small_count, "Small messages per client for throughput")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -426,11 +554,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  flags.arguments.assign(argv, argv + argc);
   apply_quick(app, flags);
+  apply_instructions(app, flags);
   complete(flags);
   flags.confluent = flags.codec_name == "confluent";
   // IsMember checked the name; a framed value is not compressed.
   flags.codec = flags.confluent ? corps::Codec::none : *corps::parse_codec(flags.codec_name);
+  if (flags.instructions && (flags.confluent || flags.compare_zlib_backends)) {
+    std::cerr << "corps_bench: --instructions counts the zlib, none, zstd and lz4 codecs, and "
+                 "not with --compare-zlib-backends\n";
+    return 2;
+  }
   if (std::getenv("CORPS_LOG_LEVEL") == nullptr) {
     // corps's info lines (consumers assigned, closed) would break the
     // progress line; warnings and errors still show.

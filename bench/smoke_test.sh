@@ -51,4 +51,19 @@ topics = AdminClient({"bootstrap.servers": sys.argv[1]}).list_topics(timeout=10)
 print(" ".join(t for t in topics if t.startswith("corps-bench-")))' "${on[1]}")
   [[ -z $left ]] || { echo "the run left its topics behind: $left" >&2; exit 1; }
 fi
+# Instructions per record under valgrind: every phase counted, each count
+# above zero (the counts themselves depend on the build).
+if ((${#on[@]} == 0)); then
+  bench --instructions --quick --payload small >"$work/instructions.md"
+  cat "$work/instructions.md"
+  for phase in '| small | raw librdkafka | produce |' '| small | raw librdkafka | consume |' \
+      '| small | corps | produce |' '| small | corps | consume |' '| small | codec only | encode |' \
+      '| small | codec only | load |' '| small | consume |'; do
+    grep -qF -- "$phase" "$work/instructions.md" || { echo "missing from the counts: $phase" >&2; exit 1; }
+  done
+  if grep -E '^\| small \| [a-z ]+ \| [a-z]+ \| [0-9]+ \| 0 \|' "$work/instructions.md"; then
+    echo "a phase counted no instructions" >&2
+    exit 1
+  fi
+fi
 echo "bench smoke test: ok"

@@ -27,6 +27,8 @@ packages=(
   # the image pipeline: OpenCV with Debian's videos (opencv-doc) and Haar
   # cascades (opencv-data), SQLite, an HTTP server
   libopencv-dev opencv-data opencv-doc libsqlite3-dev libcpp-httplib-dev
+  # corps_bench --instructions: instructions per record, counted by callgrind
+  valgrind
 )
 test_packages=(
   libgtest-dev kcat sqlite3 curl
