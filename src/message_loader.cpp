@@ -41,7 +41,7 @@ MessageLoader::MessageLoader(MessageLoader&&) noexcept = default;
 MessageLoader& MessageLoader::operator=(MessageLoader&&) noexcept = default;
 
 const detail::ParseCost& MessageLoader::parse_cost(const google::protobuf::Message& prototype) {
-  auto& cost = parse_costs_[prototype.GetDescriptor()];
+  auto& cost = parse_costs_[&prototype];
   if (!cost) cost = std::make_unique<detail::ParseCost>(prototype);
   return *cost;
 }
@@ -162,6 +162,13 @@ std::optional<std::string> MessageLoader::check_headers(const Headers& headers) 
 }
 
 Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const RawRecord& record) {
+  LoadFacts facts;
+  return load(record, facts);
+}
+
+Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const RawRecord& record,
+                                                                       LoadFacts& facts) {
+  facts = {};
   auto where = [&] {
     return RecordLocation{std::string(record.topic), record.partition, record.offset};
   };
@@ -295,8 +302,9 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
     serialized = *inflated;
   }
   const auto& prototype = binding != nullptr ? binding->prototype() : *registry_prototype;
-  const auto& type_name = prototype.GetDescriptor()->full_name();
-  // Worded only for an error: a string built for every record costs.
+  // Worded only for an error: a string built (or a descriptor asked for)
+  // for every record costs.
+  const auto type_name = [&] { return prototype.GetDescriptor()->full_name(); };
   const auto what_bytes = [&] {
     return std::to_string(serialized.size()) +
            (confluent_framed ? " serialized bytes" : " inflated bytes");
@@ -305,22 +313,25 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
     return Error(Errc::too_large, Stage::parse,
                  "the " + what_bytes() + " would parse into " + "more than the " +
                      std::to_string(options_.max_parsed_bytes) +
-                     "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " + type_name +
+                     "-byte limit (LoaderOptions::max_parsed_bytes) of memory as a " + type_name() +
                      ": at least " + std::to_string(*cost) + " B counted before the walk stopped",
                  where());
   }
   auto message = std::unique_ptr<google::protobuf::Message>(prototype.New());
   if (!message->ParseFromArray(serialized.data(), static_cast<int>(serialized.size()))) {
     return Error(Errc::parse_failed, Stage::parse,
-                 "the " + what_bytes() + " are not a valid " + type_name + index_note, where());
+                 "the " + what_bytes() + " are not a valid " + type_name() + index_note, where());
   }
+  facts.binding = binding;
+  facts.parsed_bytes = serialized.size();
   const auto* metadata_field =
       binding != nullptr ? binding->metadata_field()
                          : detail::RecordAccess::metadata_field_of(message->GetDescriptor());
   // A type without a metadata field (on a schema registry's channel) has
   // its metadata in the corps-metadata header, read by Record::metadata().
   if (metadata_field == nullptr) return message;
-  const bool has_metadata = message->GetReflection()->HasField(*message, metadata_field);
+  const auto* reflection = binding != nullptr ? binding->reflection() : message->GetReflection();
+  const bool has_metadata = reflection->HasField(*message, metadata_field);
   // An instrumented producer that knows no corps metadata may still say
   // which trace the record is part of.
   const Header* traceparent =
@@ -336,12 +347,13 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
   }
   if (!has_metadata && !confluent_framed) {
     return Error(Errc::missing_metadata, Stage::metadata,
-                 "the " + type_name + " has no '" + metadata_field->name() + "' metadata (field " +
-                     std::to_string(metadata_field->number()) +
+                 "the " + type_name() + " has no '" + metadata_field->name() +
+                     "' metadata (field " + std::to_string(metadata_field->number()) +
                      "); the record is of another type or was not sent through a handler",
                  where());
   }
-  complete_metadata(*message, metadata_field, record.partition, record.offset, traceparent_value);
+  complete_metadata(*message, metadata_field, record.partition, record.offset, traceparent_value,
+                    reflection);
   return message;
 }
 

@@ -213,8 +213,10 @@ void fill_trace_id(pb::Message& message, const pb::FieldDescriptor* field,
 }
 
 void complete_metadata(pb::Message& message, const pb::FieldDescriptor* field,
-                       std::int64_t partition, std::int64_t offset, std::string_view traceparent) {
-  pb::Message* metadata = message.GetReflection()->MutableMessage(&message, field);
+                       std::int64_t partition, std::int64_t offset, std::string_view traceparent,
+                       const pb::Reflection* reflection) {
+  if (reflection == nullptr) reflection = message.GetReflection();
+  pb::Message* metadata = reflection->MutableMessage(&message, field);
   auto* generated = dynamic_cast<proto::MessageData*>(metadata);
   if (generated == nullptr) {  // a foreign metadata type: by field number
     if (!traceparent.empty()) {

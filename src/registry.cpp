@@ -54,6 +54,8 @@ ChannelBinding::ChannelBinding(std::string channel, const pb::Message* prototype
                                std::shared_ptr<const void> keep_alive)
     : channel_(std::move(channel)),
       prototype_(prototype),
+      type_(prototype->GetDescriptor()),
+      reflection_(prototype->GetReflection()),
       metadata_field_(metadata_field),
       format_(format),
       keep_alive_(std::move(keep_alive)) {}

@@ -73,6 +73,17 @@ struct RawRecord {
   const Headers* headers = nullptr;
 };
 
+/// What load() learned about a record besides its message, for callers
+/// that build on it (the consumer keeps them with the record).
+struct LoadFacts {
+  /// The binding of the message's type on the record's channel; nullptr
+  /// on a channel that is not bound (a type from a schema registry), or if
+  /// the load failed.
+  const ChannelBinding* binding = nullptr;
+  /// How many serialized bytes the message was parsed from.
+  std::size_t parsed_bytes = 0;
+};
+
 /// Turns record values into typed messages of their channel's type.
 /// Keeps its inflate state and buffer between records.
 /// Not thread-safe: one loader per thread.
@@ -94,6 +105,9 @@ class MessageLoader {
   /// channel's types, the one its `corps-type` header or schema id names)
   /// and writes the record's offset and partition into its metadata.
   [[nodiscard]] Result<std::unique_ptr<google::protobuf::Message>> load(const RawRecord& record);
+  /// The same, also telling `facts`.
+  [[nodiscard]] Result<std::unique_ptr<google::protobuf::Message>> load(const RawRecord& record,
+                                                                        LoadFacts& facts);
 
   /// What keeps `message`'s type alive if it was made from a schema
   /// registry's schema (nullptr otherwise): a record holding the message
@@ -140,7 +154,9 @@ class MessageLoader {
   LoaderOptions options_;
   std::optional<std::chrono::steady_clock::time_point> lookup_deadline_;
   PayloadDecompressor decompressor_;
-  std::map<const google::protobuf::Descriptor*, std::unique_ptr<detail::ParseCost>> parse_costs_;
+  // By prototype: a prototype lives as long as its binding or registry
+  // type, and asking a message for its descriptor costs a std::call_once.
+  std::map<const google::protobuf::Message*, std::unique_ptr<detail::ParseCost>> parse_costs_;
   std::shared_ptr<SchemaRegistryClient> schemas_;
   // The registry's types this loader has made messages of.
   std::map<const google::protobuf::Descriptor*, std::shared_ptr<const google::protobuf::Message>>

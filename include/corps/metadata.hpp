@@ -84,10 +84,12 @@ void fill_trace_id(google::protobuf::Message& message,
 /// and, if the metadata has no trace_id, the trace id of `traceparent`, the
 /// value of the record's W3C traceparent header (empty if it has none; an
 /// invalid one is ignored). One pass over the metadata: this runs for every
-/// record read.
+/// record read. `reflection`, if given, is `message`'s (its type's, asked
+/// for once: asking a message costs a std::call_once).
 void complete_metadata(google::protobuf::Message& message,
                        const google::protobuf::FieldDescriptor* field, std::int64_t partition,
-                       std::int64_t offset, std::string_view traceparent);
+                       std::int64_t offset, std::string_view traceparent,
+                       const google::protobuf::Reflection* reflection = nullptr);
 
 /// A copy of the metadata held in field `field` of `message`, converted to
 /// corps.proto.MessageData if the message's metadata type is another one of

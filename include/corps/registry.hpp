@@ -53,8 +53,12 @@ class ChannelBinding {
   /// The channel (Kafka topic) name.
   [[nodiscard]] const std::string& channel() const noexcept { return channel_; }
   /// The bound protobuf type.
-  [[nodiscard]] const google::protobuf::Descriptor* type() const noexcept {
-    return prototype_->GetDescriptor();
+  [[nodiscard]] const google::protobuf::Descriptor* type() const noexcept { return type_; }
+  /// The bound type's reflection (the prototype's), asked for once: a
+  /// generated message's GetReflection() goes through a std::call_once
+  /// every time.
+  [[nodiscard]] const google::protobuf::Reflection* reflection() const noexcept {
+    return reflection_;
   }
   /// The field of type() that holds the metadata sub-message; nullptr for
   /// a type without one (only on a WireFormat::confluent channel).
@@ -79,6 +83,8 @@ class ChannelBinding {
  private:
   std::string channel_;
   const google::protobuf::Message* prototype_;
+  const google::protobuf::Descriptor* type_;
+  const google::protobuf::Reflection* reflection_;
   const google::protobuf::FieldDescriptor* metadata_field_;
   WireFormat format_;
   std::shared_ptr<const void> keep_alive_;  // the dynamic factory/pool, if any

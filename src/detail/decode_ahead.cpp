@@ -56,6 +56,16 @@ void DecodeAhead::add(MessagePtr message, RecordLocation where,
   bytes_ += bytes;
   Entry entry{std::move(where), discards_, fetched_at, std::move(message), std::nullopt};
   if (entry.message->len < worker_min_bytes) {
+    // A batch's room is made once and used again (a Record is large: a
+    // batch of them is tens of kilobytes, which malloc makes slowly), not
+    // grown record by record as it fills.
+    if (open_.entries.capacity() < batch_messages) {
+      if (spare_entries_.capacity() >= batch_messages) {
+        open_.entries.swap(spare_entries_);
+      } else {
+        open_.entries.reserve(batch_messages);
+      }
+    }
     open_.bytes += bytes;
     open_.entries.push_back(std::move(entry));
     ++small_held_;
@@ -86,9 +96,8 @@ void DecodeAhead::work(RecordDecoder& decoder) {
   for (;;) {
     // At the bound, the next batch waits for the consumer to take what was
     // decoded; it may decode that batch itself meanwhile.
-    work_ready_.wait(lock, [&] {
-      return stopping_ || (!to_decode_.empty() && decoded_bytes_ < max_bytes_);
-    });
+    work_ready_.wait(
+        lock, [&] { return stopping_ || (!to_decode_.empty() && decoded_bytes_ < max_bytes_); });
     if (stopping_) return;
     const std::shared_ptr<Batch> batch = std::move(to_decode_.front());
     to_decode_.pop_front();
@@ -107,12 +116,10 @@ std::size_t DecodeAhead::decode(Batch& batch, RecordDecoder& decoder) {
     if (decoded_bytes_.load(std::memory_order_relaxed) >= max_bytes_) break;
     if (entry.message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // an event: as it is
     try {
-      entry.record.emplace(decoder.decode(*entry.message, entry.where, entry.fetched_at));
-      if (entry.record->ok()) {
-        const std::size_t size = entry.record->message().ByteSizeLong();
-        held += size;
-        decoded_bytes_.fetch_add(size, std::memory_order_relaxed);
-      }
+      std::size_t size = 0;
+      entry.record.emplace(decoder.decode(*entry.message, entry.where, entry.fetched_at, &size));
+      held += size;
+      decoded_bytes_.fetch_add(size, std::memory_order_relaxed);
     } catch (const std::exception& e) {
       // Decoding reports failures in the Record; only running out of
       // memory throws. The record is then left to the consumer.
@@ -150,7 +157,12 @@ void DecodeAhead::pop_head() {
     }
     work_ready_.notify_all();
   }
-  if (!order_.front()->for_workers) small_held_ -= order_.front()->entries.size();
+  if (!order_.front()->for_workers) {
+    small_held_ -= order_.front()->entries.size();
+    // Only this thread has a batch of small records.
+    spare_entries_.swap(order_.front()->entries);
+    spare_entries_.clear();
+  }
   order_.pop_front();
   next_in_head_ = 0;
 }

@@ -114,8 +114,9 @@ class DecodeAhead {
   const std::size_t max_bytes_;
   // The consumer's thread's own.
   std::size_t bytes_ = 0;
-  std::size_t small_held_ = 0;  // small records in order_ and open_
-  Batch open_;                  // small records added, not yet in order_
+  std::size_t small_held_ = 0;        // small records in order_ and open_
+  Batch open_;                        // small records added, not yet in order_
+  std::vector<Entry> spare_entries_;  // a taken batch's room, for the next
   std::deque<std::shared_ptr<Batch>> order_;
   std::size_t next_in_head_ = 0;
   std::uint64_t discards_ = 0;

@@ -8,9 +8,15 @@ namespace corps::detail {
 
 OffsetTracker::Progress& OffsetTracker::progress_of(std::string_view topic,
                                                     std::int32_t partition) {
-  const auto found = progress_.find(KeyOrder::View(topic, partition));
-  if (found != progress_.end()) return found->second;
-  return progress_[Key(std::string(topic), partition)];
+  // Records come in runs of one partition: the last one asked for first.
+  if (last_ != progress_.end() && last_->first.second == partition && last_->first.first == topic) {
+    return last_->second;
+  }
+  auto found = progress_.find(KeyOrder::View(topic, partition));
+  if (found == progress_.end())
+    found = progress_.emplace(Key(std::string(topic), partition), Progress{}).first;
+  last_ = found;
+  return found->second;
 }
 
 void OffsetTracker::assigned(std::string_view topic, std::int32_t partition) {
@@ -20,6 +26,7 @@ void OffsetTracker::assigned(std::string_view topic, std::int32_t partition) {
 void OffsetTracker::revoked(std::string_view topic, std::int32_t partition) {
   // (Heterogeneous erase is C++23; find is C++14.)
   if (auto found = progress_.find(KeyOrder::View(topic, partition)); found != progress_.end()) {
+    if (found == last_) last_ = progress_.end();
     progress_.erase(found);
   }
   if (auto found = ends_.find(KeyOrder::View(topic, partition)); found != ends_.end()) {
@@ -28,26 +35,31 @@ void OffsetTracker::revoked(std::string_view topic, std::int32_t partition) {
 }
 
 void OffsetTracker::placed(std::string_view topic, std::int32_t partition, std::int64_t offset) {
-  if (pending_ && pending_->topic == topic && pending_->partition == partition) pending_.reset();
+  if (has_pending_ && pending_.topic == topic && pending_.partition == partition) {
+    has_pending_ = false;
+  }
   progress_of(topic, partition).next = offset;
   fetched(topic, partition);
 }
 
 void OffsetTracker::handed_out(const RecordLocation& where) {
-  pending_ = Position{where.topic, where.partition, where.offset + 1};
+  pending_.topic.assign(where.topic);
+  pending_.partition = where.partition;
+  pending_.next_offset = where.offset + 1;
+  has_pending_ = true;
 }
 
-std::optional<OffsetTracker::Position> OffsetTracker::take_pending() {
-  auto taken = std::move(pending_);
-  pending_.reset();
-  return taken;
+const OffsetTracker::Position* OffsetTracker::take_pending() {
+  if (!has_pending_) return nullptr;
+  has_pending_ = false;
+  return &pending_;
 }
 
 void OffsetTracker::drop_pending(const std::optional<RecordLocation>& where) {
-  if (!pending_) return;
-  if (!where || (pending_->topic == where->topic && pending_->partition == where->partition &&
-                 pending_->next_offset <= where->offset + 1)) {
-    pending_.reset();
+  if (!has_pending_) return;
+  if (!where || (pending_.topic == where->topic && pending_.partition == where->partition &&
+                 pending_.next_offset <= where->offset + 1)) {
+    has_pending_ = false;
   }
 }
 
@@ -93,14 +105,15 @@ std::int64_t OffsetTracker::committed_start(const RecordLocation& where, LogFact
     }
     for (std::size_t i = 0; i < asked.size(); ++i) {
       const auto found = progress_.find(asked[i]);
-      if (found != progress_.end()) found->second.committed = std::max<std::int64_t>(-1, (*offsets)[i]);
+      if (found != progress_.end())
+        found->second.committed = std::max<std::int64_t>(-1, (*offsets)[i]);
     }
   }
   return state.committed.value_or(-1);
 }
 
 std::optional<OffsetTracker::Missing> OffsetTracker::gap_before(const RecordLocation& where,
-                                                               LogFacts& facts) {
+                                                                LogFacts& facts) {
   Progress& state = progress_of(where.topic, where.partition);
   const std::optional<std::int64_t> due = state.next;
   state.next = where.offset + 1;

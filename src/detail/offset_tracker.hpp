@@ -53,6 +53,9 @@ class OffsetTracker {
 
   /// `grouped`: the consumer is in a group, which resumes from its commits.
   explicit OffsetTracker(bool grouped) : grouped_(grouped) {}
+  // It keeps an iterator into itself.
+  OffsetTracker(const OffsetTracker&) = delete;
+  OffsetTracker& operator=(const OffsetTracker&) = delete;
 
   /// The partition is now this consumer's; nothing is known of it yet.
   void assigned(std::string_view topic, std::int32_t partition);
@@ -64,8 +67,9 @@ class OffsetTracker {
 
   /// The record at `where` went to the application: pending until the next.
   void handed_out(const RecordLocation& where);
-  /// The pending record's position, now no longer pending.
-  std::optional<Position> take_pending();
+  /// The pending record's position, now no longer pending (valid until
+  /// the next handed_out), or null if none is.
+  const Position* take_pending();
   /// Forgets the pending record if it is at or before `where` (committed
   /// explicitly), or unconditionally with nullopt.
   void drop_pending(const std::optional<RecordLocation>& where = std::nullopt);
@@ -116,8 +120,13 @@ class OffsetTracker {
   std::int64_t committed_start(const RecordLocation& where, LogFacts& facts);
 
   bool grouped_;
-  std::optional<Position> pending_;
+  // Kept (and its topic's buffer with it) when nothing is pending: a
+  // record handed out costs no allocation.
+  Position pending_{};
+  bool has_pending_ = false;
   std::map<Key, Progress, KeyOrder> progress_;
+  // The entry progress_of found last (map entries stay put until erased).
+  std::map<Key, Progress, KeyOrder>::iterator last_ = progress_.end();
   std::map<Key, std::int64_t, KeyOrder> ends_;
 };
 

@@ -139,6 +139,7 @@ ParseCost::ParseCost(const google::protobuf::Message& prototype) : prototype_(pr
                                unknown_container_bytes) /
                               2;
   max_ratio_ = std::max(unknown, ratio_of(prototype.GetDescriptor(), seen));
+  empty_size_ = size_of(prototype.GetDescriptor());
 }
 
 // One walk over a value's wire format, adding up what each field would cost.
@@ -261,13 +262,13 @@ struct ParseCost::Walk {
 
 std::optional<std::size_t> ParseCost::over_budget(std::string_view bytes,
                                                   std::size_t budget) const {
-  if (bytes.size() * max_ratio_ + size_of(prototype_.GetDescriptor()) <= budget) {
+  if (bytes.size() * max_ratio_ + empty_size_ <= budget) {
     return std::nullopt;  // cannot pass it, whatever the bytes say
   }
   CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
                       static_cast<int>(bytes.size()));
   Walk walk{*this, budget};
-  (void)walk.add(size_of(prototype_.GetDescriptor()));
+  (void)walk.add(empty_size_);
   (void)walk.message(in, prototype_.GetDescriptor(), 0, 0);
   if (walk.total <= budget) return std::nullopt;
   return walk.total;

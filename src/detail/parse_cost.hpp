@@ -44,6 +44,7 @@ class ParseCost {
   const google::protobuf::Message& prototype_;
   mutable std::map<const google::protobuf::Descriptor*, std::size_t> sizes_;
   std::size_t max_ratio_ = 0;
+  std::size_t empty_size_ = 0;  // size_of the prototype's type
 };
 
 }  // namespace corps::detail

@@ -20,6 +20,10 @@
 
 namespace corps::detail {
 
+/// Whether a decoded message is known to be of its binding's type (made
+/// from the binding's prototype), or must be asked.
+enum class TypeOf { binding, ask };
+
 struct RecordAccess {
   /// A record of `location` as fetched, with what decoding it gave.
   /// `binding` is the binding of the decoded message's type on its channel
@@ -31,13 +35,15 @@ struct RecordAccess {
                      std::optional<std::string> value, Headers headers, std::int64_t timestamp_ms,
                      Result<std::unique_ptr<google::protobuf::Message>> decoded,
                      const ChannelBinding* binding,
-                     std::shared_ptr<const void> type_owner = nullptr) {
+                     std::shared_ptr<const void> type_owner = nullptr,
+                     TypeOf type_of = TypeOf::ask) {
     const google::protobuf::FieldDescriptor* metadata_field = nullptr;
     if (binding != nullptr) {
       metadata_field = binding->metadata_field();
       if (!type_owner) type_owner = binding->type_owner();
     }
-    if (decoded.ok() && (binding == nullptr || binding->type() != (*decoded)->GetDescriptor())) {
+    if (decoded.ok() && (binding == nullptr || (type_of == TypeOf::ask &&
+                                                binding->type() != (*decoded)->GetDescriptor()))) {
       metadata_field = metadata_field_of((*decoded)->GetDescriptor());
     }
     return Record(std::move(location), std::move(key), std::move(value), std::move(headers),

@@ -61,7 +61,8 @@ RecordDecoder::RecordDecoder(const ChannelRegistry& registry, const ConsumerOpti
       loader_(registry, options.loader, options.schema_registry) {}
 
 Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation where,
-                             std::chrono::steady_clock::time_point fetched_at) {
+                             std::chrono::steady_clock::time_point fetched_at,
+                             std::size_t* parsed_bytes) {
   std::optional<std::string> refused;
   Headers headers = read_headers(&message, limits_, refused);
   const char* value = static_cast<const char*>(message.payload);
@@ -71,9 +72,11 @@ Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation w
   // per record costs.
   const auto started =
       metrics_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  LoadFacts facts;
   auto decoded = refused ? Result<std::unique_ptr<google::protobuf::Message>>(
                                Error(Errc::too_large, Stage::headers, *refused, where))
-                         : loader_.load(raw);
+                         : loader_.load(raw, facts);
+  if (parsed_bytes != nullptr) *parsed_bytes = decoded.ok() ? facts.parsed_bytes : 0;
   const auto finished = std::chrono::steady_clock::now();
   if (metrics_) {
     metrics_->decoded(where.topic, where.partition,
@@ -86,17 +89,14 @@ Record RecordDecoder::decode(const rd_kafka_message_t& message, RecordLocation w
   if (value != nullptr) value_copy.emplace(value, message.len);
   rd_kafka_timestamp_type_t kind{};
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &kind);
-  // Looked up before `where` is moved from: arguments are evaluated in no
-  // set order.
-  const ChannelBinding* binding = nullptr;
+  // The loader made the message from its binding's prototype (or a schema
+  // registry's type, when there is none): no need to ask the message.
+  const ChannelBinding* binding = decoded.ok() ? facts.binding : nullptr;
   std::shared_ptr<const void> type_owner;
-  if (decoded.ok()) {
-    binding = registry_.find(where.topic, (*decoded)->GetDescriptor()->full_name());
-    if (binding == nullptr) type_owner = loader_.type_owner(**decoded);
-  }
+  if (decoded.ok() && binding == nullptr) type_owner = loader_.type_owner(**decoded);
   Record record = RecordAccess::make(std::move(where), std::move(key), std::move(value_copy),
                                      std::move(headers), timestamp, std::move(decoded), binding,
-                                     std::move(type_owner));
+                                     std::move(type_owner), TypeOf::binding);
   RecordAccess::set_timing(record, fetched_at, finished);
   return record;
 }

@@ -26,9 +26,12 @@ class RecordDecoder {
                 ConsumerMetrics* metrics);
 
   /// The record in `message`, which is at `where` and was taken from the
-  /// client at `fetched_at`, decoded (or failed).
+  /// client at `fetched_at`, decoded (or failed). Sets `parsed_bytes`, if
+  /// given, to the size of the serialized message it decoded (0 if it
+  /// failed): about what the message holds, without walking it.
   Record decode(const rd_kafka_message_t& message, RecordLocation where,
-                std::chrono::steady_clock::time_point fetched_at);
+                std::chrono::steady_clock::time_point fetched_at,
+                std::size_t* parsed_bytes = nullptr);
 
   /// The deadline of the schema registry look-ups decode() makes
   /// (MessageLoader::set_lookup_deadline).

@@ -32,8 +32,8 @@ ChannelRegistry registry() {
   return r;
 }
 
-// A record as MessageCorps writes it: no key, no headers.
-std::string messagecorps_image_value(int frame) {
+// A message as MessageCorps serializes it.
+std::string messagecorps_image_bytes(int frame) {
   protobuf::image::Image image;
   image.set_image_data("abc");
   image.set_height(1);
@@ -42,7 +42,12 @@ std::string messagecorps_image_value(int frame) {
   image.mutable__message_data()->set_uuid("5f2b3a0e-0b1c-11ef-9a1b-0242ac120002");
   image.mutable__message_data()->set_trace_id("a3f1c2d4e5f60718293a4b5c6d7e8f90");
   image.mutable__message_data()->set_iso_date("2026-11-22T01:54:59.123456+00:00");
-  return corps_tests::python_zlib_compress(image.SerializeAsString());
+  return image.SerializeAsString();
+}
+
+// A record as MessageCorps writes it: no key, no headers.
+std::string messagecorps_image_value(int frame) {
+  return corps_tests::python_zlib_compress(messagecorps_image_bytes(frame));
 }
 
 RawRecord at(std::string_view topic, const std::string& value,
@@ -69,6 +74,26 @@ TEST(MessageLoader, DecodesAMessageCorpsRecordAndRecordsItsPosition) {
   EXPECT_EQ(image.message_data().trace_id(), "a3f1c2d4e5f60718293a4b5c6d7e8f90");
   EXPECT_EQ(image.message_data().offset(), 77);
   EXPECT_EQ(image.message_data().partition(), 3);
+}
+
+TEST(MessageLoader, TellsTheBindingItDecodedWithAndTheBytesItParsed) {
+  const ChannelRegistry channels = registry();
+  MessageLoader loader(channels);
+  const auto value = messagecorps_image_value(9);
+  corps::LoadFacts facts;
+  auto message = loader.load(at("VideoStream", value), facts);
+  ASSERT_TRUE(message.ok()) << message.error().to_string();
+  EXPECT_EQ(facts.binding, loader.registry().find("VideoStream"));
+  EXPECT_EQ(facts.binding->type(), corps::proto::Image::descriptor());
+  EXPECT_EQ(facts.binding->reflection(), corps::proto::Image::GetReflection());
+  // The message as parsed, before its position was written in.
+  EXPECT_EQ(facts.parsed_bytes, messagecorps_image_bytes(9).size());
+
+  // A failure leaves nothing of the record before.
+  const std::string garbage = "not zlib";
+  EXPECT_FALSE(loader.load(at("VideoStream", garbage), facts).ok());
+  EXPECT_EQ(facts.binding, nullptr);
+  EXPECT_EQ(facts.parsed_bytes, 0U);
 }
 
 TEST(MessageLoader, DecodesWhatTheHandlerEncodes) {

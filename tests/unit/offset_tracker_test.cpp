@@ -57,6 +57,21 @@ TEST(OffsetTracker, ConsecutiveOffsetsAreNoGap) {
   }
 }
 
+TEST(OffsetTracker, APartitionRevokedWhileLastAskedForIsForgottenWhole) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  OffsetTracker tracker(/*grouped=*/false);
+  tracker.placed("Orders", 0, 10);
+  tracker.placed("Orders", 1, 0);
+  EXPECT_FALSE(tracker.gap_before(at(10), log));  // partition 0, the last asked for
+  tracker.revoked("Orders", 0);
+  // Placed again, it starts from what it is told now, not from offset 11.
+  tracker.placed("Orders", 0, 3);
+  EXPECT_FALSE(tracker.gap_before(at(3), log));
+  EXPECT_FALSE(tracker.gap_before(at(0, 1), log));
+  EXPECT_FALSE(tracker.gap_before(at(4), log));
+}
+
 TEST(OffsetTracker, AJumpPastTheLogStartIsReportedAsTheDeletedOffsets) {
   ScriptedLog log;
   log.log_starts[{"Orders", 0}] = 50;
