@@ -201,13 +201,13 @@ Status Consumer::Impl::write_dead_letter(const Record& record, const Error& erro
 
 // A failed decode goes to the dead-letter channel (if there is one) before
 // the application sees it.
-Record Consumer::Impl::route(Record record) {
-  if (record.ok() || !letters) return record;
+void Consumer::Impl::route(Record& record) {
+  if (record.ok() || !letters) return;
   const Status written = letters->write(record, record.error(), 1);
   if (written.ok()) {
     if (metrics) metrics->dead_lettered(record.topic());
     last_dead_lettered = true;
-    return record;
+    return;
   }
   logger()->error("{}; {} will be fetched again", written.error().to_string(),
                   record.location().to_string());
@@ -219,7 +219,7 @@ Record Consumer::Impl::route(Record record) {
       record.location(), copy(record.key()), copy(record.value()), record.headers(),
       record.timestamp_ms(), written.error(), registry.find(record.topic()));
   detail::RecordAccess::set_timing(failed, record.fetched_at(), record.decoded_at());
-  return failed;
+  record = std::move(failed);
 }
 
 // A failed record for offsets of `where`'s partition that the broker deleted
@@ -242,9 +242,10 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
   store_pending();
   last_dead_lettered = false;
   if (held) {
-    Record record = std::move(*held);
+    std::optional<Record> record = std::move(held);
     held.reset();
-    return hand_out(std::move(record));
+    hand_out(*record);
+    return record;
   }
   using clock = std::chrono::steady_clock;
   std::optional<clock::time_point> deadline;  // read the clock only if nothing is waiting
@@ -294,7 +295,8 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
       held.emplace(std::move(record));
       return lost;
     }
-    return hand_out(std::move(record));
+    hand_out(record);
+    return std::move(record);  // the one move from where it was decoded
   }
 }
 
@@ -347,14 +349,14 @@ detail::Fetched Consumer::Impl::decode_now(detail::MessagePtr message, RecordLoc
 
 // `record` to the application: it counts as handled once the next is asked
 // for; a failed decode goes to the dead-letter channel first.
-Record Consumer::Impl::hand_out(Record record) {
+void Consumer::Impl::hand_out(Record& record) {
   offsets.handed_out(record.location());
   if (grouped() && options.commit_mode == CommitMode::automatic) {
     // At most once: consumed as soon as the application has it.
     const Status stored = kafka->store(record.topic(), record.partition(), record.offset() + 1);
     if (!stored.ok()) logger()->warn("{}", stored.error().to_string());
   }
-  return route(std::move(record));
+  route(record);
 }
 
 Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
@@ -369,8 +371,9 @@ Consumer::Consumer(ChannelRegistry registry, ConsumerOptions options)
     const std::string client =
         impl_->grouped() ? impl_->options.group_id : impl_->options.client_id;
     impl_->metrics = std::make_unique<detail::ConsumerMetrics>(impl_->options.metrics, client);
-    impl_->kafka->on_statistics(
-        [metrics = impl_->metrics.get()](std::string_view json) { metrics->kafka_statistics(json); });
+    impl_->kafka->on_statistics([metrics = impl_->metrics.get()](std::string_view json) {
+      metrics->kafka_statistics(json);
+    });
     impl_->lag_collector = impl_->options.metrics->add_collector(
         [kafka = impl_->kafka.get(), metrics = impl_->metrics.get()](Metrics&) {
           metrics->lag(kafka->lag());

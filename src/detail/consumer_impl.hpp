@@ -84,8 +84,8 @@ struct Consumer::Impl final : detail::RebalanceListener {
   void revoking(const std::vector<TopicPartition>& partitions) override;
 
  private:
-  Record hand_out(Record record);
-  Record route(Record record);
+  void hand_out(Record& record);
+  void route(Record& record);
   std::optional<detail::Fetched> fetch(std::chrono::milliseconds wait);
   detail::Fetched decode_now(detail::MessagePtr message, RecordLocation where,
                              std::chrono::steady_clock::time_point fetched_at);
