@@ -198,9 +198,8 @@ std::optional<Fetched> DecodeAhead::take(std::chrono::milliseconds timeout,
     while (next_in_head_ < head.entries.size()) {
       Entry& entry = head.entries[next_in_head_++];
       if (discarded(entry)) continue;
-      // Made where it is returned: a Record is large, each move costs.
-      std::optional<Fetched> fetched(std::in_place, std::move(entry.where), entry.fetched_at,
-                                     std::move(entry.message), std::move(entry.record));
+      Fetched fetched{std::move(entry.where), entry.fetched_at, std::move(entry.message),
+                      std::move(entry.record)};
       if (next_in_head_ == head.entries.size()) pop_head();
       return fetched;
     }
