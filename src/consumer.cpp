@@ -223,18 +223,29 @@ void Consumer::Impl::route(Record& record) {
 }
 
 // A failed record for offsets of `where`'s partition that the broker deleted
-// before this consumer read them, or nullopt if none were.
-std::optional<Record> Consumer::Impl::loss_before(const RecordLocation& where) {
-  const auto missing = offsets.gap_before(where, *kafka);
-  if (!missing) return std::nullopt;
-  RecordLocation first{where.topic, where.partition, missing->from};
+// before this consumer read them.
+Record Consumer::Impl::loss_before(const RecordLocation& where,
+                                   const detail::OffsetTracker::Missing& missing) {
+  RecordLocation first{where.topic, where.partition, missing.from};
   Error error(Errc::records_missing, Stage::consume,
-              "offsets " + std::to_string(missing->from) + ".." + std::to_string(missing->to) +
+              "offsets " + std::to_string(missing.from) + ".." + std::to_string(missing.to) +
                   " were never delivered: the broker deleted them (retention) before this "
                   "consumer read them",
               first, KafkaError::offset_out_of_range);
   logger()->error("{}", error.to_string());
   return failed_record(std::move(first), std::move(error));
+}
+
+// The client went back by itself to `where`, before `offset`, which was read
+// or committed already: what it fetched from there is dropped, and reading
+// goes on from `offset`.
+void Consumer::Impl::go_on_from(const RecordLocation& where, std::int64_t offset) {
+  logger()->warn(
+      "{} came again, though offset {} was read or committed before (librdkafka started the "
+      "partition again, as it does when a fetch is answered \"offset out of range\"): reading "
+      "goes on from offset {}",
+      where.to_string(), offset, offset);
+  rewind(RecordLocation{where.topic, where.partition, offset});
 }
 
 std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
@@ -290,8 +301,13 @@ std::optional<Record> Consumer::Impl::next(std::chrono::milliseconds timeout) {
     }
     Record& record = *fetched->record;
     offsets.fetched(record.topic(), record.partition());
-    auto lost = loss_before(record.location());
-    if (lost) {
+    const auto arrival = offsets.arrived(record.location(), *kafka);
+    if (arrival.resume_at) {
+      go_on_from(record.location(), *arrival.resume_at);
+      continue;
+    }
+    if (arrival.missing) {
+      Record lost = loss_before(record.location(), *arrival.missing);
       held.emplace(std::move(record));
       return lost;
     }

@@ -89,7 +89,8 @@ struct Consumer::Impl final : detail::RebalanceListener {
   std::optional<detail::Fetched> fetch(std::chrono::milliseconds wait);
   detail::Fetched decode_now(detail::MessagePtr message, RecordLocation where,
                              std::chrono::steady_clock::time_point fetched_at);
-  std::optional<Record> loss_before(const RecordLocation& where);
+  Record loss_before(const RecordLocation& where, const detail::OffsetTracker::Missing& missing);
+  void go_on_from(const RecordLocation& where, std::int64_t offset);
 };
 
 }  // namespace corps

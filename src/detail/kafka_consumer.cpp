@@ -40,7 +40,8 @@ std::vector<TopicPartition> partitions_of(const rd_kafka_topic_partition_list_t*
 
 void log_rebalance_error(rd_kafka_error_t* error) {
   ErrorPtr owned(error);
-  if (owned) logger()->error("incremental rebalance failed: {}", rd_kafka_error_string(owned.get()));
+  if (owned)
+    logger()->error("incremental rebalance failed: {}", rd_kafka_error_string(owned.get()));
 }
 
 // ConsumerOptions::fetch_wait, or its default where the consumer is.
@@ -50,8 +51,7 @@ std::chrono::milliseconds fetch_wait(const ConsumerOptions& options, bool on_emb
 }
 
 // ConsumerOptions::session_timeout, or its default where the consumer is.
-std::chrono::milliseconds session_timeout(const ConsumerOptions& options,
-                                          bool on_embedded_broker) {
+std::chrono::milliseconds session_timeout(const ConsumerOptions& options, bool on_embedded_broker) {
   if (options.session_timeout) return *options.session_timeout;
   return on_embedded_broker ? std::chrono::seconds(6) : std::chrono::seconds(45);
 }
@@ -65,8 +65,8 @@ Properties consumer_properties(const ConsumerOptions& options) {
   // The brokers it bootstraps from, a property overriding the option;
   // is_embedded_broker reads the address file: asked once.
   const auto bootstrap = options.properties.find("bootstrap.servers");
-  const bool embedded = is_embedded_broker(
-      bootstrap != options.properties.end() ? bootstrap->second : options.brokers);
+  const bool embedded = is_embedded_broker(bootstrap != options.properties.end() ? bootstrap->second
+                                                                                 : options.brokers);
   Properties props{
       {"bootstrap.servers", options.brokers},
       {"client.id", options.client_id},
@@ -167,8 +167,9 @@ std::vector<std::pair<TopicPartition, std::int64_t>> KafkaConsumer::assign_all()
     }
     const MetadataPtr metadata(raw);
     if (metadata->topic_cnt != 1 || metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw Exception(kafka_error(metadata->topic_cnt == 1 ? metadata->topics[0].err
-                                                           : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+      throw Exception(kafka_error(metadata->topic_cnt == 1
+                                      ? metadata->topics[0].err
+                                      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
                                   Stage::subscribe, "cannot read channel '" + channel + "'"));
     }
     for (int p = 0; p < metadata->topics[0].partition_cnt; ++p) {
@@ -465,15 +466,36 @@ Result<std::int64_t> KafkaConsumer::committed(const TopicPartition& partition,
   return offset < 0 ? std::int64_t{-1} : offset;
 }
 
-std::optional<std::int64_t> KafkaConsumer::known_log_start(std::string_view topic,
-                                                           std::int32_t partition) {
+namespace {
+
+// The watermarks librdkafka learned from its last fetch of the partition
+// (each below 0 where not known), or nullopt.
+std::optional<std::pair<std::int64_t, std::int64_t>> known_watermarks(rd_kafka_t* client,
+                                                                      std::string_view topic,
+                                                                      std::int32_t partition) {
   std::int64_t low = -1;
   std::int64_t high = -1;
-  if (rd_kafka_get_watermark_offsets(client_.get(), std::string(topic).c_str(), partition, &low,
-                                     &high) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (rd_kafka_get_watermark_offsets(client, std::string(topic).c_str(), partition, &low, &high) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
     return std::nullopt;
   }
-  return low;
+  return std::pair{low, high};
+}
+
+}  // namespace
+
+std::optional<std::int64_t> KafkaConsumer::known_log_start(std::string_view topic,
+                                                           std::int32_t partition) {
+  const auto known = known_watermarks(client_.get(), topic, partition);
+  if (!known) return std::nullopt;
+  return known->first;
+}
+
+std::optional<std::int64_t> KafkaConsumer::known_log_end(std::string_view topic,
+                                                         std::int32_t partition) {
+  const auto known = known_watermarks(client_.get(), topic, partition);
+  if (!known || known->second < 0) return std::nullopt;
+  return known->second;
 }
 
 std::int64_t KafkaConsumer::log_start(std::string_view topic, std::int32_t partition) {
@@ -502,9 +524,8 @@ std::optional<std::vector<std::int64_t>> KafkaConsumer::committed(
   std::vector<std::int64_t> offsets;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& element = list->elems[i];
-    offsets.push_back(element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0
-                          ? element.offset
-                          : -1);
+    offsets.push_back(
+        element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0 ? element.offset : -1);
   }
   return offsets;
 }

@@ -91,6 +91,8 @@ class KafkaConsumer final : public LogFacts {
   // LogFacts
   std::optional<std::int64_t> known_log_start(std::string_view topic,
                                               std::int32_t partition) override;
+  std::optional<std::int64_t> known_log_end(std::string_view topic,
+                                            std::int32_t partition) override;
   std::int64_t log_start(std::string_view topic, std::int32_t partition) override;
   std::optional<std::vector<std::int64_t>> committed(
       const std::vector<std::pair<std::string, std::int32_t>>& partitions) override;

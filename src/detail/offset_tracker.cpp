@@ -112,31 +112,76 @@ std::int64_t OffsetTracker::committed_start(const RecordLocation& where, LogFact
   return state.committed.value_or(-1);
 }
 
-std::optional<OffsetTracker::Missing> OffsetTracker::gap_before(const RecordLocation& where,
-                                                                LogFacts& facts) {
+OffsetTracker::Arrival OffsetTracker::arrived(const RecordLocation& where, LogFacts& facts) {
   Progress& state = progress_of(where.topic, where.partition);
   const std::optional<std::int64_t> due = state.next;
-  state.next = where.offset + 1;
+  if (due && *due == where.offset) {  // the usual case, first
+    state.next = where.offset + 1;
+    state.resumes = 0;
+    return {};
+  }
   std::int64_t from = -1;
   if (due) {
-    if (*due >= where.offset) return std::nullopt;  // no jump
+    if (where.offset < *due) {
+      if (auto resume = resume_at(state, where, *due, facts)) {
+        return {.missing = std::nullopt, .resume_at = resume};
+      }
+      state.next = where.offset + 1;
+      return {};
+    }
     from = *due;
   } else if (grouped_) {
     // The first record since the partition was assigned. A group resumes
     // from its commit, unless the broker deleted the records there, when it
-    // starts at the oldest one kept: the log start, past the commit.
+    // starts at the oldest one kept: the log start, past the commit. A
+    // start at the log start below the commit is the client going back.
     const auto low = facts.known_log_start(where.topic, where.partition);
-    if (!low || *low <= 0 || where.offset != *low) {
-      return std::nullopt;  // nothing deleted, or not started at the log start
+    if (!low || *low < 0 || where.offset != *low) {
+      state.next = where.offset + 1;
+      return {};  // resumed at its commit: nothing deleted, nothing read again
     }
     from = committed_start(where, facts);
-    if (from < 0 || from >= where.offset) return std::nullopt;
+    if (from > where.offset) {
+      if (auto resume = resume_at(state, where, from, facts)) {
+        return {.missing = std::nullopt, .resume_at = resume};
+      }
+    }
+    if (from < 0 || from >= where.offset) {
+      state.next = where.offset + 1;
+      return {};
+    }
   } else {
-    return std::nullopt;  // no group: the start was where it was asked to be
+    state.next = where.offset + 1;
+    return {};  // no group: the start was where it was asked to be
   }
+  state.next = where.offset + 1;
+  state.resumes = 0;
   const std::int64_t low = facts.log_start(where.topic, where.partition);
-  if (low < 0 || from >= low) return std::nullopt;  // compacted or skipped, not deleted
-  return Missing{from, std::min(where.offset, low) - 1};
+  if (low < 0 || from >= low) return {};  // compacted or skipped, not deleted
+  return {.missing = Missing{from, std::min(where.offset, low) - 1}, .resume_at = std::nullopt};
+}
+
+std::optional<std::int64_t> OffsetTracker::resume_at(Progress& state, const RecordLocation& where,
+                                                     std::int64_t offset, LogFacts& facts) {
+  // A few times over, in case the broker answers "out of range" again.
+  constexpr int most_resumes = 3;
+  const auto high = facts.known_log_end(where.topic, where.partition);
+  if (high && *high >= 0 && offset > *high) {
+    logger()->warn(
+        "{} came again, though offset {} was read or committed before: the log now ends at "
+        "{}, so reading goes on from here (records may come twice)",
+        where.to_string(), offset, *high);
+    return std::nullopt;
+  }
+  if (state.resumes >= most_resumes) {
+    logger()->warn(
+        "{} came again, though offset {} was read or committed before, after {} returns to "
+        "it: reading goes on from here (records may come twice)",
+        where.to_string(), offset, state.resumes);
+    return std::nullopt;
+  }
+  ++state.resumes;
+  return offset;
 }
 
 }  // namespace corps::detail

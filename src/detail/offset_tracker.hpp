@@ -1,7 +1,8 @@
 // OffsetTracker: what a consumer knows of its partitions' offsets, apart
 // from the Kafka client: the record handed out and not yet handled, where
-// each partition is due to read next, where each was last found to end, and
-// whether a jump in offsets hides records the broker deleted unread.
+// each partition is due to read next, where each was last found to end,
+// whether a jump in offsets hides records the broker deleted unread, and
+// whether the client went back to records already read or committed.
 //
 // It holds no client: what only the broker can say (a partition's log start,
 // the group's committed offsets) it asks of a LogFacts, so its rules are
@@ -28,6 +29,10 @@ class LogFacts {
   /// broker; nullopt if not known.
   virtual std::optional<std::int64_t> known_log_start(std::string_view topic,
                                                       std::int32_t partition) = 0;
+  /// The partition's log end (high watermark) as of the last fetch,
+  /// without asking the broker; nullopt if not known.
+  virtual std::optional<std::int64_t> known_log_end(std::string_view topic,
+                                                    std::int32_t partition) = 0;
   /// The partition's log start, asking the broker if it is not known; -1
   /// if it cannot be had.
   virtual std::int64_t log_start(std::string_view topic, std::int32_t partition) = 0;
@@ -83,12 +88,24 @@ class OffsetTracker {
   [[nodiscard]] std::optional<std::int64_t> end_of(std::string_view topic,
                                                    std::int32_t partition) const;
 
-  /// Offsets of `where`'s partition the broker deleted before this consumer
-  /// read them, found as the record at `where` arrives; nullopt if none
-  /// were. Offsets may jump for other reasons (compaction, transaction
-  /// markers, a start at the end): only those below the log start were
-  /// deleted. Records `where` as read.
-  std::optional<Missing> gap_before(const RecordLocation& where, LogFacts& facts);
+  /// What the arrival of a record means for its partition's offsets.
+  struct Arrival {
+    /// Offsets the broker deleted before this consumer read them. Offsets
+    /// may jump for other reasons (compaction, transaction markers, a start
+    /// at the end): only those below the log start were deleted.
+    std::optional<Missing> missing;
+    /// Set when the client went back by itself to before the records this
+    /// consumer read, or (first since the partition was assigned) to the
+    /// log start below the group's commit: librdkafka does so when a fetch
+    /// is answered "offset out of range", as a restarting broker or a new
+    /// leader may answer for a moment. The offset reading should go on from;
+    /// the record is not to be delivered. Only where the log still reaches
+    /// that offset: after a truncated log, reading again loses nothing.
+    std::optional<std::int64_t> resume_at;
+  };
+  /// What the record at `where` arriving means; records it as read unless
+  /// resume_at is set.
+  Arrival arrived(const RecordLocation& where, LogFacts& facts);
 
  private:
   using Key = std::pair<std::string, std::int32_t>;
@@ -111,6 +128,9 @@ class OffsetTracker {
     // The group's committed offset when the partition was assigned, once
     // asked for, or -1 if it has none.
     std::optional<std::int64_t> committed;
+    // Times reading went on from resume_at with no record read since: a
+    // bound, so a client that keeps going back cannot loop forever.
+    int resumes = 0;
   };
 
   Progress& progress_of(std::string_view topic, std::int32_t partition);
@@ -118,6 +138,10 @@ class OffsetTracker {
   // assigned, or -1 if none or unknown; one question to the broker for all
   // assigned partitions not asked about yet.
   std::int64_t committed_start(const RecordLocation& where, LogFacts& facts);
+  // resume_at, if the log reaches `offset` and the bound is not spent; else
+  // the record at `where` is read (again) as any other.
+  std::optional<std::int64_t> resume_at(Progress& state, const RecordLocation& where,
+                                        std::int64_t offset, LogFacts& facts);
 
   bool grouped_;
   // Kept (and its topic's buffer with it) when nothing is pending: a

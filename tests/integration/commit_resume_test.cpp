@@ -96,4 +96,40 @@ TEST_F(CommitResume, RecordsTheBrokerDroppedBeforeTheyWereReadAreReportedNotSkip
   EXPECT_GT(records[1].offset(), 1);
 }
 
+// A broker that restarts or has just become leader can answer a fetch
+// "offset out of range" for an offset it holds a moment later. librdkafka
+// then starts the partition again where auto.offset.reset says (for corps,
+// the log start): without a check, records already read or committed would
+// be delivered again.
+using MockCommitResume = CommitResume;
+
+TEST_F(MockCommitResume, AFetchOutOfRangeOnResumingDoesNotDeliverCommittedRecordsAgain) {
+  {
+    corps::Consumer consumer(registry_, consumer_options("out-of-range", {"Predictions"}));
+    EXPECT_EQ(frames_of(consume(consumer, 4)), (std::vector<std::int64_t>{0, 1, 2, 3}));
+    ASSERT_TRUE(consumer.close().ok());  // committed: the group resumes at offset 4
+  }
+  broker().push_request_errors(corps::KafkaApi::fetch, {corps::KafkaError::offset_out_of_range});
+  corps::Consumer restarted(registry_, consumer_options("out-of-range", {"Predictions"}));
+  EXPECT_EQ(frames_of(consume(restarted, 6)), (std::vector<std::int64_t>{4, 5, 6, 7, 8, 9}));
+  EXPECT_FALSE(restarted.poll(1s).has_value()) << "nothing delivered twice";
+}
+
+TEST_F(MockCommitResume, AFetchOutOfRangeMidStreamDoesNotDeliverRecordsAgain) {
+  corps::Consumer consumer(registry_, consumer_options("mid-stream", {"Predictions"}));
+  EXPECT_EQ(frames_of(consume(consumer, count)).size(), std::size_t{count});
+  // Every fetch fails for a while, so the one after the last record does.
+  broker().push_request_errors(
+      corps::KafkaApi::fetch,
+      std::vector<corps::KafkaError>(3, corps::KafkaError::offset_out_of_range));
+  corps::Producer producer(registry_, producer_options());
+  for (int frame = count; frame < count + 3; ++frame) {
+    corps::proto::Prediction prediction;
+    prediction.set_frame(frame);
+    ASSERT_TRUE(producer.send("Predictions", prediction).get().ok());
+  }
+  EXPECT_EQ(frames_of(consume(consumer, 3)), (std::vector<std::int64_t>{10, 11, 12}));
+  EXPECT_FALSE(consumer.poll(1s).has_value()) << "nothing delivered twice";
+}
+
 }  // namespace

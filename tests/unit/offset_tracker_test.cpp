@@ -18,6 +18,7 @@ using corps::detail::OffsetTracker;
 class ScriptedLog final : public LogFacts {
  public:
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> log_starts;
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> log_ends;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> commits;
   bool committed_fails = false;
   std::vector<std::vector<std::pair<std::string, std::int32_t>>> committed_questions;
@@ -26,6 +27,12 @@ class ScriptedLog final : public LogFacts {
                                               std::int32_t partition) override {
     const auto found = log_starts.find({std::string(topic), partition});
     if (found == log_starts.end()) return std::nullopt;
+    return found->second;
+  }
+  std::optional<std::int64_t> known_log_end(std::string_view topic,
+                                            std::int32_t partition) override {
+    const auto found = log_ends.find({std::string(topic), partition});
+    if (found == log_ends.end()) return std::nullopt;
     return found->second;
   }
   std::int64_t log_start(std::string_view topic, std::int32_t partition) override {
@@ -53,7 +60,7 @@ TEST(OffsetTracker, ConsecutiveOffsetsAreNoGap) {
   OffsetTracker tracker(/*grouped=*/false);
   tracker.placed("Orders", 0, 10);
   for (std::int64_t offset = 10; offset < 20; ++offset) {
-    EXPECT_FALSE(tracker.gap_before(at(offset), log)) << offset;
+    EXPECT_FALSE(tracker.arrived(at(offset), log).missing) << offset;
   }
 }
 
@@ -63,13 +70,13 @@ TEST(OffsetTracker, APartitionRevokedWhileLastAskedForIsForgottenWhole) {
   OffsetTracker tracker(/*grouped=*/false);
   tracker.placed("Orders", 0, 10);
   tracker.placed("Orders", 1, 0);
-  EXPECT_FALSE(tracker.gap_before(at(10), log));  // partition 0, the last asked for
+  EXPECT_FALSE(tracker.arrived(at(10), log).missing);  // partition 0, the last asked for
   tracker.revoked("Orders", 0);
   // Placed again, it starts from what it is told now, not from offset 11.
   tracker.placed("Orders", 0, 3);
-  EXPECT_FALSE(tracker.gap_before(at(3), log));
-  EXPECT_FALSE(tracker.gap_before(at(0, 1), log));
-  EXPECT_FALSE(tracker.gap_before(at(4), log));
+  EXPECT_FALSE(tracker.arrived(at(3), log).missing);
+  EXPECT_FALSE(tracker.arrived(at(0, 1), log).missing);
+  EXPECT_FALSE(tracker.arrived(at(4), log).missing);
 }
 
 TEST(OffsetTracker, AJumpPastTheLogStartIsReportedAsTheDeletedOffsets) {
@@ -77,12 +84,12 @@ TEST(OffsetTracker, AJumpPastTheLogStartIsReportedAsTheDeletedOffsets) {
   log.log_starts[{"Orders", 0}] = 50;
   OffsetTracker tracker(false);
   tracker.placed("Orders", 0, 10);
-  const auto missing = tracker.gap_before(at(50), log);
+  const auto missing = tracker.arrived(at(50), log).missing;
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->from, 10);
   EXPECT_EQ(missing->to, 49);
   // Reported once: the next record follows on.
-  EXPECT_FALSE(tracker.gap_before(at(51), log));
+  EXPECT_FALSE(tracker.arrived(at(51), log).missing);
 }
 
 TEST(OffsetTracker, AJumpWithinTheKeptLogIsCompactionNotLoss) {
@@ -90,7 +97,7 @@ TEST(OffsetTracker, AJumpWithinTheKeptLogIsCompactionNotLoss) {
   log.log_starts[{"Orders", 0}] = 0;
   OffsetTracker tracker(false);
   tracker.placed("Orders", 0, 10);
-  EXPECT_FALSE(tracker.gap_before(at(30), log));
+  EXPECT_FALSE(tracker.arrived(at(30), log).missing);
 }
 
 TEST(OffsetTracker, OnlyTheOffsetsBelowTheLogStartAreMissing) {
@@ -99,7 +106,7 @@ TEST(OffsetTracker, OnlyTheOffsetsBelowTheLogStartAreMissing) {
   log.log_starts[{"Orders", 0}] = 20;
   OffsetTracker tracker(false);
   tracker.placed("Orders", 0, 5);
-  const auto missing = tracker.gap_before(at(30), log);
+  const auto missing = tracker.arrived(at(30), log).missing;
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->from, 5);
   EXPECT_EQ(missing->to, 19);
@@ -109,14 +116,14 @@ TEST(OffsetTracker, AnUnknownLogStartReportsNothing) {
   ScriptedLog log;  // the broker cannot say
   OffsetTracker tracker(false);
   tracker.placed("Orders", 0, 0);
-  EXPECT_FALSE(tracker.gap_before(at(100), log));
+  EXPECT_FALSE(tracker.arrived(at(100), log).missing);
 }
 
 TEST(OffsetTracker, WithoutAGroupTheFirstRecordIsWhereReadingWasAskedToStart) {
   ScriptedLog log;
   log.log_starts[{"Orders", 0}] = 50;
   OffsetTracker tracker(false);  // started at "end" or "beginning": no offset placed
-  EXPECT_FALSE(tracker.gap_before(at(50), log));
+  EXPECT_FALSE(tracker.arrived(at(50), log).missing);
   EXPECT_TRUE(log.committed_questions.empty());
 }
 
@@ -126,7 +133,7 @@ TEST(OffsetTracker, AGroupResumingPastItsCommitAtTheLogStartReportsTheDeletedOff
   log.commits[{"Orders", 0}] = 25;
   OffsetTracker tracker(/*grouped=*/true);
   tracker.assigned("Orders", 0);
-  const auto missing = tracker.gap_before(at(40), log);
+  const auto missing = tracker.arrived(at(40), log).missing;
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->from, 25);
   EXPECT_EQ(missing->to, 39);
@@ -137,7 +144,7 @@ TEST(OffsetTracker, AGroupWithoutACommitLosesNothingAtTheLogStart) {
   log.log_starts[{"Orders", 0}] = 40;
   OffsetTracker tracker(true);
   tracker.assigned("Orders", 0);
-  EXPECT_FALSE(tracker.gap_before(at(40), log));
+  EXPECT_FALSE(tracker.arrived(at(40), log).missing);
 }
 
 TEST(OffsetTracker, AGroupResumingAtItsCommitAsksNothing) {
@@ -145,7 +152,7 @@ TEST(OffsetTracker, AGroupResumingAtItsCommitAsksNothing) {
   log.log_starts[{"Orders", 0}] = 40;
   OffsetTracker tracker(true);
   tracker.assigned("Orders", 0);
-  EXPECT_FALSE(tracker.gap_before(at(45), log));  // not at the log start
+  EXPECT_FALSE(tracker.arrived(at(45), log).missing);  // not at the log start
   EXPECT_TRUE(log.committed_questions.empty());
 }
 
@@ -158,8 +165,8 @@ TEST(OffsetTracker, CommittedOffsetsAreAskedOnceForAllNewPartitions) {
   OffsetTracker tracker(true);
   tracker.assigned("Orders", 0);
   tracker.assigned("Orders", 1);
-  ASSERT_TRUE(tracker.gap_before(at(40, 0), log));
-  const auto second = tracker.gap_before(at(7, 1), log);
+  ASSERT_TRUE(tracker.arrived(at(40, 0), log).missing);
+  const auto second = tracker.arrived(at(7, 1), log).missing;
   ASSERT_TRUE(second);
   EXPECT_EQ(second->from, 3);
   EXPECT_EQ(second->to, 6);
@@ -174,15 +181,97 @@ TEST(OffsetTracker, ACommitThatCannotBeReadReportsNothingAndIsAskedAgain) {
   log.committed_fails = true;
   OffsetTracker tracker(true);
   tracker.assigned("Orders", 0);
-  EXPECT_FALSE(tracker.gap_before(at(40), log));
+  EXPECT_FALSE(tracker.arrived(at(40), log).missing);
   // Reassigned (its state is new again), the broker answers now.
   log.committed_fails = false;
   tracker.revoked("Orders", 0);
   tracker.assigned("Orders", 0);
-  const auto missing = tracker.gap_before(at(40), log);
+  const auto missing = tracker.arrived(at(40), log).missing;
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->from, 10);
   EXPECT_EQ(log.committed_questions.size(), 2U);
+}
+
+// librdkafka starts a partition again where auto.offset.reset says when a
+// fetch is answered "offset out of range", as a restarting broker or a new
+// leader may answer for a moment.
+TEST(OffsetTracker, AClientGoingBackBeforeWhatWasReadGoesOnWhereItWas) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  log.log_ends[{"Orders", 0}] = 20;
+  OffsetTracker tracker(/*grouped=*/true);
+  tracker.assigned("Orders", 0);
+  tracker.placed("Orders", 0, 10);
+  for (std::int64_t offset = 10; offset < 13; ++offset) {
+    EXPECT_FALSE(tracker.arrived(at(offset), log).resume_at);
+  }
+  const auto back = tracker.arrived(at(0), log);
+  EXPECT_FALSE(back.missing);
+  ASSERT_TRUE(back.resume_at);
+  EXPECT_EQ(*back.resume_at, 13);
+  tracker.placed("Orders", 0, 13);  // as the consumer's rewind does
+  const auto next = tracker.arrived(at(13), log);
+  EXPECT_FALSE(next.resume_at);
+  EXPECT_FALSE(next.missing);
+}
+
+TEST(OffsetTracker, AGroupStartedAtTheLogStartBelowItsCommitGoesOnAtTheCommit) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  log.log_ends[{"Orders", 0}] = 10;
+  log.commits[{"Orders", 0}] = 4;
+  OffsetTracker tracker(/*grouped=*/true);
+  tracker.assigned("Orders", 0);
+  const auto first = tracker.arrived(at(0), log);
+  EXPECT_FALSE(first.missing);
+  ASSERT_TRUE(first.resume_at);
+  EXPECT_EQ(*first.resume_at, 4);
+  tracker.placed("Orders", 0, 4);
+  EXPECT_FALSE(tracker.arrived(at(4), log).resume_at);
+}
+
+TEST(OffsetTracker, AGroupWithoutACommitStartsAtTheLogStartAsAsked) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  OffsetTracker tracker(/*grouped=*/true);
+  tracker.assigned("Orders", 0);
+  const auto first = tracker.arrived(at(0), log);
+  EXPECT_FALSE(first.resume_at);
+  EXPECT_FALSE(first.missing);
+  EXPECT_FALSE(tracker.arrived(at(1), log).resume_at);
+  EXPECT_EQ(log.committed_questions.size(), 1U);
+}
+
+TEST(OffsetTracker, GoingBackPastWhereTheLogNowEndsReadsAgainRatherThanWait) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  log.log_ends[{"Orders", 0}] = 5;  // truncated below what was read
+  OffsetTracker tracker(/*grouped=*/false);
+  tracker.placed("Orders", 0, 10);
+  const auto back = tracker.arrived(at(3), log);
+  EXPECT_FALSE(back.resume_at);
+  EXPECT_FALSE(back.missing);
+  EXPECT_FALSE(tracker.arrived(at(4), log).resume_at) << "read on from 3";
+}
+
+TEST(OffsetTracker, GoingBackAgainAndAgainIsFollowedAfterAFewReturns) {
+  ScriptedLog log;
+  log.log_starts[{"Orders", 0}] = 0;
+  log.log_ends[{"Orders", 0}] = 20;
+  OffsetTracker tracker(/*grouped=*/false);
+  tracker.placed("Orders", 0, 10);
+  for (int round = 0; round < 3; ++round) {
+    const auto back = tracker.arrived(at(0), log);
+    ASSERT_TRUE(back.resume_at) << round;
+    EXPECT_EQ(*back.resume_at, 10);
+    tracker.placed("Orders", 0, 10);
+  }
+  EXPECT_FALSE(tracker.arrived(at(0), log).resume_at);
+  EXPECT_FALSE(tracker.arrived(at(1), log).resume_at);
+  // A record read where due makes returning possible again.
+  tracker.placed("Orders", 0, 10);
+  EXPECT_FALSE(tracker.arrived(at(10), log).resume_at);
+  EXPECT_TRUE(tracker.arrived(at(0), log).resume_at);
 }
 
 TEST(OffsetTracker, ARewindIsNoGapAndDropsThePendingRecordOfItsPartitionOnly) {
@@ -190,14 +279,14 @@ TEST(OffsetTracker, ARewindIsNoGapAndDropsThePendingRecordOfItsPartitionOnly) {
   log.log_starts[{"Orders", 0}] = 0;
   OffsetTracker tracker(false);
   tracker.placed("Orders", 0, 0);
-  ASSERT_FALSE(tracker.gap_before(at(0), log));
+  ASSERT_FALSE(tracker.arrived(at(0), log).missing);
   tracker.handed_out(at(0));
   tracker.placed("Orders", 1, 3);  // another partition
   ASSERT_TRUE(tracker.take_pending());
   tracker.handed_out(at(5));
   tracker.placed("Orders", 0, 5);  // fetch offset 5 again
   EXPECT_FALSE(tracker.take_pending());
-  EXPECT_FALSE(tracker.gap_before(at(5), log));
+  EXPECT_FALSE(tracker.arrived(at(5), log).missing);
 }
 
 TEST(OffsetTracker, ThePendingRecordIsTakenOnceWithTheOffsetAfterIt) {
@@ -254,7 +343,7 @@ TEST(OffsetTracker, ARevokedPartitionIsForgottenWhole) {
   // Assigned again: the old position no longer makes 10..49 look missing;
   // the group has no commit, so nothing is.
   tracker.assigned("Orders", 0);
-  EXPECT_FALSE(tracker.gap_before(at(50), log));
+  EXPECT_FALSE(tracker.arrived(at(50), log).missing);
 }
 
 }  // namespace
