@@ -43,6 +43,13 @@ else
     bash -c "[[ '$brokers' == 127.0.0.1:* && \$(head -1 '$CORPS_BROKER_FILE') == '$brokers' ]]"
   check "kcat sees the topics the broker was started with" \
     bash -c "kcat -b '$brokers' -L | grep -q 'topic \"Predictions\" with 2 partitions'"
+  check "a second broker is refused, naming the first, which goes on serving" bash -c "
+    timeout 10 '$corps' broker >/dev/null 2>'$work/second.err'; test \$? -eq 1 &&
+    grep -q 'a corps broker already runs at $brokers' '$work/second.err' &&
+    test \$(head -1 '$CORPS_BROKER_FILE') == '$brokers' && '$corps' topics list >/dev/null"
+  check "a second broker runs beside it with --no-address-file" bash -c "
+    timeout 3 '$corps' broker --no-address-file >'$work/second.out' 2>/dev/null
+    grep -q '^127.0.0.1:' '$work/second.out' && test \$(head -1 '$CORPS_BROKER_FILE') == '$brokers'"
 fi
 
 # --- topics -------------------------------------------------------------------
@@ -80,9 +87,15 @@ check "topics describe exits 3 when the configs are missing from its answer" bas
 check "topics alter on the embedded broker fails naming the limit" bash -c "
   '$corps' topics alter Predictions --partitions 4 --timeout 1000 2>&1 | grep -q 'CreatePartitions'"
 fi
-check "an unreachable broker: exit 1 after --timeout, the root cause in the last line" bash -c "
-  '$corps' consume Predictions -b 127.0.0.1:1 --timeout 1000 -e 2>'$work/unreachable.err'; test \$? -eq 1 &&
-  tail -1 '$work/unreachable.err' | grep -q 'Connection refused'"
+# A refused connection is final: said at once in one line, whatever
+# --timeout is. The 20 s bound is a watchdog against the 60 s wait, not a
+# speed figure.
+for command in "consume Predictions -e" "produce Predictions" "topics list" "lag readers" "replay"; do
+  check "a refused connection: $command exits 1 at once, in one line" bash -c "
+    timeout 20 '$corps' $command -b 127.0.0.1:1 --timeout 60000 </dev/null 2>'$work/refused.err'
+    test \$? -eq 1 && test \$(wc -l <'$work/refused.err') -eq 1 &&
+    grep -q 'nothing listens at 127.0.0.1:1 (connection refused)' '$work/refused.err'"
+done
 check "a broker name that does not resolve is named as the cause" bash -c "
   '$corps' produce Predictions -b no-such-host.invalid:9092 --timeout 1000 </dev/null 2>&1 | tail -1 |
     grep -q 'Failed to resolve'"
@@ -209,8 +222,15 @@ check "replay --only another channel replays nothing" bash -c "
 # Predictions holds 5 records: 2 sent as JSON above, 3 by the codec checks.
 check "a group reads everything once, then commits" bash -c "
   test \$('$corps' consume Predictions -G readers --from-beginning -e 2>/dev/null | wc -l) -eq 5"
-check "the same group then has nothing new" bash -c "
-  test \$('$corps' consume Predictions -G readers -e 2>/dev/null | wc -l) -eq 0"
+check "the same group then has nothing new, and says why without -v" bash -c "
+  test \$('$corps' consume Predictions -G readers -e 2>'$work/nothing.err' | wc -l) -eq 0 &&
+  grep -q 'read nothing: every partition was already at its end: Predictions\\[0\\] from offset' '$work/nothing.err' &&
+  grep -q \"group 'readers''s commit\" '$work/nothing.err'"
+check "a new group reads what is there, as the library's consumers do" bash -c "
+  test \$('$corps' consume Predictions -G newcomers -e 2>/dev/null | wc -l) -eq 5"
+check "--from-end: a new group reads only what is sent from now, and says so" bash -c "
+  test \$('$corps' consume Predictions -G latecomers --from-end -e 2>'$work/late.err' | wc -l) -eq 0 &&
+  grep -q \"(its end: group 'latecomers' has no commit there)\" '$work/late.err'"
 check "lag shows the group's partitions in kafka-consumer-groups's columns, none behind" bash -c "
   '$corps' lag readers >'$work/lag0' &&
   head -1 '$work/lag0' | grep -Eq '^GROUP +TOPIC +PARTITION +CURRENT-OFFSET +LOG-END-OFFSET +LAG\$' &&

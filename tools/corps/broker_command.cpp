@@ -41,8 +41,23 @@ TopicSpec parse_topic(const std::string& text, int brokers) {
   return spec;
 }
 
+// A second broker writing the address file would hide the first from every
+// program that finds its broker there, and remove the file when it stops:
+// refused, naming the ways to run both.
+void refuse_a_second_broker() {
+  const auto running = read_broker_address_file();
+  if (running.empty()) return;
+  throw Exception(
+      Error(Errc::invalid_argument, Stage::config,
+            "a corps broker already runs at " + running + " (its address is in " +
+                broker_address_file().string() +
+                "): stop it first, or run this one with --no-address-file and give its address to "
+                "programs with -b, or with CORPS_BROKER_FILE naming another file"));
+}
+
 int run_broker(const BrokerArgs& args) {
   install_shutdown_handlers();
+  if (!args.no_address_file) refuse_a_second_broker();
   EmbeddedBrokerOptions options;
   options.broker_count = args.brokers;
   for (const auto& topic : args.topics) options.topics.push_back(parse_topic(topic, args.brokers));

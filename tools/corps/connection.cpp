@@ -11,6 +11,7 @@
 #include "corps/metadata.pb.h"
 #include "corps/prediction.pb.h"
 #include "corps/schema.hpp"
+#include "listening.hpp"
 
 namespace corps::cli {
 
@@ -142,6 +143,7 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
               "or start `corps broker`"));
   }
   connection.brokers = found->bootstrap_servers();
+  refuse_if_nothing_listens(connection.brokers);
   connection.properties = connection.config.properties;
   for (const auto& [name, value] : properties) connection.properties[name] = value;
 

@@ -23,8 +23,9 @@ struct ConsumeArgs {
   ConnectionFlags connection;
   std::vector<std::string> channels;
   std::string group;
-  std::string offset;  // empty: stored with a group, else beginning
-  bool from_beginning = false;
+  std::string offset;           // empty: stored with a group, else beginning
+  bool from_beginning = false;  // the default; kept for kafka-console-consumer's habit
+  bool from_end = false;
   std::int64_t count = 0;
   bool exit_at_end = false;
   std::string output = "json";
@@ -33,9 +34,9 @@ struct ConsumeArgs {
   int metrics_port = -1;  // -1: no metrics served
 };
 
-// For -e: where each assigned partition ends now, and where reading starts;
-// the consumer is done when it has read every partition from its start to
-// its end.
+// For -e: where each assigned partition ends now, and where reading starts
+// (and why there); the consumer is done when it has read every partition
+// from its start to its end.
 class EndOfPartitions {
  public:
   EndOfPartitions(Consumer& consumer, const ConsumerOptions& options) {
@@ -44,16 +45,22 @@ class EndOfPartitions {
       if (!marks.ok()) throw Exception(marks.error());
       const auto [low, high] = *marks;
       std::int64_t start = options.start_from == StartFrom::earliest ? low : high;
+      std::string why = options.start_from == StartFrom::earliest ? "its beginning" : "its end";
       if (options.start_offset) {
         start = *options.start_offset >= 0 ? *options.start_offset
                                            : std::max(low, high + *options.start_offset);
+        why = "-o " + std::to_string(*options.start_offset);
       } else if (!options.group_id.empty()) {
         if (auto committed = consumer.committed(partition, std::chrono::seconds(10));
             committed.ok() && *committed >= 0) {
           start = *committed;
+          why = "group '" + options.group_id + "''s commit";
+        } else {
+          why += ": group '" + options.group_id + "' has no commit there";
         }
       }
-      partitions_[{partition.topic, partition.partition}] = {std::max(start, low), high};
+      partitions_[{partition.topic, partition.partition}] = {std::max(start, low), high,
+                                                             std::move(why)};
     }
   }
 
@@ -69,10 +76,24 @@ class EndOfPartitions {
     });
   }
 
+  /// Where each partition started and ended, for a consume that read
+  /// nothing: "Predictions[0] from offset 5 (group 'g''s commit), its end".
+  [[nodiscard]] std::string starts() const {
+    std::string out;
+    for (const auto& [key, progress] : partitions_) {
+      if (!out.empty()) out += "; ";
+      out += key.first + "[" + std::to_string(key.second) + "] from offset " +
+             std::to_string(progress.next) + " (" + progress.why + "), ending at " +
+             std::to_string(progress.end);
+    }
+    return out;
+  }
+
  private:
   struct Progress {
     std::int64_t next;
     std::int64_t end;
+    std::string why;  // why reading starts at next
   };
   std::map<std::pair<std::string, std::int32_t>, Progress> partitions_;
 };
@@ -105,7 +126,10 @@ int run_consume(ConsumeArgs& args) {
   options.client_id = "corps-consume";
   options.connect_timeout = std::chrono::milliseconds(args.timeout_ms);
   options.signals = SignalHandling::stop;
-  options.start_from = args.from_beginning ? StartFrom::earliest : StartFrom::latest;
+  // A group with no commit reads from the beginning, as the library's
+  // consumers do: a typed-message tool that shows nothing of what is there
+  // looks broken.
+  options.start_from = args.from_end ? StartFrom::latest : StartFrom::earliest;
   // Without a group there is nothing stored: read the channel whole, as kcat does.
   if (args.offset.empty()) args.offset = args.group.empty() ? "beginning" : "stored";
   if (args.offset == "stored" && args.group.empty()) {
@@ -170,6 +194,25 @@ int run_consume(ConsumeArgs& args) {
       ++failed;
     }
   }
+  if (printed + failed == 0) {
+    // Said without -v: an empty answer is otherwise indistinguishable from
+    // a broken tool.
+    std::cerr << "corps: read nothing: ";
+    if (end) {
+      std::cerr << "every partition was already at its end: " << end->starts() << "\n";
+    } else if (consumer.assignment().empty()) {
+      std::string channels;
+      for (const auto& channel : args.channels)
+        channels += (channels.empty() ? "" : ", ") + channel;
+      std::cerr << "no partition of " << channels << " was assigned to this consumer"
+                << (args.group.empty()
+                        ? ""
+                        : " (the other members of group '" + args.group + "' hold them)")
+                << "\n";
+    } else {
+      std::cerr << "no record arrived before the consumer stopped\n";
+    }
+  }
   if (!args.group.empty()) consumer.close().throw_if_error();
   logger()->info("consumed {} records, {} could not be decoded", printed, failed);
   return failed == 0 ? 0 : 3;
@@ -192,10 +235,14 @@ Command add_consume_command(CLI::App& app) {
                   "no group, read every partition)");
   cmd->add_option("-o,--offset", args->offset,
                   "Start at: beginning, end, stored (the group's commits; where there are none, "
-                  "--from-beginning decides), N, or -N (N before the end). Default: stored with "
-                  "-G, else beginning. N and -N take no group");
-  cmd->add_flag("--from-beginning", args->from_beginning,
-                "Without stored offsets, start at the oldest record");
+                  "the beginning, or the end with --from-end), N, or -N (N before the end). "
+                  "Default: stored with -G, else beginning. N and -N take no group");
+  auto* from_beginning =
+      cmd->add_flag("--from-beginning", args->from_beginning,
+                    "Without stored offsets, start at the oldest record (the default)");
+  cmd->add_flag("--from-end", args->from_end,
+                "Without stored offsets, start at the end: only records sent from now")
+      ->excludes(from_beginning);
   cmd->add_option("-c,--count", args->count, "Exit after this many records")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("-e,--exit", args->exit_at_end, "Exit at the end of every partition");

@@ -132,8 +132,8 @@ int run_produce(ProduceArgs& args) {
   const Status flushed = producer.flush(std::chrono::seconds(60));
   if (!flushed.ok()) std::cerr << "corps: " << flushed.error().to_string() << '\n';
   if (shutdown_requested()) std::cerr << "corps: interrupted; the records read so far were sent\n";
-  std::cerr << "corps: " << delivered << " records sent to " << args.channel << " as "
-            << binding.type()->full_name();
+  std::cerr << "corps: " << delivered << (delivered == 1 ? " record" : " records") << " sent to "
+            << args.channel << " as " << binding.type()->full_name();
   if (refused + undelivered > 0)
     std::cerr << "; " << refused << " refused, " << undelivered << " not delivered";
   std::cerr << '\n';
