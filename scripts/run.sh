@@ -11,5 +11,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CORPS_BUILD_DIR:-$root/build}
 
 "$root/scripts/setup.sh" --build-only
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" demo  # what the pipeline needs, not the tests
 exec env CORPS_LOG_LEVEL="${CORPS_LOG_LEVEL:-warning}" "$build/apps/pipeline/pipeline" "$@"
