@@ -129,10 +129,17 @@ class Progress {
 
   std::string line() const {
     std::ostringstream out;
-    out << "captured " << total("capture", "acked") << " | predicted "
-        << total("predict", "predicted") << " (" << count("predict") << " workers) | stored "
-        << total("store", "frames_stored") << " frames, " << total("store", "predictions_stored")
-        << " predictions | shown " << total("display", "frames_shown") << " | dead letters "
+    // Each service reports once a second, so capture's count can be older
+    // than the others': every frame predicted, stored or shown was captured,
+    // so captured is at least each of those (the summary's counts are final).
+    const auto known_captured =
+        std::max({total("capture", "acked"),
+                  total("predict", "predicted") + total("predict", "dead_lettered"),
+                  total("store", "frames_stored"), total("display", "frames_shown")});
+    out << "captured " << known_captured << " | predicted " << total("predict", "predicted") << " ("
+        << count("predict") << " workers) | stored " << total("store", "frames_stored")
+        << " frames, " << total("store", "predictions_stored") << " predictions | shown "
+        << total("display", "frames_shown") << " | dead letters "
         << total("predict", "dead_lettered") + total("store", "dead_lettered");
     return out.str();
   }

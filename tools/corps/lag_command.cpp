@@ -39,13 +39,25 @@ int print_lag(const LagArgs& args) {
                                             "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"};
   std::vector<std::vector<std::string>> rows{heading};
   std::int64_t total = 0;
+  bool uncommitted = false;
   for (const auto& partition : partitions) {
+    // A partition the group has no commit in is read from its start by a
+    // corps consumer of the group: all of it is behind.
+    std::int64_t lag = partition.lag();
+    if (partition.committed < 0 && partition.end >= 0) {
+      lag = partition.end - std::max<std::int64_t>(partition.start, 0);
+      uncommitted = true;
+    }
     rows.push_back({args.group, partition.topic, std::to_string(partition.partition),
-                    figure(partition.committed), figure(partition.end), figure(partition.lag())});
-    total += std::max<std::int64_t>(partition.lag(), 0);
+                    figure(partition.committed), figure(partition.end), figure(lag)});
+    total += std::max<std::int64_t>(lag, 0);
   }
   print_columns(std::cout, rows);
   std::cout << "total lag " << total << '\n';
+  if (uncommitted) {
+    std::cerr << "corps: where CURRENT-OFFSET is -, the group has no commit: its lag counts from "
+                 "the partition's start, where the group's corps consumers begin\n";
+  }
   return 0;
 }
 

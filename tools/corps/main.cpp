@@ -27,7 +27,8 @@ void set_log_level(const std::string& named, bool quiet, bool verbose) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"corps: typed protobuf messaging over Apache Kafka"};
+  // Named, so usage lines say "corps", not the path it was run by.
+  CLI::App app{"corps: typed protobuf messaging over Apache Kafka", "corps"};
   app.option_defaults()->always_capture_default();  // --help shows every default
   app.footer(
       "Exit codes: 0 ok; 1 failure (reason on stderr); 2 bad usage; 3 a partial answer: some "
