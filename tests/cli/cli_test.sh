@@ -175,9 +175,9 @@ assert open('$work/mixed.rc').read().strip() == '3'
 # Keys and header values are bytes; the JSON line must stay JSON (RFC 8259: UTF-8).
 printf 'k\xff:not-zlib\n' | kcat -b "$brokers" -P -t VideoStream -p 0 -K : -H $'bin=a\xffb'
 "$corps" consume VideoStream -o -1 -e >"$work/bytes.json" 2>/dev/null
-check "bytes that are not UTF-8 in a key or a header still make a JSON line" json "
+check "bytes that are not UTF-8 make a JSON line: a key as U+FFFD, a header value in base64" json "
 line = json.loads(open('$work/bytes.json', encoding='utf-8', errors='strict').read())
-assert line['key'] == 'k\\ufffd' and line['headers']['bin'] == 'a\\ufffdb', line
+assert line['key'] == 'k\\ufffd' and line['headers']['bin'] == {'base64': 'Yf9i'}, line
 assert line['error']['code'] == 'corrupt_data', line
 "
 check "produce refuses a string field that is not UTF-8, naming it, and exits 3" bash -c "
@@ -351,6 +351,18 @@ check "registry prints its URL and answers Confluent's REST API" bash -c "
     -d '{\"schema\": \"syntax = \\\"proto3\\\"; message A { int32 x = 1; }\", \"schemaType\": \"PROTOBUF\"}' \
     '$registry/subjects/A-value/versions' | grep -qx '{\"id\":1}' &&
   test \"\$(curl -sf '$registry/subjects')\" = '[\"A-value\"]'"
+# A type with no metadata field travels framed, its metadata in a header.
+mkdir -p "$work/plain/shop"
+printf 'syntax = "proto3";\npackage shop;\nmessage Receipt { string item = 1; }\n' >"$work/plain/shop/receipt.proto"
+echo '{"item":"tea"}' | "$corps" produce Orders -I "$work/plain" --proto shop/receipt.proto -T Orders=shop.Receipt \
+  --registry "$registry" 2>/dev/null
+"$corps" consume Orders --registry "$registry" -o -1 -e >"$work/metadata-header.json" 2>/dev/null
+check "a registry-framed record's metadata header prints as its JSON, not as bytes" json "
+line = json.loads(open('$work/metadata-header.json').read())
+metadata = line['headers']['corps-metadata']
+assert len(metadata['uuid']) == 36 and len(metadata['trace_id']) == 32, line
+assert line['message']['item'] == 'tea', line
+"
 kill -TERM $registry_pid; wait $registry_pid
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
 for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done

@@ -3,10 +3,13 @@
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>
 
+#include "corps/headers.hpp"
+#include "corps/metadata.pb.h"
 #include "detail/utf8.hpp"
 
 namespace corps::cli {
@@ -53,6 +56,43 @@ std::string json_bytes(std::string_view bytes) {
   return json_string(detail::to_valid_utf8(bytes));
 }
 
+// `bytes` in standard base64 (RFC 4648), padded.
+std::string base64(std::string_view bytes) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16 |
+                   static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8 |
+                   static_cast<unsigned char>(bytes[i + 2]);
+    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(n >> shift) & 63];
+  }
+  if (const auto left = bytes.size() - i; left > 0) {
+    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (left == 2) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out += alphabet[(n >> 18) & 63];
+    out += alphabet[(n >> 12) & 63];
+    out += left == 2 ? alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// A header's value as JSON: text as a string; corps's metadata header (a
+// serialized MessageData) as its JSON object; other bytes that are not
+// UTF-8 as {"base64": "..."}, so they are not lost as U+FFFD.
+std::string header_value_json(std::string_view name, const std::optional<std::string>& value) {
+  if (!value) return "null";
+  if (name == metadata_header) {
+    proto::MessageData metadata;
+    if (metadata.ParseFromString(*value)) return message_json(metadata);
+  }
+  if (detail::is_valid_utf8(*value)) return json_string(*value);
+  return "{\"base64\":\"" + base64(*value) + "\"}";
+}
+
 // The headers as one JSON object, names in the order they first appear; a
 // name that repeats holds the array of its values, in order, so none is lost.
 std::string headers_json(const Headers& headers) {
@@ -64,33 +104,39 @@ std::string headers_json(const Headers& headers) {
     if (of_name.empty()) names.push_back(name);
     of_name.push_back(&header.value);
   }
-  const auto value_json = [](const std::optional<std::string>* value) {
-    return *value ? json_bytes(**value) : std::string("null");
-  };
   std::string out = "{";
   for (const auto& name : names) {
     if (out.size() > 1) out += ',';
     out += json_string(name) + ':';
     const auto& of_name = values[name];
     if (of_name.size() == 1) {
-      out += value_json(of_name.front());
+      out += header_value_json(name, *of_name.front());
       continue;
     }
     out += '[';
     for (std::size_t i = 0; i < of_name.size(); ++i) {
       if (i != 0) out += ',';
-      out += value_json(of_name[i]);
+      out += header_value_json(name, *of_name[i]);
     }
     out += ']';
   }
   return out + '}';
 }
 
+// The headers as name=value,...; values as in JSON, but text bare and other
+// bytes as base64:....
 std::string headers_text(const Headers& headers) {
   std::string out;
   for (const auto& header : headers) {
     if (!out.empty()) out += ',';
-    out += header.name + '=' + (header.value ? *header.value : "");
+    out += detail::to_valid_utf8(header.name) + '=';
+    if (!header.value) continue;
+    if (header.name == metadata_header || !detail::is_valid_utf8(*header.value)) {
+      const std::string json = header_value_json(header.name, header.value);
+      out += json.starts_with("{\"base64\":") ? "base64:" + base64(*header.value) : json;
+      continue;
+    }
+    out += *header.value;
   }
   return out;
 }
@@ -189,7 +235,8 @@ void RecordPrinter::print_json(const Record& record) {
   std::string line = "{\"topic\":" + json_bytes(record.topic()) +
                      ",\"partition\":" + std::to_string(record.partition()) +
                      ",\"offset\":" + std::to_string(record.offset());
-  if (record.timestamp_ms() >= 0) line += ",\"timestamp_ms\":" + std::to_string(record.timestamp_ms());
+  if (record.timestamp_ms() >= 0)
+    line += ",\"timestamp_ms\":" + std::to_string(record.timestamp_ms());
   line += ",\"key\":" + (record.key() ? json_bytes(*record.key()) : std::string("null"));
   line += ",\"headers\":" + headers_json(record.headers());
   if (record.ok()) {
