@@ -8,10 +8,35 @@ namespace corps::detail {
 
 namespace {
 
-// librdkafka's client totals worth a graph, as corps_kafka_<name>.
-constexpr std::string_view client_figures[] = {"replyq",      "msg_cnt", "msg_size",   "tx",
-                                               "tx_bytes",    "rx",      "rx_bytes",   "txmsgs",
-                                               "txmsg_bytes", "rxmsgs",  "rxmsg_bytes"};
+// librdkafka's client figures worth a graph (its STATISTICS.md), each
+// under a name that follows Prometheus's rules: its totals, which only
+// grow, are counters named ..._total; sizes are in bytes and say so.
+struct ClientFigure {
+  std::string_view statistic;  // librdkafka's name
+  std::string_view metric;
+  bool total;
+  std::string_view help;
+};
+constexpr ClientFigure client_figures[] = {
+    {"replyq", "corps_kafka_reply_queue_ops", false,
+     "Operations waiting in librdkafka's reply queue to be served by a poll (replyq)"},
+    {"msg_cnt", "corps_kafka_producer_queue_messages", false,
+     "Messages in the producer's queues, not yet acknowledged (msg_cnt)"},
+    {"msg_size", "corps_kafka_producer_queue_bytes", false,
+     "Bytes of the messages in the producer's queues (msg_size)"},
+    {"tx", "corps_kafka_requests_sent_total", true, "Requests sent to brokers (tx)"},
+    {"tx_bytes", "corps_kafka_sent_bytes_total", true, "Bytes sent to brokers (tx_bytes)"},
+    {"rx", "corps_kafka_responses_received_total", true, "Responses received from brokers (rx)"},
+    {"rx_bytes", "corps_kafka_received_bytes_total", true,
+     "Bytes received from brokers (rx_bytes)"},
+    {"txmsgs", "corps_kafka_messages_sent_total", true, "Messages sent to brokers (txmsgs)"},
+    {"txmsg_bytes", "corps_kafka_messages_sent_bytes_total", true,
+     "Bytes of the messages sent to brokers (txmsg_bytes)"},
+    {"rxmsgs", "corps_kafka_messages_received_total", true,
+     "Messages fetched from brokers (rxmsgs)"},
+    {"rxmsg_bytes", "corps_kafka_messages_received_bytes_total", true,
+     "Bytes of the messages fetched from brokers (rxmsg_bytes)"},
+};
 
 }  // namespace
 
@@ -51,14 +76,20 @@ void ClientMetrics::kafka_statistics(std::string_view json) {
   // librdkafka's own name for the client ("id#consumer-3") tells apart
   // clients of one process that share a corps label.
   const MetricLabels client{{"client", client_}, {"kafka_client", document.value("name", "")}};
-  for (const auto figure : client_figures) {
-    const auto value = document.find(figure);
+  for (const auto& figure : client_figures) {
+    const auto value = document.find(figure.statistic);
     if (value == document.end() || !value->is_number()) continue;
-    metrics_
-        ->gauge("corps_kafka_" + std::string(figure),
-                "librdkafka's statistic '" + std::string(figure) + "' (see its STATISTICS.md)",
-                client)
-        .set(value->get<double>());
+    if (!figure.total) {
+      metrics_->gauge(figure.metric, figure.help, client).set(value->get<double>());
+      continue;
+    }
+    // A total of one librdkafka client (kafka_client tells them apart): the
+    // counter goes up to it.
+    Counter& counter = metrics_->counter(figure.metric, figure.help, client);
+    const auto total = value->get<double>();
+    if (total > static_cast<double>(counter.value())) {
+      counter.add(static_cast<std::uint64_t>(total) - counter.value());
+    }
   }
   const bool producer = document.value("type", "") == "producer";
   const auto topics = document.find("topics");

@@ -131,8 +131,8 @@ TEST_F(MetricsScrape, APlainHttpClientReadsFiguresThatMoveWithTheTraffic) {
   // librdkafka's statistics arrive every 100 ms here: the producer's on
   // its own, the consumer's while it polls. A watchdog, not a speed figure.
   const auto deadline = std::chrono::steady_clock::now() + 20s;
-  const std::string producer_kafka = "corps_kafka_txmsgs{client=\"test-producer\",";
-  const std::string consumer_kafka = "corps_kafka_rxmsgs{client=\"watched\",";
+  const std::string producer_kafka = "corps_kafka_messages_sent_total{client=\"test-producer\",";
+  const std::string consumer_kafka = "corps_kafka_messages_received_total{client=\"watched\",";
   while (std::chrono::steady_clock::now() < deadline &&
          (largest_of(lines, producer_kafka) < 7 || largest_of(lines, consumer_kafka) < 3)) {
     ASSERT_FALSE(next.poll(100ms).has_value()) << "nothing more was sent";

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -159,3 +161,80 @@ TEST(Metrics, SeriesAreMadeUpdatedAndRenderedFromManyThreadsAtOnce) {
 }
 
 }  // namespace
+
+// Every series corps serves follows Prometheus's naming rules, as
+// `promtool check metrics` lints them: a counter's name ends in _total and
+// nothing else's does; sizes are in bytes and say so; times in seconds; a
+// name is [a-zA-Z_][a-zA-Z0-9_]* and does not say "metric".
+TEST(Metrics, EverySeriesCorpsServesFollowsPrometheusNamingRules) {
+  auto metrics = std::make_shared<corps::Metrics>();
+  corps::detail::ProducerMetrics producer(metrics, "producer");
+  producer.sent("Predictions", 0.001);
+  producer.delivered("Predictions", 0);
+  producer.failed("Predictions", corps::Errc::timed_out);
+  corps::detail::ConsumerMetrics consumer(metrics, "group");
+  consumer.decoded("Predictions", 0, 0.001);
+  consumer.decode_failed("Predictions", corps::Stage::parse);
+  consumer.dead_lettered("Predictions");
+  consumer.retried("Predictions", 2);
+  corps::PartitionLag lag;
+  lag.partition = {"Predictions", 0};
+  lag.lag = 3;
+  consumer.lag({lag});
+  // librdkafka's statistics, with every client figure corps serves.
+  const std::string statistics = R"({"name": "producer#producer-1", "type": "producer",
+      "replyq": 1, "msg_cnt": 2, "msg_size": 300, "tx": 4, "tx_bytes": 500, "rx": 6,
+      "rx_bytes": 700, "txmsgs": 8, "txmsg_bytes": 900, "rxmsgs": 10, "rxmsg_bytes": 1100,
+      "topics": {"Predictions": {"partitions": {"0": {"msgq_cnt": 1, "xmit_msgq_cnt": 1}}}}})";
+  producer.kafka_statistics(statistics);
+  consumer.kafka_statistics(statistics);
+
+  const std::string scraped = metrics->render();
+  std::istringstream lines(scraped);
+  std::string line;
+  int families = 0;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("# TYPE ")) continue;
+    ++families;
+    std::istringstream fields(line.substr(7));
+    std::string name;
+    std::string kind;
+    fields >> name >> kind;
+    const auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
+    EXPECT_TRUE(std::regex_match(name, std::regex("[a-zA-Z_][a-zA-Z0-9_]*"))) << name;
+    EXPECT_EQ(name.find("metric"), std::string::npos) << name;
+    if (kind == "counter") {
+      EXPECT_TRUE(ends_with("_total")) << name << ": a counter's name ends in _total";
+    } else {
+      EXPECT_FALSE(ends_with("_total")) << name << ": only a counter's name ends in _total";
+    }
+    const std::string base =
+        kind == "counter" && ends_with("_total") ? name.substr(0, name.size() - 6) : name;
+    if (base.find("bytes") != std::string::npos || base.find("size") != std::string::npos) {
+      EXPECT_TRUE(base.ends_with("_bytes")) << name << ": a size is in bytes, and says so";
+    }
+    if (kind == "histogram") {
+      EXPECT_TRUE(base.ends_with("_seconds") || base.ends_with("_bytes")) << name;
+    }
+    for (const std::string_view unit : {"_ms", "_milliseconds", "_kb", "_kbytes", "_cnt"}) {
+      EXPECT_EQ(base.find(unit), std::string::npos) << name << ": base units only";
+    }
+  }
+  EXPECT_GE(families, 20) << scraped;
+}
+
+// librdkafka's client totals only grow: served as counters, each scrape
+// shows the latest total, whether statistics came once or many times.
+TEST(Metrics, LibrdkafkasTotalsAreCountersThatFollowTheLatestStatistics) {
+  auto metrics = std::make_shared<corps::Metrics>();
+  corps::detail::ConsumerMetrics consumer(metrics, "group");
+  consumer.kafka_statistics(R"({"name": "c#consumer-1", "type": "consumer", "rxmsgs": 10})");
+  consumer.kafka_statistics(R"({"name": "c#consumer-1", "type": "consumer", "rxmsgs": 25})");
+  const std::string scraped = metrics->render();
+  EXPECT_NE(scraped.find("# TYPE corps_kafka_messages_received_total counter\n"), std::string::npos)
+      << scraped;
+  EXPECT_NE(scraped.find("corps_kafka_messages_received_total{client=\"group\",kafka_client=\"c#"
+                         "consumer-1\"} 25\n"),
+            std::string::npos)
+      << scraped;
+}
