@@ -281,8 +281,10 @@ check "top shows a consuming service's channels from its metrics endpoint" bash 
   kill -TERM \$member; wait \$member
   head -1 '$work/top.out' | grep -Eq '^CHANNEL +SENT/S +DELIVERED/S +CONSUMED/S +FAILED +DECODE-FAILED +DEAD-LETTERS +LAG\$' &&
   grep -Eq '^Predictions ' '$work/top.out'"
-check "top with an endpoint that does not answer exits 1, naming it" bash -c "
-  '$corps' top http://127.0.0.1:1/metrics -n 1 2>&1 >/dev/null | grep -q 'no metrics from http://127.0.0.1:1/metrics'"
+check "top with an endpoint that does not answer exits 1, naming it as an endpoint, not a broker" bash -c "
+  '$corps' top http://127.0.0.1:1/metrics -n 1 2>'$work/top-down.err' >/dev/null; test \$? -eq 1 &&
+  grep -q 'the metrics endpoint http://127.0.0.1:1/metrics cannot be reached' '$work/top-down.err' &&
+  ! grep -q broker '$work/top-down.err'"
 "$corps" consume Predictions -o -1 -e -f '%p %s\n' >/dev/null 2>&1
 check "a JSON line has a fixed key order, fields in declaration order, and repeated headers kept" bash -c "
   first=\$('$corps' consume Predictions -o -1 -e 2>/dev/null | grep '\"partition\":0')
@@ -413,6 +415,20 @@ assert error['stage'] == 'schema' and error['code'] == 'schema_not_found', error
 assert '999' in error['message'], error
 "
 kill -TERM $registry_pid; wait $registry_pid
+
+# Last of the record checks: it adds two records to Predictions.
+check "produce serves its metrics too: what it sent and had delivered" bash -c "
+  (echo '{\"frame\":1}'; echo '{\"frame\":2}'; sleep 30) |
+    '$corps' produce Predictions --metrics-port 0 2>'$work/produce-metrics.err' & producer=\$!
+  for _ in \$(seq 150); do grep -q 'metrics at' '$work/produce-metrics.err' && break; sleep 0.2; done
+  url=\$(sed -n 's/^corps: metrics at //p' '$work/produce-metrics.err')
+  for _ in \$(seq 50); do
+    curl -sf \"\$url\" >'$work/produce.metrics'
+    grep -q '^corps_records_delivered_total{client=\"corps-produce\",channel=\"Predictions\",partition=\"[0-9]\"} [12]\$' '$work/produce.metrics' && break
+    sleep 0.2
+  done
+  kill \$producer 2>/dev/null; pkill -P \$\$ sleep 2>/dev/null
+  grep -q '^corps_records_sent_total{client=\"corps-produce\",channel=\"Predictions\"} 2\$' '$work/produce.metrics'"
 
 # --- help and exit codes ---------------------------------------------------------
 for sub in broker registry topics produce consume replay "topics list" "topics describe" "topics create" "topics alter"; do

@@ -11,8 +11,8 @@
 #include "corps/admin.hpp"
 #include "corps/consumer.hpp"
 #include "corps/logging.hpp"
-#include "corps/metrics_server.hpp"
 #include "corps/shutdown.hpp"
+#include "metrics_port.hpp"
 #include "record_printer.hpp"
 
 namespace corps::cli {
@@ -166,12 +166,7 @@ int run_consume(ConsumeArgs& args) {
     logger()->warn("-f: {} means nothing and is printed as it is", token);
   }
   RecordPrinter printer(std::cout, std::cerr, format, args.format);
-  std::optional<MetricsServer> metrics_server;
-  if (args.metrics_port >= 0) {
-    options.metrics = std::make_shared<Metrics>();
-    metrics_server.emplace(options.metrics, MetricsServerOptions{.port = args.metrics_port});
-    std::cerr << "corps: metrics at " << metrics_server->url() << std::endl;
-  }
+  const auto metrics_server = serve_metrics(args.metrics_port, options.metrics);
   Consumer consumer(connection.registry, options);
 
   std::int64_t printed = 0;
@@ -250,10 +245,7 @@ Command add_consume_command(CLI::App& app) {
                   "json (one object per line) or text (protobuf text format)")
       ->check(CLI::IsMember({"json", "text"}))
       ->capture_default_str();
-  cmd->add_option("--metrics-port", args->metrics_port,
-                  "Serve Prometheus metrics at http://127.0.0.1:PORT/metrics while consuming "
-                  "(0: any free port, printed on stderr); `corps top` reads them")
-      ->check(CLI::Range(0, 65535));
+  add_metrics_port_flag(*cmd, args->metrics_port);
   cmd->add_option("--timeout", args->timeout_ms,
                   "How long to wait for a broker to answer at start, in ms")
       ->check(CLI::PositiveNumber);

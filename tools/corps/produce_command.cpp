@@ -12,6 +12,7 @@
 #include "corps/producer.hpp"
 #include "corps/shutdown.hpp"
 #include "message_input.hpp"
+#include "metrics_port.hpp"
 
 namespace corps::cli {
 
@@ -30,6 +31,7 @@ struct ProduceArgs {
   std::string codec = "zlib";
   bool verbose = false;
   int timeout_ms = 5000;
+  int metrics_port = -1;  // -1: no metrics served
 };
 
 // True if a line opens more brackets than it closes, as the first line of a
@@ -64,6 +66,7 @@ int run_produce(ProduceArgs& args) {
   options.properties = connection.properties;
   options.handler.codec = *parse_codec(args.codec);  // the flag's check knows the names
   options.schema_registry.client = connection.schemas;
+  const auto metrics_server = serve_metrics(args.metrics_port, options.metrics);
   Producer producer(connection.registry, options);
 
   std::ifstream file;
@@ -176,6 +179,7 @@ Command add_produce_command(CLI::App& app) {
   cmd->add_option("--timeout", args->timeout_ms,
                   "How long to wait for a broker to answer at start, in ms")
       ->check(CLI::PositiveNumber);
+  add_metrics_port_flag(*cmd, args->metrics_port);
   cmd->add_flag(
       "-v,--verbose", args->verbose,
       "Print topic[partition]@offset of each delivered record (and log at info, as the global -v)");

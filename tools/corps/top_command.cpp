@@ -8,6 +8,8 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "columns.hpp"
@@ -89,12 +91,16 @@ Figures scrape_all(const std::vector<std::string>& urls) {
     client.set_connection_timeout(std::chrono::seconds(5));
     client.set_read_timeout(std::chrono::seconds(5));
     const auto response = client.Get(path);
-    if (!response || response->status != 200) {
-      throw Exception(Error(Errc::broker_unreachable, Stage::connect,
-                            "no metrics from " + url +
-                                (response ? ": HTTP " + std::to_string(response->status)
-                                          : ": " + httplib::to_string(response.error())) +
-                                " (is a service serving them there? --metrics-port)"));
+    // An endpoint, not a broker: said as such.
+    if (!response) {
+      throw std::runtime_error("the metrics endpoint " + url + " cannot be reached (" +
+                               httplib::to_string(response.error()) +
+                               " error): is a service serving its metrics there? (--metrics-port)");
+    }
+    if (response->status != 200) {
+      throw std::runtime_error("no metrics from " + url + ": HTTP " +
+                               std::to_string(response->status) +
+                               " (is it a service's --metrics-port?)");
     }
     add_scrape(response->body, figures);
   }
