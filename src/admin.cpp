@@ -25,9 +25,10 @@ Error admin_error(rd_kafka_resp_err_t err, const std::string& request, const std
     return Error(Errc::unsupported, Stage::admin,
                  "cannot " + what + ": the broker does not support " + request +
                      (no_controller ? " (no controller answered)" : "") +
-                     "; the embedded broker, librdkafka's mock cluster, has no topic admin API "
-                     "(create its topics with `corps broker --topic NAME:PARTITIONS`); a real "
-                     "Kafka cluster does",
+                     "; the embedded broker, librdkafka's mock cluster, answers no topic admin "
+                     "requests: it cannot add partitions or keep configs, and creates topics "
+                     "only at start (`corps broker --topic NAME:PARTITIONS`) or, for a `corps "
+                     "broker`, through `corps topics create`; a real Kafka cluster does all",
                  std::nullopt, detail::kafka_error_of(err));
   }
   return Error(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? Errc::timed_out : Errc::kafka_error,

@@ -207,17 +207,40 @@ std::filesystem::path broker_address_file() {
   return runtime_dir() / "broker";
 }
 
-std::string read_broker_address_file() {
-  std::ifstream in(broker_address_file());
+namespace {
+
+// The address file's lines: the address, the broker's process id, and (from
+// brokers that take topic requests) the control URL.
+struct AddressFile {
   std::string address;
+  std::string control_url;
+};
+
+// The address file of a broker that still runs, or nullopt.
+std::optional<AddressFile> read_live_address_file() {
+  std::ifstream in(broker_address_file());
+  AddressFile file;
   long pid = 0;
-  if (!(in >> address >> pid) || pid <= 0) return {};
+  if (!(in >> file.address >> pid) || pid <= 0) return std::nullopt;
   // A broker that died without cleaning up leaves a stale file behind.
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return {};
-  return address;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return std::nullopt;
+  if (!(in >> file.control_url)) file.control_url.clear();
+  return file;
 }
 
-void write_broker_address_file(std::string_view bootstrap) {
+}  // namespace
+
+std::string read_broker_address_file() {
+  const auto file = read_live_address_file();
+  return file ? file->address : std::string();
+}
+
+std::string embedded_broker_control_url(std::string_view bootstrap) {
+  const auto file = read_live_address_file();
+  return file && file->address == bootstrap ? file->control_url : std::string();
+}
+
+void write_broker_address_file(std::string_view bootstrap, std::string_view control_url) {
   const auto path = broker_address_file();
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -225,6 +248,7 @@ void write_broker_address_file(std::string_view bootstrap) {
   {
     std::ofstream out(temporary, std::ios::trunc);
     out << bootstrap << '\n' << ::getpid() << '\n';
+    if (!control_url.empty()) out << control_url << '\n';
     if (!out) {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "cannot write the broker address file '" + path.string() + "'"));

@@ -123,9 +123,15 @@ class Brokers {
 /// empty otherwise.
 [[nodiscard]] std::string read_broker_address_file();
 
-/// Records `bootstrap` (and this process's id) in the address file.
-/// Throws corps::Exception (Stage::config) if it cannot be written.
-void write_broker_address_file(std::string_view bootstrap);
+/// Records `bootstrap` (and this process's id, and the URL where the
+/// broker takes topic requests, if any) in the address file. Throws
+/// corps::Exception (Stage::config) if it cannot be written.
+void write_broker_address_file(std::string_view bootstrap, std::string_view control_url = {});
+
+/// Where the `corps broker` at `bootstrap` takes topic requests (its
+/// control URL, from the address file), or empty if it is not that broker
+/// or takes none.
+[[nodiscard]] std::string embedded_broker_control_url(std::string_view bootstrap);
 
 /// Removes the address file if this process wrote it.
 void remove_broker_address_file() noexcept;

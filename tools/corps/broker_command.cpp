@@ -10,6 +10,7 @@
 #include "corps/config.hpp"
 #include "corps/embedded_schema_registry.hpp"
 #include "corps/error.hpp"
+#include "corps/http_server.hpp"
 #include "corps/logging.hpp"
 #include "corps/shutdown.hpp"
 
@@ -55,6 +56,38 @@ void refuse_a_second_broker() {
                 "programs with -b, or with CORPS_BROKER_FILE naming another file"));
 }
 
+// The broker's control path: librdkafka's mock cluster answers no
+// CreateTopics, so `corps topics create` asks this process, which creates
+// the topic in the cluster it runs. POST /topics/NAME?partitions=N
+// [&replication_factor=R]: 201, or 409 if it exists, 400 if refused.
+HttpResponse control(EmbeddedBroker& broker, const HttpRequest& request) {
+  if (request.path.size() != 2 || request.path[0] != "topics") {
+    return {.status = 404, .body = "not found: POST /topics/NAME?partitions=N\n"};
+  }
+  if (request.method != "POST") return {.status = 405, .body = "POST /topics/NAME\n"};
+  TopicSpec topic{.name = request.path[1]};
+  try {
+    if (const auto partitions = request.param("partitions"); !partitions.empty()) {
+      topic.partitions = std::stoi(std::string(partitions));
+    }
+    const auto replicas = request.param("replication_factor");
+    topic.replication_factor =
+        replicas.empty() ? std::min(broker.broker_count(), 3) : std::stoi(std::string(replicas));
+  } catch (const std::exception&) {
+    return {.status = 400, .body = "partitions and replication_factor are whole numbers\n"};
+  }
+  if (topic.replication_factor <= 0) topic.replication_factor = std::min(broker.broker_count(), 3);
+  try {
+    broker.create_topic(topic);
+  } catch (const Exception& e) {
+    const bool exists = e.error().kafka_error() == KafkaError::topic_already_exists;
+    return {.status = exists ? 409 : 400, .body = e.error().message() + "\n"};
+  }
+  logger()->info("created topic {} with {} partition(s), replication {}", topic.name,
+                 topic.partitions, topic.replication_factor);
+  return {.status = 201, .body = "created\n"};
+}
+
 int run_broker(const BrokerArgs& args) {
   install_shutdown_handlers();
   if (!args.no_address_file) refuse_a_second_broker();
@@ -62,7 +95,13 @@ int run_broker(const BrokerArgs& args) {
   options.broker_count = args.brokers;
   for (const auto& topic : args.topics) options.topics.push_back(parse_topic(topic, args.brokers));
   EmbeddedBroker broker(options);
-  if (!args.no_address_file) write_broker_address_file(broker.bootstrap_servers());
+  std::optional<HttpServer> control_server;
+  if (!args.no_address_file) {
+    control_server.emplace(
+        HttpServerOptions{.name = "the embedded broker's control path"},
+        [&broker](const HttpRequest& request) { return control(broker, request); });
+    write_broker_address_file(broker.bootstrap_servers(), control_server->url());
+  }
   // The address alone on stdout, so scripts can capture it.
   std::cout << broker.bootstrap_servers() << std::endl;
   std::optional<EmbeddedSchemaRegistry> registry;

@@ -1,9 +1,15 @@
 // corps topics list | describe | create | alter | delete: topic administration.
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <iostream>
 
 #include "commands.hpp"
 #include "connection.hpp"
 #include "corps/admin.hpp"
+#include "corps/config.hpp"
 
 namespace corps::cli {
 
@@ -46,13 +52,21 @@ int list(const TopicsArgs& args) {
 }
 
 int describe(const TopicsArgs& args) {
-  auto admin = make_admin(args);
+  const auto connection = connect(args.connection, {});
+  Admin admin({.brokers = connection.brokers,
+               .timeout = std::chrono::milliseconds(args.timeout_ms),
+               .properties = connection.properties});
   const auto topic = admin.describe_topic(args.topic);
   std::cout << "topic " << topic.name << " with " << topic.partitions.size() << " partitions\n";
   for (const auto& partition : topic.partitions) {
     std::cout << "  partition " << partition.id << "\tleader " << partition.leader << "\treplicas "
               << join(partition.replicas) << "\tin-sync " << join(partition.in_sync_replicas)
               << '\n';
+  }
+  if (is_embedded_broker(connection.brokers)) {
+    // Nothing is missing: the embedded broker keeps no configs to describe.
+    std::cout << "configs: none (the embedded broker keeps no topic configs)\n";
+    return 0;
   }
   try {
     const auto configs = admin.topic_configs(args.topic);
@@ -67,11 +81,65 @@ int describe(const TopicsArgs& args) {
   return 0;
 }
 
+// Creates the topic through a `corps broker`'s control path (the embedded
+// broker answers no CreateTopics); false if `brokers` is no such broker.
+bool create_on_embedded_broker(const TopicsArgs& args, const std::string& brokers) {
+  const auto control = embedded_broker_control_url(brokers);
+  if (control.empty()) return false;
+  if (!args.configs.empty()) {
+    throw Exception(Error(Errc::unsupported, Stage::admin,
+                          "cannot create '" + args.topic +
+                              "' with configs: the embedded broker keeps no topic configs "
+                              "(create it without --config-entry, or use a real Kafka)"));
+  }
+  // Kafka's rule for topic names, which also keeps the path plain.
+  const bool legal =
+      !args.topic.empty() && args.topic.size() <= 249 &&
+      std::all_of(args.topic.begin(), args.topic.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+      });
+  if (!legal) {
+    throw Exception(Error(Errc::invalid_argument, Stage::admin,
+                          "cannot create '" + args.topic +
+                              "': a topic name is 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-'",
+                          std::nullopt, KafkaError::invalid_topic));
+  }
+  httplib::Client client(control);
+  client.set_connection_timeout(std::chrono::milliseconds(args.timeout_ms));
+  client.set_read_timeout(std::chrono::milliseconds(args.timeout_ms));
+  std::string path = "/topics/" + args.topic + "?partitions=" + std::to_string(args.partitions);
+  if (args.replication_factor > 0) {
+    path += "&replication_factor=" + std::to_string(args.replication_factor);
+  }
+  const auto response = client.Post(path);
+  if (!response) {
+    throw Exception(Error(Errc::broker_unreachable, Stage::admin,
+                          "cannot create '" + args.topic +
+                              "': the embedded broker's control path " + control +
+                              " did not answer (" + httplib::to_string(response.error()) + ")"));
+  }
+  if (response->status != 201) {
+    std::string reason = response->body;
+    while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+    throw Exception(Error(
+        response->status == 409 ? Errc::kafka_error : Errc::invalid_argument, Stage::admin, reason,
+        std::nullopt,
+        response->status == 409 ? KafkaError::topic_already_exists : KafkaError::invalid_argument));
+  }
+  return true;
+}
+
 int create(const TopicsArgs& args) {
-  auto admin = make_admin(args);
-  admin.create_topic({args.topic, args.partitions, args.replication_factor},
-                     config_map(args.configs));
-  std::cout << "created " << args.topic << " with " << args.partitions << " partitions, replication "
+  const auto connection = connect(args.connection, {});
+  if (!create_on_embedded_broker(args, connection.brokers)) {
+    Admin admin({.brokers = connection.brokers,
+                 .timeout = std::chrono::milliseconds(args.timeout_ms),
+                 .properties = connection.properties});
+    admin.create_topic({args.topic, args.partitions, args.replication_factor},
+                       config_map(args.configs));
+  }
+  std::cout << "created " << args.topic << " with " << args.partitions
+            << " partitions, replication "
             << (args.replication_factor > 0 ? std::to_string(args.replication_factor)
                                             : std::string("the cluster's default"))
             << '\n';
