@@ -1,5 +1,7 @@
 #include "corps/broker.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <set>
 
@@ -75,15 +77,30 @@ int EmbeddedBroker::broker_count() const noexcept {
   return impl_->broker_count;
 }
 
+bool valid_topic_name(std::string_view name) noexcept {
+  return !name.empty() && name.size() <= 249 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+  });
+}
+
 void EmbeddedBroker::create_topic(const TopicSpec& topic) {
-  if (topic.name.empty() || topic.partitions < 1 || topic.replication_factor < 1 ||
+  if (!valid_topic_name(topic.name)) {
+    throw Exception(Error(Errc::invalid_argument, Stage::admin,
+                          "cannot create topic '" + topic.name.substr(0, 300) +
+                              "': a topic name is 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-'",
+                          std::nullopt, KafkaError::invalid_topic));
+  }
+  // Each partition is a few allocations of an in-memory log: a bound, so
+  // one request cannot take the machine's memory.
+  constexpr int most_partitions = 10'000;
+  if (topic.partitions < 1 || topic.partitions > most_partitions || topic.replication_factor < 1 ||
       topic.replication_factor > impl_->broker_count) {
     throw Exception(Error(Errc::invalid_argument, Stage::admin,
                           "cannot create topic '" + topic.name + "' with " +
                               std::to_string(topic.partitions) + " partitions and replication " +
                               std::to_string(topic.replication_factor) + " on " +
                               std::to_string(impl_->broker_count) +
-                              " embedded broker(s): expected a name, partitions >= 1 and "
+                              " embedded broker(s): expected 1 <= partitions <= 10,000 and "
                               "1 <= replication <= brokers"));
   }
   impl_->check(rd_kafka_mock_topic_create(impl_->cluster.get(), topic.name.c_str(),

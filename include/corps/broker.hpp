@@ -15,14 +15,14 @@
 //  - only transactional producers are de-duplicated.
 #pragma once
 
-#include "corps/error.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "corps/error.hpp"
 
 namespace corps {
 
@@ -34,6 +34,10 @@ struct TopicSpec {
   /// default.replication.factor (Admin::create_topic only).
   int replication_factor = 1;
 };
+
+/// Kafka's rule for a topic's name: 1 to 249 of a-z, A-Z, 0-9, '.', '_'
+/// and '-'.
+[[nodiscard]] bool valid_topic_name(std::string_view name) noexcept;
 
 /// Kafka request types, for injecting errors into one kind of request.
 enum class KafkaApi : std::int16_t {
@@ -73,8 +77,10 @@ class EmbeddedBroker {
   /// The number of brokers.
   [[nodiscard]] int broker_count() const noexcept;
 
-  /// Creates a topic. Throws corps::Exception (Stage::admin) on failure,
-  /// e.g. a replication factor above broker_count().
+  /// Creates a topic. Throws corps::Exception (Stage::admin) on failure:
+  /// a name Kafka refuses (valid_topic_name), more than 10,000 partitions
+  /// (the broker is in memory), a replication factor above broker_count(),
+  /// or a topic that exists (KafkaError::topic_already_exists).
   void create_topic(const TopicSpec& topic);
 
   /// Fault control: broker `broker_id` stops answering (connections drop).

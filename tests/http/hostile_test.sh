@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # corps's HTTP servers against hostile requests, from the outside, as
 # curl or a script would send them: the schema registry (`corps registry`),
-# a metrics endpoint (`corps consume --metrics-port`) and, when the pipeline
+# a metrics endpoint (`corps consume --metrics-port`), the embedded broker's
+# control path (`corps broker`) and, when the pipeline
 # is built, its page (`display`). Each must give the documented refusal and
 # stay up and small (tests/http/hostile.py says what each check sends).
 #   hostile_test.sh CORPS SOURCE_DIR [DISPLAY]
@@ -42,7 +43,11 @@ pids+=($metrics_pid)
 wait_for "$work/consume.log" '^corps: metrics at '
 metrics=$(sed -n 's|^corps: metrics at \(http://[^/]*\)/metrics|\1|p' "$work/consume.log")
 
-servers=("$registry $registry_pid /subjects/Any-value/versions" "$metrics $metrics_pid /metrics")
+# The broker's control path (`corps topics create` on the embedded broker):
+# its URL is the address file's third line.
+control=$(sed -n 3p "$CORPS_BROKER_FILE")
+servers=("$registry $registry_pid /subjects/Any-value/versions" "$metrics $metrics_pid /metrics"
+  "$control ${pids[0]} /topics/Hostile")
 if [[ -n $display ]]; then
   "$display" --brokers "$(head -1 "$work/broker.out")" --instance hostile --port 0 \
     >"$work/display.out" 2>"$work/display.log" & display_pid=$!

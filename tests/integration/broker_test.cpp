@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "corps/corps.hpp"
 #include "corps/image.pb.h"
@@ -60,6 +63,34 @@ TEST_F(MockBroker, RefusesAReplicationFactorAboveItsBrokerCount) {
     EXPECT_EQ(e.error().stage(), corps::Stage::admin);
     EXPECT_NE(std::string(e.what()).find("'Replicated'"), std::string::npos);
   }
+}
+
+// `corps topics create` reaches the embedded broker over HTTP: what a
+// request asks for is bounded and named before the mock cluster sees it.
+TEST_F(MockBroker, RefusesANameKafkaRefusesTooManyPartitionsAndATopicThatExists) {
+  const auto refusal = [&](const corps::TopicSpec& topic) -> std::optional<corps::Error> {
+    try {
+      broker().create_topic(topic);
+    } catch (const corps::Exception& e) {
+      return e.error();
+    }
+    return std::nullopt;
+  };
+  for (const std::string& name :
+       std::vector<std::string>{"", "a/b", "with space", std::string(250, 'x')}) {
+    const auto error = refusal({name, 1, 1});
+    ASSERT_TRUE(error) << name;
+    EXPECT_EQ(error->kafka_error(), corps::KafkaError::invalid_topic) << name;
+  }
+  EXPECT_TRUE(corps::valid_topic_name(std::string(249, 'x')));
+  EXPECT_TRUE(corps::valid_topic_name("Orders.v2_eu-west"));
+  const auto huge = refusal({"Huge", 10'001, 1});
+  ASSERT_TRUE(huge);
+  EXPECT_NE(huge->message().find("10,000"), std::string::npos) << huge->message();
+  EXPECT_FALSE(refusal({"Made", 2, 1}));
+  const auto again = refusal({"Made", 2, 1});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->kafka_error(), corps::KafkaError::topic_already_exists);
 }
 
 TEST_F(MockBroker, AThreeBrokerClusterReplicatesAndMovesLeaders) {

@@ -97,8 +97,11 @@ int run_broker(const BrokerArgs& args) {
   EmbeddedBroker broker(options);
   std::optional<HttpServer> control_server;
   if (!args.no_address_file) {
+    // A request says all in its path and query: no body is taken.
+    HttpServerOptions control_options{.name = "the embedded broker's control path"};
+    control_options.limits.max_body_bytes = 0;
     control_server.emplace(
-        HttpServerOptions{.name = "the embedded broker's control path"},
+        std::move(control_options),
         [&broker](const HttpRequest& request) { return control(broker, request); });
     write_broker_address_file(broker.bootstrap_servers(), control_server->url());
   }

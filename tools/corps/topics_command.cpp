@@ -1,14 +1,13 @@
 // corps topics list | describe | create | alter | delete: topic administration.
 #include <httplib.h>
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <iostream>
 
 #include "commands.hpp"
 #include "connection.hpp"
 #include "corps/admin.hpp"
+#include "corps/broker.hpp"
 #include "corps/config.hpp"
 
 namespace corps::cli {
@@ -93,12 +92,7 @@ bool create_on_embedded_broker(const TopicsArgs& args, const std::string& broker
                               "(create it without --config-entry, or use a real Kafka)"));
   }
   // Kafka's rule for topic names, which also keeps the path plain.
-  const bool legal =
-      !args.topic.empty() && args.topic.size() <= 249 &&
-      std::all_of(args.topic.begin(), args.topic.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
-      });
-  if (!legal) {
+  if (!valid_topic_name(args.topic)) {
     throw Exception(Error(Errc::invalid_argument, Stage::admin,
                           "cannot create '" + args.topic +
                               "': a topic name is 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-'",
