@@ -125,15 +125,24 @@ rd_kafka_resp_err_t query_watermarks(rd_kafka_t* client, const std::string& topi
                                    err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                                    err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
                                    err == RD_KAFKA_RESP_ERR__TRANSPORT;
-      if (!leader_may_come || left() == 0) return err;
+      // librdkafka answers "unknown partition" from its metadata cache, which
+      // a broker that has just come back can leave without the partition
+      // for a moment: the partition is unknown only if fresh metadata says so.
+      const bool may_be_stale = err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+      if ((!leader_may_come && !may_be_stale) || left() == 0) return err;
       std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> handle(
           rd_kafka_topic_new(client, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
       const rd_kafka_metadata_t* metadata = nullptr;
+      bool partition_exists = false;
       if (rd_kafka_metadata(client, 0, handle.get(), &metadata,
                             static_cast<int>(std::min<std::int64_t>(left(), 1000))) ==
           RD_KAFKA_RESP_ERR_NO_ERROR) {
+        partition_exists = metadata->topic_cnt == 1 &&
+                           metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                           partition < metadata->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(metadata);
       }
+      if (may_be_stale && !partition_exists) return err;
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(left(), 100)));
     }
   };
