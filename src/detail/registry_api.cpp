@@ -65,6 +65,15 @@ CompatibilityLevel level_in(const json& body) {
   return *named;
 }
 
+// What a read sees: `?deleted=true` includes softly deleted versions.
+Deleted deleted_in(const HttpRequest& request) {
+  return request.param("deleted") == "true" ? Deleted::included : Deleted::hidden;
+}
+
+bool permanent_in(const HttpRequest& request) {
+  return request.param("permanent") == "true";
+}
+
 }  // namespace
 
 RegistryApi::RegistryApi(CompatibilityLevel default_level, SchemasLog& log)
@@ -91,8 +100,9 @@ HttpResponse RegistryApi::serve(const HttpRequest& request) {
       status, content_type, body.dump(-1, ' ', false, json::error_handler_t::replace), {}};
 }
 
-// The routes of Confluent's REST API that serializers and deserializers
-// use. Paths are matched segment by segment, each decoded on its own: a
+// The routes of Confluent's REST API that serializers, deserializers and
+// operators use (registering, reading, deleting, compatibility, levels).
+// Paths are matched segment by segment, each decoded on its own: a
 // subject holding '/' (an import's file name) comes encoded as %2F, and
 // "/subjects/a%2Fversions" names subject "a/versions", not subject "a".
 json RegistryApi::route(const HttpRequest& request) {
@@ -133,23 +143,30 @@ json RegistryApi::route(const HttpRequest& request) {
   if (is({"subjects"})) {
     only({"GET"});
     std::lock_guard lock(mutex_);
-    return json(store_.subjects());
+    return json(store_.subjects(deleted_in(request)));
   }
   if (is({"subjects", "", "versions", "", "schema"})) {
     only({"GET"});
     std::lock_guard lock(mutex_);
-    return json(store_.version(path[1], version_named(path[3])).schema.schema);
+    return json(store_.version(path[1], version_named(path[3]), deleted_in(request)).schema.schema);
   }
   if (is({"subjects", "", "versions", ""})) {
-    only({"GET"});
+    only({"GET", "DELETE"});
     std::lock_guard lock(mutex_);
-    return registered_json(store_.version(path[1], version_named(path[3])));
+    if (method == "DELETE") {
+      log_.catch_up(store_);
+      const auto deletion =
+          store_.plan_version_deletion(path[1], version_named(path[3]), permanent_in(request));
+      keep(deletion.records);
+      return json(deletion.versions.front());
+    }
+    return registered_json(store_.version(path[1], version_named(path[3]), deleted_in(request)));
   }
   if (is({"subjects", "", "versions"})) {
     only({"GET", "POST"});
     if (method == "GET") {
       std::lock_guard lock(mutex_);
-      return json(store_.versions(path[1]));
+      return json(store_.versions(path[1], deleted_in(request)));
     }
     const Schema schema = schema_from_json(body_of(request));
     std::lock_guard lock(mutex_);
@@ -159,7 +176,7 @@ json RegistryApi::route(const HttpRequest& request) {
     log_.append(store_, *registration.record);
     // The answer is what the log holds, read back.
     const auto registered = store_.lookup(path[1], schema);
-    if (store_.schema_by_id(registered.id) != schema) {
+    if (!store_.id_names(registered.id, schema)) {
       throw RegistryRefusal(500, 50001,
                             "Error in the backend data store: id " + std::to_string(registered.id) +
                                 " of " + log_.name() +
@@ -169,7 +186,14 @@ json RegistryApi::route(const HttpRequest& request) {
     return json{{"id", registered.id}};
   }
   if (is({"subjects", ""})) {
-    only({"POST"});
+    only({"POST", "DELETE"});
+    if (method == "DELETE") {
+      std::lock_guard lock(mutex_);
+      log_.catch_up(store_);
+      const auto deletion = store_.plan_subject_deletion(path[1], permanent_in(request));
+      keep(deletion.records);
+      return json(deletion.versions);
+    }
     const Schema schema = schema_from_json(body_of(request));
     std::lock_guard lock(mutex_);
     return registered_json(store_.lookup(path[1], schema));
@@ -227,6 +251,10 @@ json RegistryApi::route(const HttpRequest& request) {
     return json{{"compatibility", to_string(level)}};
   }
   throw RegistryRefusal(404, 404, "HTTP 404: no such resource " + request.raw_path);
+}
+
+void RegistryApi::keep(const std::vector<SchemasRecord>& records) {
+  for (const auto& record : records) log_.append(store_, record);
 }
 
 }  // namespace corps::detail

@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "corps/http_server.hpp"
 #include "detail/schema_store.hpp"
@@ -46,6 +47,8 @@ class RegistryApi {
 
  private:
   nlohmann::json route(const HttpRequest& request);
+  // Stores `records` in order, each applied once stored; caller holds mutex_.
+  void keep(const std::vector<SchemasRecord>& records);
 
   SchemasLog& log_;
   std::mutex mutex_;  // the store, and the order of changes in the log

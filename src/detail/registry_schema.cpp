@@ -3,6 +3,7 @@
 #include <google/protobuf/compiler/parser.h>
 #include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <openssl/evp.h>
 
@@ -45,14 +46,39 @@ std::optional<std::string> decode_base64(std::string_view text) {
   return out;
 }
 
+// Errors as "line:column: message", numbered as in the text the user gave:
+// `lines_before` lines were put before it.
 class ParseErrors final : public pb::io::ErrorCollector {
  public:
+  explicit ParseErrors(int lines_before = 0) : lines_before_(lines_before) {}
   void AddError(int line, pb::io::ColumnNumber column, const std::string& message) override {
     if (!errors.empty()) errors += "; ";
-    errors += std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+    errors += std::to_string(line + 1 - lines_before_) + ":" + std::to_string(column + 1) + ": " +
+              message;
   }
   std::string errors;
+
+ private:
+  int lines_before_;
 };
+
+// Whether `schema` opens with a syntax statement (after comments). Read
+// with the parser told to stop there, which also keeps it from logging.
+bool has_syntax_statement(std::string_view schema) {
+  pb::io::ArrayInputStream input(schema.data(), static_cast<int>(schema.size()));
+  ParseErrors ignored;
+  pb::io::Tokenizer tokenizer(&input, &ignored);
+  pb::compiler::Parser parser;
+  parser.RecordErrorsTo(&ignored);
+  parser.SetStopAfterSyntaxIdentifier(true);
+  (void)parser.Parse(&tokenizer, nullptr);
+  return !parser.GetSyntaxIdentifier().empty();
+}
+
+// What protoc reads a file without a syntax statement as. protobuf's parser
+// says so on stderr with a GOOGLE_LOG warning, which a server must not
+// print for every request; the text is given this line before its own.
+constexpr std::string_view implied_syntax_line = "syntax = \"proto2\";\n";
 
 class BuildErrors final : public pb::DescriptorPool::ErrorCollector {
  public:
@@ -110,8 +136,14 @@ pb::FileDescriptorProto parse_protobuf_schema(std::string_view schema,
   if (const auto refusal = proto_text_refusal(schema)) {
     invalid("schema for '" + file_name + "' " + *refusal);
   }
-  pb::io::ArrayInputStream input(schema.data(), static_cast<int>(schema.size()));
-  ParseErrors errors;
+  const bool implied_syntax = !has_syntax_statement(schema);
+  pb::io::ArrayInputStream syntax_line(implied_syntax_line.data(),
+                                       static_cast<int>(implied_syntax_line.size()));
+  pb::io::ArrayInputStream text(schema.data(), static_cast<int>(schema.size()));
+  pb::io::ZeroCopyInputStream* parts[] = {&syntax_line, &text};
+  pb::io::ConcatenatingInputStream input(implied_syntax ? parts : parts + 1,
+                                         implied_syntax ? 2 : 1);
+  ParseErrors errors(implied_syntax ? 1 : 0);
   pb::io::Tokenizer tokenizer(&input, &errors);
   pb::compiler::Parser parser;
   parser.RecordErrorsTo(&errors);
@@ -120,6 +152,26 @@ pb::FileDescriptorProto parse_protobuf_schema(std::string_view schema,
   }
   proto.set_name(file_name);
   return proto;
+}
+
+std::string canonical_protobuf_schema(const Schema& schema) {
+  std::string key;
+  try {
+    auto proto = parse_protobuf_schema(schema.schema, "");
+    // Where each element was written, and what the file is called, are not
+    // the schema; no syntax statement is proto2.
+    proto.clear_source_code_info();
+    proto.clear_name();
+    if (proto.syntax() == "proto2") proto.clear_syntax();
+    key = "canonical:";
+    key += proto.SerializeAsString();
+  } catch (const Exception&) {
+    key = "text:" + schema.schema_type + ":" + schema.schema;
+  }
+  for (const auto& r : schema.references) {
+    key += '\0' + r.name + '\0' + r.subject + '\0' + std::to_string(r.version);
+  }
+  return key;
 }
 
 std::string proto_text(const pb::FileDescriptor& file) {

@@ -23,6 +23,12 @@ namespace corps::detail {
 [[nodiscard]] google::protobuf::FileDescriptorProto parse_protobuf_schema(
     std::string_view schema, const std::string& file_name);
 
+/// What identifies `schema` among others, as Confluent's registry compares
+/// protobuf schemas: the file it describes, whatever its spacing, comments
+/// or form (.proto text or a serialized descriptor), with its references.
+/// A schema that does not parse is identified by its text.
+[[nodiscard]] std::string canonical_protobuf_schema(const Schema& schema);
+
 /// `file`'s .proto text, as a registry stores it.
 [[nodiscard]] std::string proto_text(const google::protobuf::FileDescriptor& file);
 

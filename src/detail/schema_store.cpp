@@ -86,39 +86,66 @@ void SchemaStore::apply(const SchemasRecord& record) {
     }
     return;
   }
-  if (keytype != "SCHEMA" || !record.value) return;
-  const json& value = *record.value;
-  const std::string subject = value.at("subject").get<std::string>();
-  const int version = value.at("version").get<int>();
-  const auto id = value.at("id").get<std::int32_t>();
-  schemas_.emplace(id, schema_from_json(value));
-  last_id_ = std::max(last_id_, id);
-  auto& versions = subjects_[subject];
-  if (value.value("deleted", false)) {
-    std::erase_if(versions, [&](const Version& v) { return v.version == version; });
-    if (versions.empty()) subjects_.erase(subject);
+  if (keytype != "SCHEMA") return;
+  if (!record.value) {
+    // A tombstone: the version is deleted permanently, and its id with it
+    // if no other version holds it.
+    const auto subject = record.key.value("subject", std::string());
+    const int number = record.key.value("version", 0);
+    const auto found = subjects_.find(subject);
+    if (found == subjects_.end()) return;
+    auto& versions = found->second;
+    const auto gone = std::find_if(versions.begin(), versions.end(),
+                                   [&](const Version& v) { return v.version == number; });
+    if (gone == versions.end()) return;
+    const std::int32_t id = gone->id;
+    versions.erase(gone);
+    if (versions.empty()) subjects_.erase(found);
+    const bool held = std::any_of(subjects_.begin(), subjects_.end(), [&](const auto& entry) {
+      return std::any_of(entry.second.begin(), entry.second.end(),
+                         [&](const Version& v) { return v.id == id; });
+    });
+    if (!held) schemas_.erase(id);
     return;
   }
-  if (std::none_of(versions.begin(), versions.end(),
-                   [&](const Version& v) { return v.version == version; })) {
-    versions.push_back({version, id});
-    std::sort(versions.begin(), versions.end(),
-              [](const Version& a, const Version& b) { return a.version < b.version; });
+  const json& value = *record.value;
+  const std::string subject = value.at("subject").get<std::string>();
+  const int number = value.at("version").get<int>();
+  const auto id = value.at("id").get<std::int32_t>();
+  if (!schemas_.contains(id)) {
+    Schema schema = schema_from_json(value);
+    std::string canonical = canonical_protobuf_schema(schema);
+    schemas_.emplace(id, Stored{std::move(schema), std::move(canonical)});
+  }
+  last_id_ = std::max(last_id_, id);
+  auto& versions = subjects_[subject];
+  const auto at = std::lower_bound(versions.begin(), versions.end(), number,
+                                   [](const Version& v, int n) { return v.version < n; });
+  const Version version{.version = number, .id = id, .deleted = value.value("deleted", false)};
+  if (at != versions.end() && at->version == number) {
+    *at = version;
+  } else {
+    versions.insert(at, version);
   }
 }
 
-const std::vector<SchemaStore::Version>& SchemaStore::versions_or_refuse(
-    const std::string& subject) const {
-  const auto found = subjects_.find(subject);
-  if (found == subjects_.end()) subject_not_found(subject);
-  return found->second;
+std::vector<SchemaStore::Version> SchemaStore::versions_or_refuse(const std::string& subject,
+                                                                  Deleted deleted) const {
+  std::vector<Version> out;
+  if (const auto found = subjects_.find(subject); found != subjects_.end()) {
+    for (const auto& v : found->second) {
+      if (!v.deleted || deleted == Deleted::included) out.push_back(v);
+    }
+  }
+  if (out.empty()) subject_not_found(subject);
+  return out;
 }
 
 Schema SchemaStore::fetch_reference(const SchemaReference& reference) const {
   const auto found = subjects_.find(reference.subject);
   if (found != subjects_.end()) {
     for (const auto& v : found->second) {
-      if (v.version == reference.version) return schemas_.at(v.id);
+      if (v.version == reference.version) return schemas_.at(v.id).schema;
     }
   }
   refuse(422, 42201,
@@ -132,9 +159,12 @@ SchemaStore::Registration SchemaStore::plan_registration(const std::string& subj
     refuse(422, 42201,
            "Invalid schema: this registry keeps PROTOBUF schemas, not " + schema.schema_type);
   }
+  const std::string canonical = canonical_protobuf_schema(schema);
   if (const auto found = subjects_.find(subject); found != subjects_.end()) {
     for (const auto& v : found->second) {
-      if (schemas_.at(v.id) == schema) return {.id = v.id, .version = v.version, .record = std::nullopt};
+      if (!v.deleted && schemas_.at(v.id).canonical == canonical) {
+        return {.id = v.id, .version = v.version, .record = std::nullopt};
+      }
     }
   }
   try {
@@ -154,8 +184,9 @@ SchemaStore::Registration SchemaStore::plan_registration(const std::string& subj
   // The same schema keeps its id across subjects.
   std::int32_t id = last_id_ + 1;
   for (const auto& [existing_id, existing] : schemas_) {
-    if (existing == schema) id = existing_id;
+    if (existing.canonical == canonical) id = existing_id;
   }
+  // Version numbers go on after deleted ones.
   const auto found = subjects_.find(subject);
   const int version =
       found == subjects_.end() || found->second.empty() ? 1 : found->second.back().version + 1;
@@ -172,19 +203,134 @@ SchemaStore::Registration SchemaStore::plan_registration(const std::string& subj
           .value = std::move(value)}};
 }
 
+SchemasRecord SchemaStore::version_record(const std::string& subject, const Version& version,
+                                          bool permanent) const {
+  SchemasRecord record{.key = {{"keytype", "SCHEMA"},
+                               {"subject", subject},
+                               {"version", version.version},
+                               {"magic", 1}},
+                       .value = std::nullopt};
+  if (!permanent) {
+    json value = schema_json(schemas_.at(version.id).schema);
+    value["subject"] = subject;
+    value["version"] = version.version;
+    value["id"] = version.id;
+    value["deleted"] = true;
+    record.value = std::move(value);
+  }
+  return record;
+}
+
+void SchemaStore::refuse_if_referenced(const std::string& subject, int version,
+                                       const std::vector<int>& leaving, Deleted deleted) const {
+  for (const auto& [user, versions] : subjects_) {
+    for (const auto& v : versions) {
+      if (v.deleted && deleted == Deleted::hidden) continue;
+      if (user == subject &&
+          std::find(leaving.begin(), leaving.end(), v.version) != leaving.end()) {
+        continue;
+      }
+      for (const auto& r : schemas_.at(v.id).schema.references) {
+        if (r.subject == subject && r.version == version) {
+          refuse(422, 42206,
+                 "Subject '" + subject + "' version " + std::to_string(version) +
+                     " is referenced by subject '" + user + "' version " +
+                     std::to_string(v.version) + " (as '" + r.name +
+                     "'); delete that first. One or more references exist to the schema.");
+        }
+      }
+    }
+  }
+}
+
+SchemaStore::Deletion SchemaStore::plan_subject_deletion(const std::string& subject,
+                                                         bool permanent) const {
+  const auto all = versions_or_refuse(subject, Deleted::included);
+  Deletion deletion;
+  for (const auto& v : all) {
+    if (!v.deleted) {
+      if (permanent) {
+        refuse(404, 40405,
+               "Subject '" + subject +
+                   "' was not deleted first before being permanently deleted: delete it "
+                   "without permanent=true first");
+      }
+      deletion.versions.push_back(v.version);
+    } else if (permanent) {
+      deletion.versions.push_back(v.version);
+    }
+  }
+  if (deletion.versions.empty()) {
+    refuse(404, 40404,
+           "Subject '" + subject + "' was soft deleted. Set permanent=true to delete permanently");
+  }
+  for (const int version : deletion.versions) {
+    refuse_if_referenced(subject, version, deletion.versions,
+                         permanent ? Deleted::included : Deleted::hidden);
+  }
+  for (const auto& v : all) {
+    if (std::find(deletion.versions.begin(), deletion.versions.end(), v.version) !=
+        deletion.versions.end()) {
+      deletion.records.push_back(version_record(subject, v, permanent));
+    }
+  }
+  return deletion;
+}
+
+SchemaStore::Deletion SchemaStore::plan_version_deletion(const std::string& subject,
+                                                         std::optional<int> number,
+                                                         bool permanent) const {
+  const auto all = versions_or_refuse(subject, Deleted::included);
+  std::optional<Version> target;
+  if (!number) {
+    for (const auto& v : all) {
+      if (permanent || !v.deleted) target = v;
+    }
+    if (!target) subject_not_found(subject);
+  } else {
+    for (const auto& v : all) {
+      if (v.version == *number) target = v;
+    }
+    if (!target) {
+      refuse(404, 40402,
+             "Version " + std::to_string(*number) + " not found for subject '" + subject + "'.");
+    }
+  }
+  const std::string named = "Subject '" + subject + "' version " + std::to_string(target->version);
+  if (permanent && !target->deleted) {
+    refuse(404, 40407,
+           named +
+               " was not deleted first before being permanently deleted: delete it without "
+               "permanent=true first");
+  }
+  if (!permanent && target->deleted) {
+    refuse(404, 40406, named + " was soft deleted. Set permanent=true to delete permanently");
+  }
+  refuse_if_referenced(subject, target->version, {target->version},
+                       permanent ? Deleted::included : Deleted::hidden);
+  return {.versions = {target->version}, .records = {version_record(subject, *target, permanent)}};
+}
+
 RegisteredSchema SchemaStore::lookup(const std::string& subject, const Schema& schema) const {
-  for (const auto& v : versions_or_refuse(subject)) {
-    if (schemas_.at(v.id) == schema) {
-      return {.subject = subject, .version = v.version, .id = v.id, .schema = schema};
+  const std::string canonical = canonical_protobuf_schema(schema);
+  for (const auto& v : versions_or_refuse(subject, Deleted::hidden)) {
+    const auto& stored = schemas_.at(v.id);
+    if (stored.canonical == canonical) {
+      return {.subject = subject, .version = v.version, .id = v.id, .schema = stored.schema};
     }
   }
   refuse(404, 40403, "Schema not found under subject '" + subject + "'.");
 }
 
+bool SchemaStore::id_names(std::int32_t id, const Schema& schema) const {
+  const auto found = schemas_.find(id);
+  return found != schemas_.end() && found->second.canonical == canonical_protobuf_schema(schema);
+}
+
 const Schema& SchemaStore::schema_by_id(std::int32_t id) const {
   const auto found = schemas_.find(id);
   if (found == schemas_.end()) refuse(404, 40403, "Schema " + std::to_string(id) + " not found.");
-  return found->second;
+  return found->second.schema;
 }
 
 std::vector<std::pair<std::string, int>> SchemaStore::versions_of_id(std::int32_t id) const {
@@ -192,25 +338,19 @@ std::vector<std::pair<std::string, int>> SchemaStore::versions_of_id(std::int32_
   std::vector<std::pair<std::string, int>> out;
   for (const auto& [subject, versions] : subjects_) {
     for (const auto& v : versions) {
-      if (v.id == id) out.emplace_back(subject, v.version);
+      if (v.id == id && !v.deleted) out.emplace_back(subject, v.version);
     }
   }
   return out;
 }
 
-RegisteredSchema SchemaStore::version(const std::string& subject,
-                                      std::optional<int> version) const {
-  const auto& versions = versions_or_refuse(subject);
-  if (!version && !versions.empty()) {
-    const auto& latest = versions.back();
-    return {.subject = subject,
-            .version = latest.version,
-            .id = latest.id,
-            .schema = schemas_.at(latest.id)};
-  }
+RegisteredSchema SchemaStore::version(const std::string& subject, std::optional<int> version,
+                                      Deleted deleted) const {
+  const auto versions = versions_or_refuse(subject, deleted);
   for (const auto& v : versions) {
-    if (version && v.version == *version) {
-      return {.subject = subject, .version = v.version, .id = v.id, .schema = schemas_.at(v.id)};
+    if (!version ? &v == &versions.back() : v.version == *version) {
+      return {
+          .subject = subject, .version = v.version, .id = v.id, .schema = schemas_.at(v.id).schema};
     }
   }
   refuse(404, 40402,
@@ -218,15 +358,20 @@ RegisteredSchema SchemaStore::version(const std::string& subject,
              " not found for subject '" + subject + "'.");
 }
 
-std::vector<int> SchemaStore::versions(const std::string& subject) const {
+std::vector<int> SchemaStore::versions(const std::string& subject, Deleted deleted) const {
   std::vector<int> out;
-  for (const auto& v : versions_or_refuse(subject)) out.push_back(v.version);
+  for (const auto& v : versions_or_refuse(subject, deleted)) out.push_back(v.version);
   return out;
 }
 
-std::vector<std::string> SchemaStore::subjects() const {
+std::vector<std::string> SchemaStore::subjects(Deleted deleted) const {
   std::vector<std::string> out;
-  for (const auto& [subject, versions] : subjects_) out.push_back(subject);
+  for (const auto& [subject, versions] : subjects_) {
+    if (std::any_of(versions.begin(), versions.end(),
+                    [&](const Version& v) { return !v.deleted || deleted == Deleted::included; })) {
+      out.push_back(subject);
+    }
+  }
   return out;
 }
 
@@ -243,7 +388,8 @@ std::vector<std::string> SchemaStore::problems_against(const std::string& subjec
   }
   std::vector<std::string> problems;
   for (const auto& v : older) {
-    const auto old_file = build_protobuf_schema(schemas_.at(v.id), file_name_of(subject), fetch);
+    const auto old_file =
+        build_protobuf_schema(schemas_.at(v.id).schema, file_name_of(subject), fetch);
     for (auto& problem : corps::compatibility_problems(*old_file, *newer, level)) {
       problems.push_back("against version " + std::to_string(v.version) + ": " + problem);
     }
@@ -255,18 +401,22 @@ std::vector<std::string> SchemaStore::compatibility_problems(const std::string& 
                                                              const Schema& schema,
                                                              std::optional<int> against) const {
   const auto found = subjects_.find(subject);
-  if (found == subjects_.end() || found->second.empty()) return {};
+  if (found == subjects_.end() || std::all_of(found->second.begin(), found->second.end(),
+                                              [](const Version& v) { return v.deleted; })) {
+    return {};
+  }
   const CompatibilityLevel subject_level = level(subject);
   std::vector<Version> older;
   if (against) {
     const auto v = version(subject, against);
-    older.push_back({v.version, v.id});
-  } else if (subject_level == CompatibilityLevel::backward_transitive ||
-             subject_level == CompatibilityLevel::forward_transitive ||
-             subject_level == CompatibilityLevel::full_transitive) {
-    older = found->second;
+    older.push_back({.version = v.version, .id = v.id});
   } else {
-    older.push_back(found->second.back());
+    older = versions_or_refuse(subject, Deleted::hidden);
+    if (subject_level != CompatibilityLevel::backward_transitive &&
+        subject_level != CompatibilityLevel::forward_transitive &&
+        subject_level != CompatibilityLevel::full_transitive) {
+      older.erase(older.begin(), older.end() - 1);
+    }
   }
   return problems_against(subject, schema, older, subject_level);
 }

@@ -117,6 +117,36 @@ def main(url):
     check_error("invalid version", r.call("GET", "/subjects/Orders-value/versions/zero"), 422, 42202)
     check_error("invalid level", r.call("PUT", "/config", {"compatibility": "SIDEWAYS"}), 422, 42203)
     check_error("no level of its own", r.call("GET", "/config/Priced-value"), 404, 40408)
+
+    # The same schema in other spacing and with comments is the one registered.
+    respaced = "// an order\n" + V1.replace("\n", "\n\n")
+    check("a schema in other spacing keeps its id",
+          r.call("POST", "/subjects/Orders-value/versions", {"schema": respaced, "schemaType": "PROTOBUF"})[2],
+          {"id": first_id})
+
+    # Deletes: soft, then permanent; a referenced version stays.
+    check_error("deleting an imported version",
+                r.call("DELETE", "/subjects/shop%2Fmoney.proto/versions/1"), 422, 42206)
+    check_error("a permanent delete before a soft one",
+                r.call("DELETE", "/subjects/Orders-value/versions/1?permanent=true"), 404, 40407)
+    check("DELETE /subjects/{s}/versions/{v}", r.call("DELETE", "/subjects/Orders-value/versions/1")[2], 1)
+    check("a softly deleted version is hidden", r.call("GET", "/subjects/Orders-value/versions")[2], [2, 3])
+    check("?deleted=true shows it",
+          r.call("GET", "/subjects/Orders-value/versions?deleted=true")[2], [1, 2, 3])
+    check("its id still answers", r.call("GET", "/schemas/ids/%d" % first_id)[0], 200)
+    check_error("deleting it softly again",
+                r.call("DELETE", "/subjects/Orders-value/versions/1"), 404, 40406)
+    check("DELETE ...?permanent=true",
+          r.call("DELETE", "/subjects/Orders-value/versions/1?permanent=true")[2], 1)
+    check_error("its id is gone", r.call("GET", "/schemas/ids/%d" % first_id), 404, 40403)
+    check("DELETE /subjects/{s}", r.call("DELETE", "/subjects/Orders-value")[2], [2, 3])
+    check("the subject is hidden", "Orders-value" in r.call("GET", "/subjects")[2], False)
+    check("?deleted=true lists it", "Orders-value" in r.call("GET", "/subjects?deleted=true")[2], True)
+    check_error("deleting it softly again", r.call("DELETE", "/subjects/Orders-value"), 404, 40404)
+    check("DELETE /subjects/{s}?permanent=true",
+          r.call("DELETE", "/subjects/Orders-value?permanent=true")[2], [2, 3])
+    check_error("a permanently deleted subject", r.call("GET", "/subjects/Orders-value/versions?deleted=true"),
+                404, 40401)
     return 0
 
 
