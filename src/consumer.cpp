@@ -122,7 +122,7 @@ void Consumer::Impl::validate() const {
   }
   // With a schema registry, a channel that is not bound is read by its
   // records' schema ids.
-  if (!options.schema_registry) {
+  if (!options.schema_registry && !options.read_unbound_channels) {
     for (const auto& channel : options.channels) {
       (void)detail::bound_channel(registry, channel, Stage::subscribe);
     }

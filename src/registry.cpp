@@ -99,6 +99,25 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
                                             std::string_view full_type_name,
                                             std::shared_ptr<const pb::DescriptorPool> pool,
                                             WireFormat format) {
+  return add_dynamic(channel, full_type_name, std::move(pool), format, Arity::one);
+}
+
+const ChannelBinding& ChannelRegistry::add_type(const std::string& channel,
+                                                const pb::Message& prototype, WireFormat format) {
+  return add(channel, prototype, format, nullptr, Arity::several);
+}
+
+const ChannelBinding& ChannelRegistry::add_type(const std::string& channel,
+                                                std::string_view full_type_name,
+                                                std::shared_ptr<const pb::DescriptorPool> pool,
+                                                WireFormat format) {
+  return add_dynamic(channel, full_type_name, std::move(pool), format, Arity::several);
+}
+
+const ChannelBinding& ChannelRegistry::add_dynamic(const std::string& channel,
+                                                   std::string_view full_type_name,
+                                                   std::shared_ptr<const pb::DescriptorPool> pool,
+                                                   WireFormat format, Arity arity) {
   if (!pool) {
     throw Exception(Error(Errc::invalid_argument, Stage::bind,
                           "cannot bind channel '" + channel + "': no descriptor pool given"));
@@ -118,12 +137,7 @@ const ChannelBinding& ChannelRegistry::bind(const std::string& channel,
   auto types = std::make_shared<DynamicTypes>();
   types->pool = std::move(pool);
   const pb::Message* prototype = types->factory.GetPrototype(type);
-  return add(channel, *prototype, format, std::move(types));
-}
-
-const ChannelBinding& ChannelRegistry::add_type(const std::string& channel,
-                                                const pb::Message& prototype, WireFormat format) {
-  return add(channel, prototype, format, nullptr, Arity::several);
+  return add(channel, *prototype, format, std::move(types), arity);
 }
 
 const ChannelBinding& ChannelRegistry::add(const std::string& channel, const pb::Message& prototype,

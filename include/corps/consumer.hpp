@@ -162,6 +162,14 @@ struct ConsumerOptions {
   /// the dead letters like any record that does not decode. Ids already
   /// looked up are cached: a registry that goes away stops only new ones.
   std::shared_ptr<SchemaRegistryClient> schema_registry;
+
+  /// Whether a channel with no type bound (and no schema registry to type
+  /// its records) is refused at construction, the default, or read all the
+  /// same: each of its records is handed back undecoded, failed at
+  /// Stage::type (unknown_channel) with its value, key and headers kept.
+  /// For tools that show bytes (`corps consume --raw`); such records go to
+  /// the dead letters like any record that does not decode.
+  bool read_unbound_channels = false;
   /// Where to count what this consumer does (records consumed per channel
   /// and partition, decode failures by stage, decode time, dead letters,
   /// handler retries, lag, and librdkafka's statistics, updated as it

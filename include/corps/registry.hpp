@@ -140,6 +140,13 @@ class ChannelRegistry {
                                  const google::protobuf::Message& prototype,
                                  WireFormat format = WireFormat::messagecorps);
 
+  /// Adds the type named `full_type_name` in `pool` to the types `channel`
+  /// carries (see bind_types); messages are dynamic, and the registry
+  /// shares ownership of the pool.
+  const ChannelBinding& add_type(const std::string& channel, std::string_view full_type_name,
+                                 std::shared_ptr<const google::protobuf::DescriptorPool> pool,
+                                 WireFormat format = WireFormat::messagecorps);
+
   /// Binds `channel` to the type of `prototype`, which must outlive the
   /// registry and its copies (a generated default instance always does).
   const ChannelBinding& bind(const std::string& channel, const google::protobuf::Message& prototype,
@@ -196,6 +203,9 @@ class ChannelRegistry {
   const ChannelBinding& add(const std::string& channel, const google::protobuf::Message& prototype,
                             WireFormat format, std::shared_ptr<const void> keep_alive,
                             Arity arity = Arity::one);
+  const ChannelBinding& add_dynamic(const std::string& channel, std::string_view full_type_name,
+                                    std::shared_ptr<const google::protobuf::DescriptorPool> pool,
+                                    WireFormat format, Arity arity);
 
   std::map<std::string, std::vector<std::shared_ptr<const ChannelBinding>>, std::less<>> bindings_;
 };

@@ -209,8 +209,22 @@ printf 'channels:\n  Orders: shop.Order\n' >"$work/corps.yaml"
 check "the channel's type can come from a YAML config" bash -c "
   '$corps' consume Orders --config '$work/corps.yaml' --proto '$here/proto/shop/order.proto' -o beginning -e \
     -f '%y\n' 2>/dev/null | grep -qx shop.Order"
-check "a channel with no type is refused, naming the fix" bash -c "
-  '$corps' consume Orders -o beginning -e 2>&1 | grep -q \"channel 'Orders' has no type: bind it with --type\""
+check "produce to a channel with no type is refused, naming the fix" bash -c "
+  '$corps' produce Orders -F '$work/order.json' 2>&1 | grep -q \"channel 'Orders' has no type: bind it with --type\""
+check "consume of a channel with no type decodes each record as its corps-type header names" bash -c "
+  '$corps' consume Orders --proto '$here/proto/shop/order.proto' -o beginning -e -f '%y %s\n' 2>/dev/null |
+    grep -q '^shop.Order {\"item\":\"tea\",\"quantity\":3'"
+check "a header naming a type this process lacks: printed undecoded, exit 3, the fix said once" bash -c "
+  '$corps' consume Orders -o beginning -e >'$work/untyped.out' 2>'$work/untyped.err'; test \$? -eq 3 &&
+  grep -q \"corps-type header says shop.Order\" '$work/untyped.out' &&
+  test \$(grep -c 'give --proto FILE' '$work/untyped.err') -eq 1"
+check "--raw prints every record's value in base64, decoding nothing, and exits 0" bash -c "
+  '$corps' consume Orders --raw -o beginning -e >'$work/raw.out' &&
+  grep -q '\"headers\":{\"corps-type\":\"shop.Order\"' '$work/raw.out' &&
+  grep -q '\"value_base64\":\"eA' '$work/raw.out' && ! grep -q '\"error\"' '$work/raw.out'"
+check "--raw -f '%s' prints the value's bytes as they are, as kcat does" bash -c "
+  cmp <('$corps' consume Orders --raw -o beginning -e -f '%s') \
+      <(kcat -b '$brokers' -C -t Orders -o beginning -e -q -f '%s')"
 
 # --- dead letters ----------------------------------------------------------------
 # A letter as a consumer writes it: a record of VideoStream ("not zlib") with

@@ -264,3 +264,34 @@ TEST_F(RoundTrip, LagCountsWhatIsWrittenButNotYetRead) {
 }
 
 }  // namespace
+
+namespace {
+
+// A consumer told to read channels it has no type for hands each record
+// back undecoded, its bytes and headers kept; without being told, it
+// refuses the channel at construction.
+TEST_F(RoundTrip, AnUnboundChannelIsReadUndecodedOnlyWhenAskedFor) {
+  corps::Producer producer(registry_, producer_options());
+  auto image = frame(1);
+  ASSERT_TRUE(producer.send(video_, image).get().ok());
+
+  corps::ChannelRegistry nothing_bound;
+  EXPECT_THROW(corps::Consumer(nothing_bound, consumer_options("unbound", {"VideoStream"})),
+               corps::Exception);
+
+  auto options = consumer_options("unbound", {"VideoStream"});
+  options.read_unbound_channels = true;
+  corps::Consumer consumer(nothing_bound, options);
+  const auto records = consume(consumer, 1);
+  ASSERT_EQ(records.size(), 1u);
+  const auto& record = records[0];
+  ASSERT_FALSE(record.ok());
+  EXPECT_EQ(record.error().stage(), corps::Stage::type);
+  EXPECT_EQ(record.error().code(), corps::Errc::unknown_channel);
+  ASSERT_TRUE(record.value().has_value());
+  EXPECT_EQ(static_cast<unsigned char>(record.value()->front()), 0x78) << "zlib, as sent";
+  ASSERT_FALSE(record.headers().empty());
+  EXPECT_EQ(record.headers().front().name, "corps-type");
+}
+
+}  // namespace

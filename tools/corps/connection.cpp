@@ -123,7 +123,7 @@ std::string suggestion(const std::string& type, const std::vector<std::string>& 
 }  // namespace
 
 Connection connect(const ConnectionFlags& flags, const std::vector<std::string>& channels,
-                   RegistryUse registry_use) {
+                   ChannelUse use) {
   // Bad usage first: it is answered without waiting for any broker.
   std::map<std::string, std::string> properties;
   for (const auto& property : flags.properties) {
@@ -157,9 +157,8 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   // the schema of every channel bound so, and the rest are not sent to.
   const auto format_of = [&](const std::string& channel) {
     const bool named = std::find(channels.begin(), channels.end(), channel) != channels.end();
-    return connection.schemas && registry_use == RegistryUse::frame && named
-               ? WireFormat::confluent
-               : WireFormat::messagecorps;
+    return connection.schemas && use == ChannelUse::write && named ? WireFormat::confluent
+                                                                   : WireFormat::messagecorps;
   };
 
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
@@ -193,15 +192,33 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
     }
   }
   for (const auto& channel : channels) {
-    if (connection.registry.find(channel) == nullptr &&
-        !(connection.schemas && registry_use == RegistryUse::read)) {
-      throw Exception(
-          Error(Errc::unknown_channel, Stage::config,
-                "channel '" + channel + "' has no type: bind it with --type " + channel +
-                    "=full.type.Name (and --proto or --descriptor-set if corps does not "
-                    "know the type), or in --config; or give --registry URL to read "
-                    "records framed for a schema registry by their schema ids"));
+    if (connection.registry.find(channel) != nullptr) continue;
+    if (use == ChannelUse::read_bytes || (use == ChannelUse::read && connection.schemas)) continue;
+    if (use == ChannelUse::read) {
+      // Every type known here that a channel can carry: each record names
+      // its own in its corps-type header.
+      for (const auto& type : known_types) {
+        try {
+          if (pool && pool->FindMessageTypeByName(type) != nullptr) {
+            connection.registry.add_type(channel, type, pool);
+          } else if (const auto* compiled =
+                         google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+                             type)) {
+            connection.registry.add_type(
+                channel,
+                *google::protobuf::MessageFactory::generated_factory()->GetPrototype(compiled));
+          }
+        } catch (const Exception&) {
+          // A type with no metadata field is never sent in MessageCorps's format.
+        }
+      }
+      connection.typed_by_header.push_back(channel);
+      continue;
     }
+    throw Exception(Error(Errc::unknown_channel, Stage::config,
+                          "channel '" + channel + "' has no type: bind it with --type " + channel +
+                              "=full.type.Name (and --proto or --descriptor-set if corps does not "
+                              "know the type), or in --config"));
   }
   return connection;
 }

@@ -45,25 +45,32 @@ struct Connection {
   std::map<std::string, std::string> properties;
   /// The schema registry (--registry, or the config's `registry:`), or null.
   std::shared_ptr<SchemaRegistryClient> schemas;
+  /// The channels typed by their records' `corps-type` headers (ChannelUse::read).
+  std::vector<std::string> typed_by_header;
 };
 
-/// What a command does with a schema registry, if it is given one.
-enum class RegistryUse {
-  /// Reads records framed for it by their schema ids: `channels` need not
-  /// be bound.
+/// What a command does with its channels' records.
+enum class ChannelUse {
+  /// Decodes them. A channel with no type bound is typed by each record's
+  /// schema id when a schema registry is given, else by its `corps-type`
+  /// header, among the types this program knows (corps's own, --proto's,
+  /// --descriptor-set's).
   read,
-  /// Frames records for it: channels are bound in WireFormat::confluent.
-  frame,
+  /// Shows their bytes: no channel needs a type.
+  read_bytes,
+  /// Encodes them: every channel must be bound; with a schema registry they
+  /// are bound in WireFormat::confluent.
+  write,
 };
 
 /// Resolves the flags. Brokers come from -b, CORPS_BROKERS, the config, or a
 /// running `corps broker`. Channels are bound from, in order of precedence:
 /// --type, the config's channels, and corps's own channels (VideoStream,
-/// Predictions, DeadLetters). `channels` must all end up bound, unless a
-/// schema registry is given to read by. Throws corps::Exception.
+/// Predictions, DeadLetters); what becomes of `channels` not bound so is
+/// `use`'s to say. Throws corps::Exception.
 [[nodiscard]] Connection connect(const ConnectionFlags& flags,
                                  const std::vector<std::string>& channels,
-                                 RegistryUse registry_use = RegistryUse::read);
+                                 ChannelUse use = ChannelUse::read);
 
 /// Splits "NAME=VALUE"; throws UsageError naming `flag` otherwise.
 [[nodiscard]] std::pair<std::string, std::string> split_assignment(const std::string& text,

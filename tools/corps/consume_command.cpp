@@ -30,6 +30,7 @@ struct ConsumeArgs {
   bool exit_at_end = false;
   std::string output = "json";
   std::string format;
+  bool raw = false;
   int timeout_ms = 5000;
   int metrics_port = -1;  // -1: no metrics served
 };
@@ -118,6 +119,28 @@ void require_topics(const Connection& connection, const std::vector<std::string>
   }
 }
 
+// For channels typed by their records' corps-type headers: says once per
+// channel, on stderr, why a record's type was not known and what to do.
+class HeaderTypingNotes {
+ public:
+  explicit HeaderTypingNotes(std::vector<std::string> channels) : channels_(std::move(channels)) {}
+
+  void explain(const Record& record) {
+    if (record.error().stage() != Stage::type) return;
+    if (std::find(channels_.begin(), channels_.end(), record.topic()) == channels_.end()) return;
+    if (!explained_.insert(record.topic()).second) return;
+    std::cerr << "corps: channel '" << record.topic()
+              << "' has no type bound, so each record is decoded as the type its corps-type "
+                 "header names, among corps's own types and those of --proto and "
+                 "--descriptor-set; give --proto FILE for a type of your own, --type "
+              << record.topic() << "=TYPE to bind one, or --raw to print the bytes\n";
+  }
+
+ private:
+  std::vector<std::string> channels_;
+  std::set<std::string> explained_;
+};
+
 int run_consume(ConsumeArgs& args) {
   install_shutdown_handlers();
   ConsumerOptions options;
@@ -157,15 +180,24 @@ int run_consume(ConsumeArgs& args) {
   const OutputFormat format = !args.format.empty()    ? OutputFormat::format_string
                               : args.output == "text" ? OutputFormat::text
                                                       : OutputFormat::json;
-  auto connection = connect(args.connection, args.channels);
+  auto connection =
+      connect(args.connection, args.channels, args.raw ? ChannelUse::read_bytes : ChannelUse::read);
   require_topics(connection, args.channels, std::chrono::milliseconds(args.timeout_ms));
   options.brokers = connection.brokers;
   options.properties = connection.properties;
-  options.schema_registry = connection.schemas;
+  if (args.raw) {
+    // Nothing is decoded: every record comes back with its bytes.
+    connection.registry = ChannelRegistry();
+    options.read_unbound_channels = true;
+  } else {
+    options.schema_registry = connection.schemas;
+  }
   for (const auto& token : RecordPrinter::unknown_tokens(args.format)) {
     logger()->warn("-f: {} means nothing and is printed as it is", token);
   }
-  RecordPrinter printer(std::cout, std::cerr, format, args.format);
+  RecordPrinter printer(std::cout, std::cerr, format, args.format,
+                        args.raw ? ValueShown::raw : ValueShown::decoded);
+  HeaderTypingNotes header_typing(connection.typed_by_header);
   const auto metrics_server = serve_metrics(args.metrics_port, options.metrics);
   Consumer consumer(connection.registry, options);
 
@@ -183,10 +215,11 @@ int run_consume(ConsumeArgs& args) {
     auto& next = read[{record->topic(), record->partition()}];
     next = std::max(next, record->offset() + 1);
     printer.print(*record);
-    if (record->ok()) {
+    if (args.raw || record->ok()) {
       ++printed;
     } else {
       ++failed;
+      header_typing.explain(*record);
     }
   }
   if (printed + failed == 0) {
@@ -210,7 +243,7 @@ int run_consume(ConsumeArgs& args) {
   }
   if (!args.group.empty()) consumer.close().throw_if_error();
   logger()->info("consumed {} records, {} could not be decoded", printed, failed);
-  return failed == 0 ? 0 : 3;
+  return failed == 0 ? 0 : 3;  // with --raw nothing fails
 }
 
 }  // namespace
@@ -222,7 +255,8 @@ Command add_consume_command(CLI::App& app) {
       "Print records of one or several channels, decoded with their types: a JSON object per line "
       "(for jq), protobuf text, or a kcat-style -f format. A record that does not decode is "
       "printed with its coordinates, error and raw bytes (in text, as an ERROR line on stderr), "
-      "and consumption goes on.");
+      "and consumption goes on. A channel with no type bound is decoded by the type each "
+      "record's corps-type header names (or, with --registry, its schema id).");
   add_connection_flags(*cmd, args->connection);
   cmd->add_option("channels", args->channels, "Channels (topics) to read")->required();
   cmd->add_option("-G,--group", args->group,
@@ -252,8 +286,11 @@ Command add_consume_command(CLI::App& app) {
   cmd->add_option(
       "-f,--format", args->format,
       "kcat-style format, for every record: %t topic, %p partition, %o offset, %k key, %K key "
-      "length, %s message (JSON), %S value size, %h headers, %T timestamp, %y type, %u uuid, "
-      "%i trace id, %e error (empty if it decoded), \\n, \\t, %%");
+      "length, %s message (JSON; with --raw the value's bytes), %S value size, %h headers, %T "
+      "timestamp, %y type, %u uuid, %i trace id, %e error (empty if it decoded), \\n, \\t, %%");
+  cmd->add_flag("--raw", args->raw,
+                "Decode nothing: print each record's value as it is (base64 in JSON and text, "
+                "the bytes themselves for %s), on any channel, typed or not");
   return {cmd, [args] { return run_consume(*args); }};
 }
 

@@ -57,7 +57,7 @@ int run_produce(ProduceArgs& args) {
     auto [name, value] = split_assignment(header, "-H");
     headers.push_back({name, value});
   }
-  auto connection = connect(args.connection, {args.channel}, RegistryUse::frame);
+  auto connection = connect(args.connection, {args.channel}, ChannelUse::write);
   const auto& binding = connection.registry.at(args.channel);
   ProducerOptions options;
   options.brokers = connection.brokers;

@@ -200,8 +200,12 @@ const FormatToken* find_token(char letter) {
 }  // namespace
 
 RecordPrinter::RecordPrinter(std::ostream& out, std::ostream& errors, OutputFormat format,
-                             std::string format_string)
-    : out_(out), errors_(errors), format_(format), format_string_(std::move(format_string)) {}
+                             std::string format_string, ValueShown shown)
+    : out_(out),
+      errors_(errors),
+      format_(format),
+      format_string_(std::move(format_string)),
+      shown_(shown) {}
 
 std::vector<std::string> RecordPrinter::unknown_tokens(std::string_view format_string) {
   std::vector<std::string> unknown;
@@ -239,7 +243,10 @@ void RecordPrinter::print_json(const Record& record) {
     line += ",\"timestamp_ms\":" + std::to_string(record.timestamp_ms());
   line += ",\"key\":" + (record.key() ? json_bytes(*record.key()) : std::string("null"));
   line += ",\"headers\":" + headers_json(record.headers());
-  if (record.ok()) {
+  if (shown_ == ValueShown::raw) {
+    line += ",\"value_base64\":" +
+            (record.value() ? json_string(base64(*record.value())) : std::string("null"));
+  } else if (record.ok()) {
     line += ",\"type\":" + json_string(record.message().GetDescriptor()->full_name());
     line += ",\"message\":" + message_json(record.message());
   } else {
@@ -253,6 +260,13 @@ void RecordPrinter::print_json(const Record& record) {
 }
 
 void RecordPrinter::print_text(const Record& record) {
+  if (shown_ == ValueShown::raw) {
+    out_ << "--- " << record.location().to_string();
+    if (record.key()) out_ << " key=" << *record.key();
+    if (!record.headers().empty()) out_ << " headers=" << headers_text(record.headers());
+    out_ << '\n' << (record.value() ? base64(*record.value()) : std::string("(null)")) << '\n';
+    return;
+  }
   if (!record.ok()) {
     errors_ << "ERROR " << record.error().to_string() << "; value ("
             << (record.value() ? std::to_string(record.value()->size()) + " bytes"
@@ -284,7 +298,11 @@ void RecordPrinter::print_format(const Record& record) {
       continue;
     }
     const char letter = format_string_[++i];
-    if (const auto* token = find_token(letter)) {
+    if (shown_ == ValueShown::raw && letter == 's') {
+      if (record.value()) out += *record.value();
+    } else if (shown_ == ValueShown::raw && letter == 'e') {
+      // Not decoded, so not failed.
+    } else if (const auto* token = find_token(letter)) {
       out += token->expand(record);
     } else {
       out += '%';

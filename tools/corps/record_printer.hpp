@@ -15,6 +15,10 @@ namespace corps::cli {
 /// The output formats.
 enum class OutputFormat { json, text, format_string };
 
+/// What a record's value is shown as: its message, decoded, or its bytes
+/// as they came (`corps consume --raw`), which never fails.
+enum class ValueShown { decoded, raw };
+
 /// Prints records to a stream. Not thread-safe.
 class RecordPrinter {
  public:
@@ -23,9 +27,11 @@ class RecordPrinter {
   /// (JSON), %S value size (-1: null), %h headers, %T timestamp (ms), %y
   /// type, %u uuid, %i trace id, %e error, \n, \t, %%. Records that did
   /// not decode go to `out` too, except in text, where their error lines go
-  /// to `errors` (as kcat's do).
+  /// to `errors` (as kcat's do). With ValueShown::raw every record prints
+  /// its value's bytes: in JSON as "value_base64", in text as a base64 line,
+  /// and in a format string %s is the bytes as they are, as kcat's is.
   RecordPrinter(std::ostream& out, std::ostream& errors, OutputFormat format,
-                std::string format_string = {});
+                std::string format_string = {}, ValueShown shown = ValueShown::decoded);
 
   /// Prints a record. In JSON a record that did not decode is an object
   /// with its error and raw value in hex, and in a format string %e is its
@@ -47,6 +53,7 @@ class RecordPrinter {
   std::ostream& errors_;
   OutputFormat format_;
   std::string format_string_;
+  ValueShown shown_;
 };
 
 /// `bytes` as lowercase hex, at most `limit` bytes of it followed by "...".
