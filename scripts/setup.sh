@@ -3,7 +3,8 @@
 # apt. Idempotent: installs only what is missing.
 #
 #   scripts/setup.sh               everything: build, run, and test
-#   scripts/setup.sh --build-only  what building and running need (no test tools)
+#   scripts/setup.sh --build-only  what building and running need (no test tools,
+#                                  so no Chromium to screenshot the page with)
 #   scripts/setup.sh --kafka       only what a real Apache Kafka needs
 #                                  (scripts/kafka.sh): Java 17+ and Maven
 #

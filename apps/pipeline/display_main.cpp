@@ -4,7 +4,6 @@
 // partition, latency by stage and every service's counters.
 //
 //   display [--port 8080] [--bind 127.0.0.1] [--brokers HOST:PORT]
-#include <google/protobuf/util/json_util.h>
 
 #include <deque>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include "corps/prediction.pb.h"
 #include "display_page.hpp"
 #include "frame_codec.hpp"
+#include "page_json.hpp"
 #include "pipeline/display.pb.h"
 #include "pipeline/status.pb.h"
 #include "service.hpp"
@@ -233,9 +233,7 @@ corps::HttpResponse serve(const corps::HttpRequest& request, DisplayState& state
     return {200, "image/jpeg", *jpeg, {{"Cache-Control", "no-store"}}};
   }
   if (request.path == std::vector<std::string>{"stats.json"}) {
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(state.stats(), &json);
-    return {200, "application/json", json, {{"Cache-Control", "no-store"}}};
+    return {200, "application/json", page_json(state.stats()), {{"Cache-Control", "no-store"}}};
   }
   return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
