@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "corps/config.hpp"
+#include "detail/embedded_topics.hpp"
 #include "detail/kafka_client.hpp"
 
 namespace corps {
@@ -26,9 +27,9 @@ Error admin_error(rd_kafka_resp_err_t err, const std::string& request, const std
                  "cannot " + what + ": the broker does not support " + request +
                      (no_controller ? " (no controller answered)" : "") +
                      "; the embedded broker, librdkafka's mock cluster, answers no topic admin "
-                     "requests: it cannot add partitions or keep configs, and creates topics "
-                     "only at start (`corps broker --topic NAME:PARTITIONS`) or, for a `corps "
-                     "broker`, through `corps topics create`; a real Kafka cluster does all",
+                     "requests: corps creates its topics (Admin::create_topic, `corps topics "
+                     "create`), but it cannot add partitions, delete topics or records, or keep "
+                     "configs; a real Kafka cluster does all",
                  std::nullopt, detail::kafka_error_of(err));
   }
   return Error(err == RD_KAFKA_RESP_ERR__TIMED_OUT ? Errc::timed_out : Errc::kafka_error,
@@ -261,6 +262,10 @@ std::vector<GroupLag> Admin::group_lag(const std::string& group,
 void Admin::create_topic(const TopicSpec& topic,
                          const std::map<std::string, std::string>& configs) {
   const std::string what = "create topic '" + topic.name + "'";
+  if (detail::create_embedded_topic(impl_->options.brokers, topic, configs,
+                                    impl_->options.timeout)) {
+    return;
+  }
   impl_->refuse_on_embedded_broker("CreateTopics", what);
   char errstr[512];
   rd_kafka_NewTopic_t* request = rd_kafka_NewTopic_new(

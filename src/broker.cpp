@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <mutex>
-#include <set>
 
+#include "detail/embedded_topics.hpp"
 #include "detail/kafka_client.hpp"
 
 namespace corps {
@@ -12,10 +13,12 @@ namespace corps {
 namespace {
 
 // The bootstrap addresses of the embedded brokers this process runs.
+// The embedded brokers this process runs, by address: Admin reaches them
+// here for what their mock clusters answer no request for.
 std::mutex running_mutex;
-std::set<std::string, std::less<>>& running() {
-  static std::set<std::string, std::less<>> addresses;
-  return addresses;
+std::map<std::string, EmbeddedBroker*, std::less<>>& running() {
+  static std::map<std::string, EmbeddedBroker*, std::less<>> brokers;
+  return brokers;
 }
 
 }  // namespace
@@ -23,6 +26,19 @@ std::set<std::string, std::less<>>& running() {
 bool detail::runs_embedded_broker(std::string_view bootstrap) {
   std::lock_guard lock(running_mutex);
   return running().find(bootstrap) != running().end();
+}
+
+bool detail::create_topic_in_embedded_broker(std::string_view bootstrap, TopicSpec topic) {
+  // Held while creating: the broker leaves the map, under this lock, before
+  // it is destroyed.
+  std::lock_guard lock(running_mutex);
+  const auto found = running().find(bootstrap);
+  if (found == running().end()) return false;
+  if (topic.replication_factor <= 0) {
+    topic.replication_factor = std::min(found->second->broker_count(), 3);
+  }
+  found->second->create_topic(topic);
+  return true;
 }
 
 struct EmbeddedBroker::Impl {
@@ -58,7 +74,7 @@ EmbeddedBroker::EmbeddedBroker(EmbeddedBrokerOptions options) : impl_(std::make_
   impl_->broker_count = options.broker_count;
   for (const auto& topic : options.topics) create_topic(topic);
   std::lock_guard lock(running_mutex);
-  running().insert(impl_->bootstrap);
+  running()[impl_->bootstrap] = this;
 }
 
 EmbeddedBroker::~EmbeddedBroker() {
@@ -66,8 +82,20 @@ EmbeddedBroker::~EmbeddedBroker() {
   std::lock_guard lock(running_mutex);
   running().erase(impl_->bootstrap);
 }
-EmbeddedBroker::EmbeddedBroker(EmbeddedBroker&&) noexcept = default;
-EmbeddedBroker& EmbeddedBroker::operator=(EmbeddedBroker&&) noexcept = default;
+// The map of running brokers names the object that holds the cluster.
+EmbeddedBroker::EmbeddedBroker(EmbeddedBroker&& other) noexcept : impl_(std::move(other.impl_)) {
+  std::lock_guard lock(running_mutex);
+  if (impl_) running()[impl_->bootstrap] = this;
+}
+
+EmbeddedBroker& EmbeddedBroker::operator=(EmbeddedBroker&& other) noexcept {
+  if (this == &other) return *this;
+  std::lock_guard lock(running_mutex);
+  if (impl_) running().erase(impl_->bootstrap);
+  impl_ = std::move(other.impl_);
+  if (impl_) running()[impl_->bootstrap] = this;
+  return *this;
+}
 
 const std::string& EmbeddedBroker::bootstrap_servers() const noexcept {
   return impl_->bootstrap;

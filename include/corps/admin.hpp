@@ -98,7 +98,11 @@ class Admin {
   /// embedded broker.
   [[nodiscard]] std::vector<GroupLag> group_lag(const std::string& group,
                                                 const std::vector<std::string>& topics = {});
-  /// Creates a topic with `configs` (CreateTopics).
+  /// Creates a topic with `configs` (CreateTopics). On an embedded broker,
+  /// which answers no CreateTopics, the topic is made in the broker itself
+  /// (an EmbeddedBroker of this process, or a `corps broker` through its
+  /// control path); configs are refused there (Errc::unsupported), as it
+  /// keeps none.
   void create_topic(const TopicSpec& topic, const std::map<std::string, std::string>& configs = {});
   /// Grows a topic to `total` partitions (CreatePartitions).
   void add_partitions(const std::string& topic, int total);

@@ -4,6 +4,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,6 +92,38 @@ TEST_F(MockBroker, RefusesANameKafkaRefusesTooManyPartitionsAndATopicThatExists)
   const auto again = refusal({"Made", 2, 1});
   ASSERT_TRUE(again);
   EXPECT_EQ(again->kafka_error(), corps::KafkaError::topic_already_exists);
+}
+
+// Admin::create_topic works on an embedded broker as on Kafka: the mock
+// cluster answers no CreateTopics, so Admin creates the topic in the broker
+// this process runs (it refused "the embedded broker answers no topic admin
+// requests"). What it cannot keep, configs, is refused at once.
+TEST_F(MockBroker, AdminCreatesTopicsInAnEmbeddedBrokerOfThisProcess) {
+  corps::EmbeddedBroker cluster({.broker_count = 3});
+  corps::Admin admin({.brokers = cluster.bootstrap_servers(), .timeout = 5s});
+  admin.create_topic({.name = "Created", .partitions = 4, .replication_factor = -1});
+  EXPECT_EQ(partitions_seen_by_librdkafka(cluster.bootstrap_servers(), "Created"), 4);
+  const auto described = admin.describe_topic("Created");
+  ASSERT_EQ(described.partitions.size(), 4u);
+  EXPECT_EQ(described.partitions[0].replicas.size(), 3u) << "the default: min(brokers, 3)";
+
+  const auto refusal = [&](const corps::TopicSpec& topic,
+                           const std::map<std::string, std::string>& configs) {
+    try {
+      admin.create_topic(topic, configs);
+    } catch (const corps::Exception& e) {
+      return std::optional<corps::Error>(e.error());
+    }
+    return std::optional<corps::Error>();
+  };
+  const auto again = refusal({.name = "Created"}, {});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->kafka_error(), corps::KafkaError::topic_already_exists);
+  const auto configs = refusal({.name = "Kept"}, {{"retention.ms", "1000"}});
+  ASSERT_TRUE(configs);
+  EXPECT_EQ(configs->code(), corps::Errc::unsupported);
+  EXPECT_NE(configs->message().find("keeps no topic configs"), std::string::npos)
+      << configs->message();
 }
 
 TEST_F(MockBroker, AThreeBrokerClusterReplicatesAndMovesLeaders) {

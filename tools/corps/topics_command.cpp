@@ -1,5 +1,4 @@
 // corps topics list | describe | create | alter | delete: topic administration.
-#include <httplib.h>
 
 #include <chrono>
 #include <iostream>
@@ -80,58 +79,13 @@ int describe(const TopicsArgs& args) {
   return 0;
 }
 
-// Creates the topic through a `corps broker`'s control path (the embedded
-// broker answers no CreateTopics); false if `brokers` is no such broker.
-bool create_on_embedded_broker(const TopicsArgs& args, const std::string& brokers) {
-  const auto control = embedded_broker_control_url(brokers);
-  if (control.empty()) return false;
-  if (!args.configs.empty()) {
-    throw Exception(Error(Errc::unsupported, Stage::admin,
-                          "cannot create '" + args.topic +
-                              "' with configs: the embedded broker keeps no topic configs "
-                              "(create it without --config-entry, or use a real Kafka)"));
-  }
-  // Kafka's rule for topic names, which also keeps the path plain.
-  if (!valid_topic_name(args.topic)) {
-    throw Exception(Error(Errc::invalid_argument, Stage::admin,
-                          "cannot create '" + args.topic +
-                              "': a topic name is 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-'",
-                          std::nullopt, KafkaError::invalid_topic));
-  }
-  httplib::Client client(control);
-  client.set_connection_timeout(std::chrono::milliseconds(args.timeout_ms));
-  client.set_read_timeout(std::chrono::milliseconds(args.timeout_ms));
-  std::string path = "/topics/" + args.topic + "?partitions=" + std::to_string(args.partitions);
-  if (args.replication_factor > 0) {
-    path += "&replication_factor=" + std::to_string(args.replication_factor);
-  }
-  const auto response = client.Post(path);
-  if (!response) {
-    throw Exception(Error(Errc::broker_unreachable, Stage::admin,
-                          "cannot create '" + args.topic +
-                              "': the embedded broker's control path " + control +
-                              " did not answer (" + httplib::to_string(response.error()) + ")"));
-  }
-  if (response->status != 201) {
-    std::string reason = response->body;
-    while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-    throw Exception(Error(
-        response->status == 409 ? Errc::kafka_error : Errc::invalid_argument, Stage::admin, reason,
-        std::nullopt,
-        response->status == 409 ? KafkaError::topic_already_exists : KafkaError::invalid_argument));
-  }
-  return true;
-}
-
 int create(const TopicsArgs& args) {
   const auto connection = connect(args.connection, {});
-  if (!create_on_embedded_broker(args, connection.brokers)) {
-    Admin admin({.brokers = connection.brokers,
-                 .timeout = std::chrono::milliseconds(args.timeout_ms),
-                 .properties = connection.properties});
-    admin.create_topic({args.topic, args.partitions, args.replication_factor},
-                       config_map(args.configs));
-  }
+  Admin admin({.brokers = connection.brokers,
+               .timeout = std::chrono::milliseconds(args.timeout_ms),
+               .properties = connection.properties});
+  admin.create_topic({args.topic, args.partitions, args.replication_factor},
+                     config_map(args.configs));
   std::cout << "created " << args.topic << " with " << args.partitions
             << " partitions, replication "
             << (args.replication_factor > 0 ? std::to_string(args.replication_factor)
