@@ -225,6 +225,10 @@ check "--raw prints every record's value in base64, decoding nothing, and exits 
 check "--raw -f '%s' prints the value's bytes as they are, as kcat does" bash -c "
   cmp <('$corps' consume Orders --raw -o beginning -e -f '%s') \
       <(kcat -b '$brokers' -C -t Orders -o beginning -e -q -f '%s')"
+printf 'import "corps/metadata.proto";\nmessage Note { optional string text = 1; optional corps.proto.MessageData metadata = 2; }\n' >"$work/note.proto"
+check "a .proto without a syntax line is read as proto2 with corps's warning, not protobuf's raw log line" bash -c "
+  echo '{\"text\":\"hi\"}' | '$corps' produce Orders --proto '$work/note.proto' -T Orders=Note 2>'$work/note.err' &&
+  ! grep -q 'libprotobuf' '$work/note.err' && grep -q 'warning.*No syntax specified for the proto file: note.proto' '$work/note.err'"
 
 # --- dead letters ----------------------------------------------------------------
 # A letter as a consumer writes it: a record of VideoStream ("not zlib") with

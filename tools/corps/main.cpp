@@ -1,6 +1,8 @@
 // corps: the command-line tool. Exit codes: 0 ok; 1 failure (one line on
 // stderr); 2 bad usage; 3 a partial answer (records not decoded, sent or
 // replayed; a topic's configs missing), each reported.
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <vector>
@@ -24,6 +26,18 @@ void set_log_level(const std::string& named, bool quiet, bool verbose) {
   corps::logger()->set_level(spdlog::level::from_str(level));
 }
 
+// protobuf logs what its parser notices (a .proto without a syntax line)
+// straight to stderr as "[libprotobuf WARNING parser.cc:646] ...": in this
+// tool it goes through corps's logger, at its level, like every other line.
+void log_protobuf_through_corps(google::protobuf::LogLevel level, const char* /*file*/,
+                                int /*line*/, const std::string& message) {
+  switch (level) {
+    case google::protobuf::LOGLEVEL_INFO: corps::logger()->debug("protobuf: {}", message); break;
+    case google::protobuf::LOGLEVEL_WARNING: corps::logger()->warn("protobuf: {}", message); break;
+    default: corps::logger()->error("protobuf: {}", message); break;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +52,7 @@ int main(int argc, char** argv) {
       "in CORPS_LOG_LEVEL (trace, debug, info, warning, error, off); -q, -v and --log-level "
       "override it.");
   app.require_subcommand(1);
+  google::protobuf::SetLogHandler(log_protobuf_through_corps);
   app.set_version_flag("--version", "corps " CORPS_VERSION);
   std::string log_level;
   bool quiet = false;
