@@ -365,6 +365,7 @@ check "produce on SIGINT sends what it read, prints its summary and exits 0" bas
   test \$(grep -c '^Predictions\[[01]\]@[0-9]' '$work/int.out') -eq 3"
 
 # --- schema registry -------------------------------------------------------------
+: >"$work/registry.url"  # emptied first: the wait below must not read the last registry's URL
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
 for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 registry=$(head -1 "$work/registry.url")
@@ -386,7 +387,11 @@ metadata = line['headers']['corps-metadata']
 assert len(metadata['uuid']) == 36 and len(metadata['trace_id']) == 32, line
 assert line['message']['item'] == 'tea', line
 "
+check "consume --registry takes -T with a type that has no metadata field (its records are framed)" bash -c "
+  '$corps' consume Orders --registry '$registry' -I '$work/plain' --proto shop/receipt.proto \
+    -T Orders=shop.Receipt -o -1 -e -f '%y %s\n' 2>'$work/receipt.err' | grep -q '^shop.Receipt {\"item\":\"tea\"}'"
 kill -TERM $registry_pid; wait $registry_pid
+: >"$work/registry.url"  # emptied first: the wait below must not read the last registry's URL
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
 for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 check "a registry started again on the same broker has the schema under the same id" bash -c "
@@ -398,6 +403,7 @@ check "registry refuses an unknown compatibility level as bad usage" bash -c "
 
 # A registry's records read by their schema ids, with no type given:
 # written by Python's ProtobufSerializer, then by corps itself.
+: >"$work/registry.url"  # emptied first: the wait below must not read the last registry's URL
 "$corps" registry --port 0 >"$work/registry.url" 2>"$work/registry.log" & registry_pid=$!
 for _ in $(seq 300); do [[ -s $work/registry.url ]] && break; sleep 0.1; done
 registry=$(head -1 "$work/registry.url")
