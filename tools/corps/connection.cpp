@@ -155,10 +155,13 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   }
   // Only the channels the command names are framed: a producer registers
   // the schema of every channel bound so, and the rest are not sent to.
-  const auto format_of = [&](const std::string& channel) {
+  // A reader given a registry takes a type with no metadata field too: such
+  // records can only come framed for the registry, their metadata in a header.
+  const auto format_of = [&](const std::string& channel, const google::protobuf::Descriptor& type) {
     const bool named = std::find(channels.begin(), channels.end(), channel) != channels.end();
-    return connection.schemas && use == ChannelUse::write && named ? WireFormat::confluent
-                                                                   : WireFormat::messagecorps;
+    const bool framed = use == ChannelUse::write ||
+                        (use == ChannelUse::read && find_metadata_field(&type) == nullptr);
+    return connection.schemas && named && framed ? WireFormat::confluent : WireFormat::messagecorps;
   };
 
   std::shared_ptr<const google::protobuf::DescriptorPool> pool;
@@ -178,11 +181,12 @@ Connection connect(const ConnectionFlags& flags, const std::vector<std::string>&
   for (const auto& [channel, type] : bindings) wanted[channel] = type;
   for (const auto& [channel, type] : wanted) {
     // Types from the given schemas first: they may redefine compiled ones.
-    if (pool && pool->FindMessageTypeByName(type) != nullptr) {
-      connection.registry.bind(channel, type, pool, format_of(channel));
-    } else if (google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type) !=
-               nullptr) {
-      connection.registry.bind(channel, type, format_of(channel));
+    if (const auto* own = pool ? pool->FindMessageTypeByName(type) : nullptr) {
+      connection.registry.bind(channel, type, pool, format_of(channel, *own));
+    } else if (const auto* compiled =
+                   google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+                       type)) {
+      connection.registry.bind(channel, type, format_of(channel, *compiled));
     } else {
       throw Exception(Error(Errc::invalid_argument, Stage::config,
                             "channel '" + channel + "': no type '" + type + "' " +
