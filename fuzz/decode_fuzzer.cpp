@@ -431,6 +431,14 @@ void print_as_consume_does(const corps::fuzz::DecodeInput& input, std::string_vi
   expect(pb::util::JsonStringToMessage(line, &parsed).ok() && parsed.fields_size() > 0,
          "the JSON output is not a JSON object: " + line);
 
+  // --raw: every record, decoded or not, prints its bytes as one JSON line.
+  std::ostringstream raw;
+  corps::cli::RecordPrinter(raw, raw, corps::cli::OutputFormat::json, {},
+                            corps::cli::ValueShown::raw)
+      .print(record);
+  expect(pb::util::JsonStringToMessage(raw.str(), &parsed).ok(),
+         "the raw JSON output is not a JSON object: " + raw.str());
+
   std::ostringstream text;
   corps::cli::RecordPrinter(text, text, corps::cli::OutputFormat::text).print(record);
   std::ostringstream formatted;
