@@ -535,7 +535,11 @@ int main(int argc, char** argv) {
                  "zstd or lz4; or confluent, a schema registry's framing (WireFormat::confluent, "
                  "an embedded registry on the run's brokers); the raw baseline sends the same "
                  "bytes")
-      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4", "confluent"}))
+      ->check(CLI::IsMember([] {
+        auto names = corps::codec_names();
+        names.emplace_back("confluent");  // a framing, not a codec: the value is not compressed
+        return names;
+      }()))
       ->capture_default_str();
   app.add_option("--compression-threads", flags.compression_threads,
                  "corps producer's ProducerOptions::compression_threads (1: compress on the "
@@ -562,8 +566,8 @@ int main(int argc, char** argv) {
   // IsMember checked the name; a framed value is not compressed.
   flags.codec = flags.confluent ? corps::Codec::none : *corps::parse_codec(flags.codec_name);
   if (flags.instructions && (flags.confluent || flags.compare_zlib_backends)) {
-    std::cerr << "corps_bench: --instructions counts the zlib, none, zstd and lz4 codecs, and "
-                 "not with --compare-zlib-backends\n";
+    std::cerr << "corps_bench: --instructions counts the " << corps::codec_names_text()
+              << " codecs, and not with --compare-zlib-backends\n";
     return 2;
   }
   if (std::getenv("CORPS_LOG_LEVEL") == nullptr) {

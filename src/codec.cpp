@@ -30,10 +30,25 @@ std::string_view to_string(Codec codec) noexcept {
 }
 
 std::optional<Codec> parse_codec(std::string_view name) noexcept {
-  for (Codec codec : {Codec::zlib, Codec::none, Codec::zstd, Codec::lz4}) {
+  for (const Codec codec : all_codecs) {
     if (name == to_string(codec)) return codec;
   }
   return std::nullopt;
+}
+
+std::vector<std::string> codec_names() {
+  std::vector<std::string> names;
+  for (const Codec codec : all_codecs) names.emplace_back(to_string(codec));
+  return names;
+}
+
+std::string codec_names_text() {
+  std::string text;
+  for (std::size_t i = 0; i < all_codecs.size(); ++i) {
+    if (i > 0) text += i + 1 == all_codecs.size() ? " and " : ", ";
+    text += to_string(all_codecs[i]);
+  }
+  return text;
 }
 
 // Only the state of the chosen codec is allocated.

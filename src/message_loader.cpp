@@ -193,8 +193,8 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
       if (!parsed) {
         return Error(Errc::unsupported, Stage::decompress,
                      "the record's " + std::string(codec_header) + " header says '" +
-                         named->value.value_or("(null)") +
-                         "'; corps reads zlib (no header), none, zstd and lz4",
+                         named->value.value_or("(null)") + "'; corps reads " + codec_names_text() +
+                         " (no header: zlib)",
                      where());
       }
       codec = *parsed;

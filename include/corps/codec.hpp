@@ -25,12 +25,14 @@
 // loop (detail/bounded_output.hpp).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "corps/result.hpp"
 
@@ -104,8 +106,18 @@ enum class Codec {
 /// The header that names a record's codec; absent means zlib.
 inline constexpr std::string_view codec_header = "corps-codec";
 
+/// Every codec, in the order they are listed to users.
+inline constexpr std::array<Codec, 4> all_codecs = {Codec::zlib, Codec::none, Codec::zstd,
+                                                    Codec::lz4};
+
 /// The codec's name as written in the header: "zlib", "none", "zstd", "lz4".
 [[nodiscard]] std::string_view to_string(Codec codec) noexcept;
+
+/// Every codec's name, in all_codecs's order: for command-line checks.
+[[nodiscard]] std::vector<std::string> codec_names();
+
+/// The names as a list in prose, "zlib, none, zstd and lz4", for messages.
+[[nodiscard]] std::string codec_names_text();
 
 /// The codec a header value (or a command-line word) names, or nullopt.
 [[nodiscard]] std::optional<Codec> parse_codec(std::string_view name) noexcept;

@@ -174,7 +174,7 @@ Command add_produce_command(CLI::App& app) {
                   "readers only, none, zstd or lz4 (named in a corps-codec header; zstd and "
                   "lz4 send values under " +
                       std::to_string(default_uncompressed_below) + " bytes as none)")
-      ->check(CLI::IsMember({"zlib", "none", "zstd", "lz4"}))
+      ->check(CLI::IsMember(codec_names()))
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout_ms,
                   "How long to wait for a broker to answer at start, in ms")
