@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "corps/admin.hpp"
 #include "corps/confluent_framing.hpp"
 #include "corps/consumer.hpp"
 #include "corps/embedded_schema_registry.hpp"
@@ -65,6 +66,11 @@ TEST_F(SchemaRegistry, RegistersAFileWithItsImportEachUnderItsOwnSubject) {
   const auto* metadata = image->FindFieldByName("message_data");
   ASSERT_NE(metadata, nullptr);
   EXPECT_EQ(metadata->message_type()->full_name(), "corps.proto.MessageData");
+
+  // Its log is one partition, as Confluent's registry requires, on Kafka and
+  // on the embedded broker alike (whose first request would make four).
+  corps::Admin admin({.brokers = brokers(), .timeout = 10s});
+  EXPECT_EQ(admin.describe_topic("_schemas").partitions.size(), 1U);
 }
 
 TEST_F(SchemaRegistry, ARegistryStoppedAsSoonAsItStartsStops) {
