@@ -3,12 +3,12 @@
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
-
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <fstream>
 #include <list>
 #include <memory>
+#include <set>
 
 #include "corps/error.hpp"
 #include "detail/proto_text_limits.hpp"
@@ -72,6 +72,21 @@ class CheckedSourceTree final : public pb::compiler::SourceTree {
 }  // namespace
 
 // Everything the pool reads from; kept alive as long as the pool is.
+namespace {
+
+// Where a file named by a path that was no file was looked for.
+std::string where_looked(const std::vector<std::string>& include_dirs) {
+  std::string dirs;
+  for (const auto& dir : include_dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
+  std::error_code ignored;
+  return " (no such file from " + std::filesystem::current_path(ignored).string() +
+         (dirs.empty() ? ", and no include directory (-I DIR) to look under"
+                       : ", nor under the include directories " + dirs) +
+         ")";
+}
+
+}  // namespace
+
 struct SchemaSet::Impl {
   pb::compiler::DiskSourceTree source_tree;
   CheckedSourceTree checked_tree{source_tree};
@@ -86,6 +101,9 @@ struct SchemaSet::Impl {
   std::vector<std::string> files;
   std::unique_ptr<pb::DescriptorPool> pool;
   std::vector<std::string> include_dirs;
+  // Files named that were no file from the working directory: found, if at
+  // all, under the include directories.
+  std::set<std::string> looked_up;
 };
 
 SchemaSet::SchemaSet() : impl_(std::make_shared<Impl>()) {
@@ -106,6 +124,7 @@ void SchemaSet::add_proto_file(const std::filesystem::path& file) {
     // Not a file here: a name to find in the include directories, as protoc
     // takes `-I proto shop/order.proto` run from outside proto/.
     impl_->files.push_back(file.lexically_normal().generic_string());
+    impl_->looked_up.insert(impl_->files.back());
     return;
   }
   // A file under an include directory is named relative to it, as its
@@ -149,7 +168,9 @@ std::shared_ptr<const pb::DescriptorPool> SchemaSet::build() {
   impl_->pool = std::make_unique<pb::DescriptorPool>(&impl_->merged);
   std::string missing;
   for (const auto& file : impl_->files) {
-    if (impl_->pool->FindFileByName(file) == nullptr) missing += "\n  " + file;
+    if (impl_->pool->FindFileByName(file) != nullptr) continue;
+    missing += "\n  " + file;
+    if (impl_->looked_up.contains(file)) missing += where_looked(impl_->include_dirs);
   }
   if (!missing.empty() || !impl_->errors.errors().empty()) {
     throw Exception(

@@ -198,9 +198,12 @@ check "consume it through --proto -I" bash -c "
 check "--proto takes a name under -I, as protoc does, from any directory" bash -c "
   cd '$work' && '$corps' consume Orders -I '$here/proto' --proto shop/order.proto -T Orders=shop.Order \
     -o beginning -e -f '%y\n' 2>/dev/null | grep -qx shop.Order"
-check "a --proto found nowhere is named in the error" bash -c "
+check "a --proto found nowhere is named in the error, with where it was looked for" bash -c "
   cd '$work' && '$corps' consume Orders -I '$here/proto' --proto shop/nothing.proto -T Orders=shop.Order -e 2>&1 |
-    grep -q 'shop/nothing.proto'"
+    grep -q \"shop/nothing.proto (no such file from $work, nor under the include directories $here/proto)\""
+check "a --proto under no -I says there was no include directory to look under" bash -c "
+  cd '$work' && '$corps' consume Orders --proto shop/order.proto -T Orders=shop.Order -e 2>&1 |
+    grep -q 'and no include directory (-I DIR) to look under'"
 protoc --descriptor_set_out="$work/order.desc" --include_imports -I "$here/proto" -I "$source_dir/proto" shop/order.proto
 check "consume it through a descriptor set" bash -c "
   '$corps' consume Orders --descriptor-set '$work/order.desc' -T Orders=shop.Order -o beginning -e \
@@ -340,10 +343,10 @@ check "a JSON message over several lines without --whole gets a hint" bash -c "
 
 # --- logs ------------------------------------------------------------------------
 check "by default a command logs nothing but warnings and errors" bash -c "
-  '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | (! grep -q '\[info\]')"
+  '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | (! grep -q '^corps: info: ')"
 check "-v and CORPS_LOG_LEVEL=info log what the command does" bash -c "
-  '$corps' consume Predictions -o -1 -e -v 2>&1 >/dev/null | grep -q '\[info\]' &&
-  CORPS_LOG_LEVEL=info '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | grep -q '\[info\]'"
+  '$corps' consume Predictions -o -1 -e -v 2>&1 >/dev/null | grep -q '^corps: info: ' &&
+  CORPS_LOG_LEVEL=info '$corps' consume Predictions -o -1 -e 2>&1 >/dev/null | grep -q '^corps: info: '"
 check "-q silences warnings" bash -c "
   test -z \"\$('$corps' -q consume VideoStream -o -1 -e -f '%Z\n' 2>&1 >/dev/null)\""
 check "--version names the version" bash -c "'$corps' --version | grep -qE '^corps [0-9]+\.[0-9]+\.[0-9]+$'"

@@ -83,7 +83,12 @@ int main(int argc, char** argv) {
   set_log_level(log_level, quiet, verbose);
   try {
     for (const auto& command : commands) {
-      if (command.app->parsed()) return command.run();
+      if (!command.app->parsed()) continue;
+      // A command's log lines read as its other messages do ("corps:
+      // warning: ..."); the servers, which run for hours, keep the time.
+      const auto& name = command.app->get_name();
+      if (name != "broker" && name != "registry") corps::logger()->set_pattern("corps: %l: %v");
+      return command.run();
     }
   } catch (const corps::cli::UsageError& e) {
     std::cerr << "corps: " << e.what() << "\nRun with --help for more information.\n";

@@ -124,8 +124,8 @@ Command add_topics_command(CLI::App& app) {
   auto args = std::make_shared<TopicsArgs>();
   auto* cmd = app.add_subcommand("topics",
                                  "List, describe, create, alter and delete topics (Kafka's Admin "
-                                 "API). The embedded broker can list and describe; the rest needs "
-                                 "a real Kafka cluster.");
+                                 "API). The embedded broker can list, describe and create; "
+                                 "altering, deleting and configs need a real Kafka cluster.");
   cmd->require_subcommand(1);
   auto* list_cmd = cmd->add_subcommand("list", "List every topic with its partition count");
   auto* describe_cmd = cmd->add_subcommand(
