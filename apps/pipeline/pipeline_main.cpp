@@ -349,6 +349,11 @@ int main(int argc, char** argv) {
       capture_args.push_back(source);
     }
     Progress progress;
+    // Said, so the seconds a group takes to assign its partitions are not
+    // silence.
+    std::cout << "pipeline: waiting for " << flags.workers
+              << " predict workers, store and display to join their groups before capture starts"
+              << std::endl;
     const auto join_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!progress.ready(flags.workers, flags.partitions) && !corps::shutdown_requested()) {
       if (std::chrono::steady_clock::now() > join_deadline) {
