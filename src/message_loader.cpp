@@ -204,9 +204,10 @@ Result<std::unique_ptr<google::protobuf::Message>> MessageLoader::load(const Raw
       binding = registry_.find(record.topic, *declared->value);
       if (binding == nullptr) {
         return Error(Errc::type_mismatch, Stage::type,
-                     "channel '" + std::string(record.topic) + "' carries " +
-                         detail::carried_types(registry_, record.topic) + ", but the record's " +
-                         std::string(type_header) + " header says " + *declared->value,
+                     "the record's " + std::string(type_header) + " header names " +
+                         *declared->value + ", a type channel '" + std::string(record.topic) +
+                         "' does not carry here (it carries " +
+                         detail::carried_types(registry_, record.topic) + ")",
                      where());
       }
       type_named = true;

@@ -219,7 +219,7 @@ check "consume of a channel with no type decodes each record as its corps-type h
     grep -q '^shop.Order {\"item\":\"tea\",\"quantity\":3'"
 check "a header naming a type this process lacks: printed undecoded, exit 3, the fix said once" bash -c "
   '$corps' consume Orders -o beginning -e >'$work/untyped.out' 2>'$work/untyped.err'; test \$? -eq 3 &&
-  grep -q \"corps-type header says shop.Order\" '$work/untyped.out' &&
+  grep -q \"corps-type header names shop.Order, a type channel 'Orders' does not carry here\" '$work/untyped.out' &&
   test \$(grep -c 'give --proto FILE' '$work/untyped.err') -eq 1"
 check "--raw prints every record's value in base64, decoding nothing, and exits 0" bash -c "
   '$corps' consume Orders --raw -o beginning -e >'$work/raw.out' &&

@@ -331,7 +331,7 @@ TEST_F(RegistryTypes, OnABoundChannelTheSchemaIdMustNameATypeTheChannelCarries) 
   EXPECT_EQ(records[0].error().code(), corps::Errc::type_mismatch);
   EXPECT_EQ(records[0].error().stage(), corps::Stage::type);
   EXPECT_THAT_TEXT(records[0].error().message(), "carries corps.proto.Image");
-  EXPECT_THAT_TEXT(records[0].error().message(), "says corps_test.Reading");
+  EXPECT_THAT_TEXT(records[0].error().message(), "header names corps_test.Reading");
 }
 
 // A channel of several types in MessageCorps's format: each record names
