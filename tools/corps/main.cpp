@@ -31,11 +31,11 @@ void set_log_level(const std::string& named, bool quiet, bool verbose) {
 // tool it goes through corps's logger, at its level, like every other line.
 void log_protobuf_through_corps(google::protobuf::LogLevel level, const char* /*file*/,
                                 int /*line*/, const std::string& message) {
-  switch (level) {
-    case google::protobuf::LOGLEVEL_INFO: corps::logger()->debug("protobuf: {}", message); break;
-    case google::protobuf::LOGLEVEL_WARNING: corps::logger()->warn("protobuf: {}", message); break;
-    default: corps::logger()->error("protobuf: {}", message); break;
-  }
+  const auto corps_level = level == google::protobuf::LOGLEVEL_INFO      ? spdlog::level::debug
+                           : level == google::protobuf::LOGLEVEL_WARNING ? spdlog::level::warn
+                                                                        : spdlog::level::err;
+  const auto logger = corps::logger();
+  logger->log(corps_level, "protobuf: {}", message);
 }
 
 }  // namespace
